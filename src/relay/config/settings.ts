@@ -1,0 +1,45 @@
+import type { SourceName } from '../sources/types.js'
+
+/** The relay's configuration after `${NAME}` substitution, validation and defaults: parsed once, used everywhere. */
+export interface Settings {
+  /** Base of the callback URLs handed to steps, without a trailing slash. */
+  publicUrl: string
+  adminToken: string | null
+  github: GitHubSettings
+  sources: SourceSecrets
+  registryCallbacks: { allowedHosts: string[]; allowHttp: boolean }
+  chains: Chain[]
+}
+
+export interface GitHubSettings {
+  apiUrl: string
+  /** null: no credentials configured; a dispatch step then ends as `error` saying so. */
+  auth: GitHubAuth | null
+  /** 0 = unpaced. */
+  writesPerMinute: number
+}
+
+export type GitHubAuth =
+  | { kind: 'token'; token: string }
+  | { kind: 'app'; appId: string; privateKey: string; installationId: number }
+
+export interface SourceSecrets {
+  dockerhub?: { secret: string }
+  distribution?: { token: string }
+  github?: { webhookSecret: string }
+  harbor?: { token: string }
+  quay?: { secret: string }
+}
+
+export type EnabledSources = { [K in SourceName]?: SourceSecrets[K] }
+
+export interface Chain {
+  name: string
+  match: { repository: string; tags: string[] | null }
+  stepTimeoutMs: number
+  steps: StepSpec[]
+}
+
+export type StepSpec =
+  | { kind: 'dispatch'; repository: string; eventType: string }
+  | { kind: 'webhook'; url: string; secret: string | null }

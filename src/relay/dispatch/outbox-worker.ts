@@ -1,0 +1,258 @@
+import { createHash, randomBytes } from 'node:crypto'
+import type { Logger } from 'pino'
+import type { Callback } from '../../shared/callback.js'
+import { getErrorMessage } from '../../shared/errors.js'
+import { type Run, runResult, type Step } from '../chains/run.js'
+import { applyInput } from '../chains/transitions.js'
+import type { AttemptKind, Job, Store } from '../store/store.js'
+import type { DeliveryOutcome } from './attempt.js'
+
+/** The network side of a job: the only part of the worker that leaves the process. */
+export interface Deliverer {
+  /** Dispatches a step (repository_dispatch or webhook) whose callbacks go to `callbackUrl`. */
+  step(run: Run, step: Step, callbackUrl: string): Promise<DeliveryOutcome>
+  /** Tells a registry's own callback_url how the run ended. */
+  registry(run: Run, url: string, result: Callback): Promise<DeliveryOutcome>
+}
+
+export interface OutboxWorkerOptions {
+  store: Store
+  deliver: Deliverer
+  /** Base of callback URLs and run links, without a trailing slash. */
+  publicUrl: string
+  logger: Logger
+  /** Names this relay's leases; unique per process. */
+  owner: string
+  now?: () => Date
+  /** How long a claimed job stays ours; a relay that dies loses its jobs to others after this. */
+  leaseMs?: number
+  pollMs?: number
+  concurrency?: number
+  /** Delay before try number `tries + 1` of a job that failed `tries` times. */
+  retryDelay?: (tries: number) => number
+  /** Tries of a registry callback before giving up (steps are bounded by their timeout instead). */
+  registryTries?: number
+  onJob?: (kind: AttemptKind, outcome: DeliveryOutcome['kind'] | 'stale') => void
+}
+
+export function callbackToken(): { token: string; hash: string } {
+  const token = randomBytes(32).toString('base64url')
+  return { token, hash: hashToken(token) }
+}
+
+/** Tokens are kept only as their SHA-256: a copy of the database does not let anyone report a step. */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex')
+}
+
+/**
+ * Carries out the outbox: claims due jobs under a lease, delivers them, records every attempt, and
+ * feeds the result back to the chain engine. Also ends steps that passed their deadline.
+ */
+export class OutboxWorker {
+  private running = false
+  private loop: Promise<void> | null = null
+  private inFlight = new Set<Promise<void>>()
+  private wake: (() => void) | null = null
+  private readonly now: () => Date
+  private readonly leaseMs: number
+  private readonly pollMs: number
+  private readonly concurrency: number
+  private readonly retryDelay: (tries: number) => number
+  private readonly registryTries: number
+
+  constructor(private readonly options: OutboxWorkerOptions) {
+    this.now = options.now ?? (() => new Date())
+    this.leaseMs = options.leaseMs ?? 60_000
+    this.pollMs = options.pollMs ?? 500
+    this.concurrency = options.concurrency ?? 8
+    this.retryDelay =
+      options.retryDelay ??
+      ((tries) => Math.min(300_000, 1000 * 2 ** tries) * (0.5 + Math.random() / 2))
+    this.registryTries = options.registryTries ?? 8
+  }
+
+  start(): void {
+    if (this.running) return
+    this.running = true
+    this.loop = this.run()
+  }
+
+  /** Stops claiming; waits for the jobs in flight. */
+  async stop(): Promise<void> {
+    this.running = false
+    this.kick()
+    await this.loop
+    await Promise.allSettled([...this.inFlight])
+  }
+
+  /** New work was committed: look now rather than at the next poll. */
+  kick(): void {
+    const wake = this.wake
+    this.wake = null
+    wake?.()
+  }
+
+  private async run(): Promise<void> {
+    let lastSweep = 0
+    while (this.running) {
+      try {
+        if (Date.now() - lastSweep >= this.pollMs) {
+          lastSweep = Date.now()
+          await this.sweepTimeouts()
+        }
+        const claimed = await this.claim()
+        if (claimed > 0) continue
+      } catch (error) {
+        this.options.logger.error({ err: error }, 'outbox: %s', getErrorMessage(error))
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.pollMs)
+        this.wake = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+    }
+  }
+
+  private async claim(): Promise<number> {
+    const free = this.concurrency - this.inFlight.size
+    if (free <= 0) {
+      await Promise.race(this.inFlight)
+      return 1
+    }
+    const jobs = await this.options.store.claimJobs(
+      this.options.owner,
+      this.now().getTime(),
+      this.leaseMs,
+      free,
+    )
+    for (const job of jobs) {
+      const work = this.process(job)
+        .catch((error) =>
+          this.options.logger.error(
+            { err: error, job: job.id },
+            'outbox job failed: %s',
+            getErrorMessage(error),
+          ),
+        )
+        .finally(() => this.inFlight.delete(work))
+      this.inFlight.add(work)
+    }
+    return jobs.length
+  }
+
+  /** Ends every step past its deadline; the engine's version check makes each timeout fire once. */
+  async sweepTimeouts(): Promise<number> {
+    const { store, logger } = this.options
+    const overdue = await store.overdueSteps(this.now().toISOString(), 100)
+    for (const { runId, step } of overdue) {
+      const result = await applyInput(store, runId, { type: 'timeout', step }, this.now)
+      if (result.ok) {
+        logger.info(
+          { run: runId, step, state: 'error' },
+          'step %d of run %s timed out',
+          step,
+          runId,
+        )
+        if (result.effects.length) this.kick()
+      }
+    }
+    return overdue.length
+  }
+
+  private async process(job: Job): Promise<void> {
+    const { store } = this.options
+    const run = await store.getRun(job.runId)
+    if (!run) return store.finishJob(job.id, this.options.owner)
+    if (job.kind === 'notify-registry') return this.notifyRegistry(job, run)
+    return this.sendStep(job, run)
+  }
+
+  private async sendStep(job: Job, run: Run): Promise<void> {
+    const { store, owner, logger } = this.options
+    const step = run.steps[(job.step ?? 0) - 1]
+    if (!step || step.state !== 'dispatching' || step.generation !== job.generation) {
+      this.options.onJob?.(step?.kind ?? 'dispatch', 'stale')
+      return store.finishJob(job.id, owner)
+    }
+    const { token, hash } = callbackToken()
+    await store.addToken(hash, { runId: run.id, step: step.index, generation: step.generation })
+    const callbackUrl = `${this.options.publicUrl}/callbacks/${token}`
+
+    const outcome = await this.options.deliver
+      .step(run, step, callbackUrl)
+      .catch(
+        (error): DeliveryOutcome => ({
+          kind: 'retry',
+          attempts: [],
+          error: getErrorMessage(error),
+          retryAfterMs: null,
+        }),
+      )
+    await store.recordAttempts(
+      outcome.attempts.map((a) => ({ ...a, runId: run.id, step: step.index, kind: step.kind })),
+    )
+    this.options.onJob?.(step.kind, outcome.kind)
+    const log = { run: run.id, chain: run.chain, step: step.index, target: step.target }
+
+    if (outcome.kind === 'retry') {
+      const delay = Math.max(outcome.retryAfterMs ?? 0, this.retryDelay(job.tries))
+      logger.warn(
+        { ...log, retryInMs: Math.round(delay) },
+        'step %d: %s; trying again',
+        step.index,
+        outcome.error,
+      )
+      return store.rescheduleJob(job.id, owner, this.now().getTime() + delay, outcome.error)
+    }
+    const input =
+      outcome.kind === 'delivered'
+        ? ({ type: 'delivered', step: step.index, generation: step.generation } as const)
+        : ({
+            type: 'delivery-failed',
+            step: step.index,
+            generation: step.generation,
+            error: outcome.error,
+          } as const)
+    const result = await applyInput(store, run.id, input, this.now)
+    await store.finishJob(job.id, owner)
+    if (outcome.kind === 'delivered') {
+      logger.info({ ...log, state: 'running' }, 'step %d dispatched to %s', step.index, step.target)
+    } else {
+      logger.warn({ ...log, state: 'error' }, 'step %d failed: %s', step.index, outcome.error)
+    }
+    if (result.ok && result.effects.length) this.kick()
+  }
+
+  private async notifyRegistry(job: Job, run: Run): Promise<void> {
+    const { store, owner, logger } = this.options
+    const url = run.push.callbackUrl
+    if (!url || run.state === 'running') return store.finishJob(job.id, owner)
+    const result = runResult(run, `${this.options.publicUrl}/runs/${run.id}`)
+    const outcome = await this.options.deliver
+      .registry(run, url, result)
+      .catch(
+        (error): DeliveryOutcome => ({
+          kind: 'retry',
+          attempts: [],
+          error: getErrorMessage(error),
+          retryAfterMs: null,
+        }),
+      )
+    await store.recordAttempts(
+      outcome.attempts.map((a) => ({ ...a, runId: run.id, step: null, kind: 'registry-callback' })),
+    )
+    this.options.onJob?.('registry-callback', outcome.kind)
+    if (outcome.kind === 'retry' && job.tries + 1 < this.registryTries) {
+      const delay = Math.max(outcome.retryAfterMs ?? 0, this.retryDelay(job.tries))
+      logger.warn({ run: run.id }, 'registry callback: %s; trying again', outcome.error)
+      return store.rescheduleJob(job.id, owner, this.now().getTime() + delay, outcome.error)
+    }
+    if (outcome.kind === 'delivered')
+      logger.info({ run: run.id, state: run.state }, 'registry callback delivered')
+    else logger.warn({ run: run.id }, 'registry callback given up: %s', outcome.error)
+    return store.finishJob(job.id, owner)
+  }
+}

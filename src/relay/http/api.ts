@@ -1,0 +1,129 @@
+import { type Request, Router } from 'express'
+import { RUN_STATES, type RunState } from '../chains/run.js'
+import { ID_PATTERN } from '../ids.js'
+import { SOURCE_NAMES, type SourceName } from '../sources/types.js'
+import type { EventOutcome, Store } from '../store/store.js'
+import { Problem } from './problem.js'
+import { eventJson, runJson } from './representation.js'
+
+const EVENT_OUTCOMES: readonly EventOutcome[] = ['started', 'unmatched', 'ignored', 'rejected']
+
+export interface ApiDeps {
+  store: Store
+}
+
+/** The history as JSON. Guarded by the caller. */
+export function apiRouter({ store }: ApiDeps): Router {
+  const router = Router()
+
+  router.get('/api/runs', async (req, res) => {
+    const filter = {
+      repository: text(req, 'repository'),
+      chain: text(req, 'chain'),
+      state: oneOf<RunState>(req, 'state', RUN_STATES),
+    }
+    const page = await store.listRuns(filter, cursor(req), limit(req))
+    const attempts = await store.attemptsFor(page.items.map((r) => r.id))
+    res.json({
+      runs: page.items.map((run) =>
+        runJson(
+          run,
+          attempts.filter((a) => a.runId === run.id),
+        ),
+      ),
+      next_cursor: page.nextCursor,
+    })
+  })
+
+  router.get('/api/runs/:id', async (req, res) => {
+    const id = String(req.params.id)
+    const run = ID_PATTERN.test(id) ? await store.getRun(id) : null
+    if (!run)
+      throw new Problem(
+        404,
+        'run-not-found',
+        'Run not found',
+        `There is no run ${id}; list runs with GET /api/runs.`,
+      )
+    const [attempts, callbacks] = await Promise.all([
+      store.attemptsFor([id]),
+      store.callbacksFor(id),
+    ])
+    res.json(runJson(run, attempts, callbacks))
+  })
+
+  router.get('/api/events', async (req, res) => {
+    const filter = {
+      source: oneOf<SourceName>(req, 'source', SOURCE_NAMES),
+      outcome: oneOf<EventOutcome>(req, 'outcome', EVENT_OUTCOMES),
+    }
+    const page = await store.listEvents(filter, cursor(req), limit(req))
+    res.json({ events: page.items.map((e) => eventJson(e)), next_cursor: page.nextCursor })
+  })
+
+  router.get('/api/events/:id', async (req, res) => {
+    const id = String(req.params.id)
+    const event = ID_PATTERN.test(id) ? await store.getEvent(id) : null
+    if (!event)
+      throw new Problem(
+        404,
+        'event-not-found',
+        'Event not found',
+        `There is no event ${id}; list events with GET /api/events.`,
+      )
+    res.json(eventJson(event, true))
+  })
+
+  return router
+}
+
+function single(req: Request, name: string): string | undefined {
+  const value = req.query[name]
+  if (value === undefined || value === '') return undefined
+  if (typeof value !== 'string') throw badQuery(name, 'must be given once, as a plain value')
+  return value
+}
+
+function text(req: Request, name: string): string | undefined {
+  const value = single(req, name)
+  if (value !== undefined && value.length > 300)
+    throw badQuery(name, 'must be at most 300 characters')
+  return value
+}
+
+function oneOf<T extends string>(req: Request, name: string, allowed: readonly T[]): T | undefined {
+  const value = single(req, name)
+  if (value === undefined) return undefined
+  if (!(allowed as readonly string[]).includes(value))
+    throw badQuery(name, `must be one of ${allowed.join(', ')}`)
+  return value as T
+}
+
+function cursor(req: Request): string | null {
+  const value = single(req, 'cursor')
+  if (value === undefined) return null
+  if (!ID_PATTERN.test(value))
+    throw badQuery('cursor', 'must be a next_cursor value from an earlier page')
+  return value
+}
+
+function limit(req: Request): number {
+  const value = single(req, 'limit')
+  if (value === undefined) return 20
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1 || n > 100)
+    throw badQuery('limit', 'must be a whole number from 1 to 100')
+  return n
+}
+
+function badQuery(name: string, rule: string): Problem {
+  return new Problem(
+    400,
+    'invalid-query',
+    'Invalid query parameter',
+    `Query parameter "${name}" ${rule}.`,
+    {
+      errors: [{ parameter: name, detail: rule }],
+    },
+  )
+}

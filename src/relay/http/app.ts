@@ -1,0 +1,67 @@
+import express, { type Express } from 'express'
+import type { Logger } from 'pino'
+import type { Settings } from '../config/settings.js'
+import type { SourceName } from '../sources/types.js'
+import type { Store } from '../store/store.js'
+import { requireAdmin } from './admin-auth.js'
+import { apiRouter } from './api.js'
+import { callbacksRouter } from './callbacks.js'
+import { hooksRouter } from './hooks.js'
+import { Problem, problemHandler } from './problem.js'
+
+export interface AppDeps {
+  store: Store
+  settings: Settings
+  logger: Logger
+  now?: () => Date
+  /** New outbox jobs were committed (the worker should look now). */
+  onWork?: () => void
+  onEvent?: (source: SourceName, outcome: string) => void
+  onCallback?: (state: string, outcome: string) => void
+}
+
+/** The relay's HTTP interface, built from its collaborators so tests can serve it on port 0. */
+export function createApp(deps: AppDeps): Express {
+  const now = deps.now ?? (() => new Date())
+  const onWork = deps.onWork ?? (() => {})
+  const app = express()
+  app.disable('x-powered-by')
+  app.set('etag', false)
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' })
+  })
+
+  app.use(
+    hooksRouter({
+      store: deps.store,
+      settings: deps.settings,
+      logger: deps.logger,
+      now,
+      onWork,
+      onEvent: deps.onEvent,
+    }),
+  )
+  app.use(
+    callbacksRouter({
+      store: deps.store,
+      logger: deps.logger,
+      now,
+      onWork,
+      onCallback: deps.onCallback,
+    }),
+  )
+  app.use('/api', requireAdmin(deps.settings.adminToken))
+  app.use(apiRouter({ store: deps.store }))
+
+  app.use((req, _res) => {
+    throw new Problem(
+      404,
+      'not-found',
+      'Not found',
+      `Nothing is served at ${req.method} ${req.path}; see the README for the relay's routes.`,
+    )
+  })
+  app.use(problemHandler(deps.logger))
+  return app
+}

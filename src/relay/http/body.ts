@@ -1,0 +1,46 @@
+import express, { type Request } from 'express'
+import { Problem } from './problem.js'
+
+export const BODY_LIMIT_BYTES = 1024 * 1024
+
+/** Keeps the exact bytes (signatures are checked on them); gzip and deflate are inflated within the limit. */
+export const rawBody = express.raw({ type: () => true, limit: BODY_LIMIT_BYTES })
+
+export function bodyBytes(req: Request): Buffer {
+  return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
+}
+
+/** The media type without parameters, lower-cased; null when absent. */
+export function mediaType(req: Request): string | null {
+  const header = req.headers['content-type']
+  if (!header) return null
+  return header.split(';')[0]?.trim().toLowerCase() || null
+}
+
+export function requireMediaType(req: Request, accepted: readonly string[]): string {
+  const type = mediaType(req)
+  if (type && accepted.includes(type)) return type
+  throw new Problem(
+    415,
+    'unsupported-media-type',
+    'Unsupported media type',
+    `${type ? `Content-Type ${type} is not accepted here` : 'The request has no Content-Type'}; send ${accepted.join(' or ')}.`,
+    { accepted },
+  )
+}
+
+export function parseJson(raw: Buffer): unknown {
+  if (raw.length === 0)
+    throw new Problem(400, 'empty-body', 'Empty body', 'The body is empty; send a JSON document.')
+  const text = raw.toString('utf8').replace(/^\uFEFF/, '')
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    throw new Problem(
+      400,
+      'malformed-json',
+      'Malformed JSON',
+      `The body is not valid JSON: ${(error as Error).message}.`,
+    )
+  }
+}

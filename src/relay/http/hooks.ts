@@ -1,0 +1,165 @@
+import { createHash } from 'node:crypto'
+import { type Request, Router } from 'express'
+import type { Logger } from 'pino'
+import { takeIn } from '../chains/intake.js'
+import type { Settings } from '../config/settings.js'
+import { newId } from '../ids.js'
+import { sourceNamed } from '../sources/index.js'
+import {
+  SOURCE_NAMES,
+  type Source,
+  SourceAuthError,
+  type SourceName,
+  SourcePayloadError,
+  type SourceRequest,
+} from '../sources/types.js'
+import type { Store } from '../store/store.js'
+import { bodyBytes, parseJson, rawBody, requireMediaType } from './body.js'
+import { Problem } from './problem.js'
+
+export interface HooksDeps {
+  store: Store
+  settings: Settings
+  logger: Logger
+  now: () => Date
+  /** Called when a delivery committed new outbox jobs. */
+  onWork: () => void
+  onEvent?: (source: SourceName, outcome: string) => void
+}
+
+/** `POST /hooks/<source>[/<secret>]`: answers 202 only once the event and its runs are committed. */
+export function hooksRouter(deps: HooksDeps): Router {
+  const router = Router()
+  router.post('/hooks/:source{/:secret}', rawBody, async (req, res) => {
+    const { name, source, secrets } = enabledSource(req.params.source ?? '', deps.settings)
+    const receivedAt = deps.now()
+    const raw = bodyBytes(req)
+    const request: SourceRequest = {
+      headers: req.headers,
+      rawBody: raw,
+      body: undefined,
+      pathSecret: req.params.secret ?? null,
+      receivedAt,
+    }
+    try {
+      source.authenticate(request, secrets)
+    } catch (error) {
+      if (!(error instanceof SourceAuthError)) throw error
+      deps.onEvent?.(name, 'unauthorized')
+      throw new Problem(401, 'unauthorized-source', 'Not authenticated', error.message)
+    }
+
+    let normalised: ReturnType<Source<unknown>['normalise']>
+    let contentType: string
+    try {
+      contentType = requireMediaType(req, ['application/json', ...source.contentTypes])
+      request.body = parseJson(raw)
+      normalised = source.normalise(request)
+    } catch (error) {
+      const problem = asProblem(error, name)
+      await recordRejected(deps, name, req, raw, receivedAt, problem)
+      throw problem
+    }
+
+    const intake = takeIn(
+      { source: name, normalised, contentType, payload: raw.toString('utf8'), receivedAt },
+      deps.settings.chains,
+    )
+    const { duplicate, event } = await deps.store.recordEvent(
+      intake.event,
+      intake.runs,
+      intake.jobs,
+    )
+    deps.onEvent?.(name, duplicate ? 'duplicate' : event.outcome)
+    deps.logger.info(
+      {
+        event: event.id,
+        source: name,
+        delivery: event.deliveryId,
+        outcome: event.outcome,
+        runs: event.runIds,
+        duplicate,
+      },
+      duplicate ? 'event %s: repeated delivery, nothing new started' : 'event %s: %s',
+      event.id,
+      event.reason ?? `${event.runIds.length} run(s) started`,
+    )
+    if (!duplicate && intake.jobs.length) deps.onWork()
+    res.status(202).json({
+      event_id: event.id,
+      duplicate,
+      outcome: event.outcome,
+      reason: event.reason,
+      runs: event.runIds,
+    })
+  })
+  return router
+}
+
+function enabledSource(name: string, settings: Settings) {
+  const source = sourceNamed(name)
+  if (!source) {
+    throw new Problem(
+      404,
+      'unknown-source',
+      'Unknown source',
+      `There is no source named "${name}"; use one of ${SOURCE_NAMES.join(', ')}.`,
+    )
+  }
+  const secrets = settings.sources[source.name]
+  if (!secrets) {
+    throw new Problem(
+      404,
+      'source-disabled',
+      'Source not enabled',
+      `The ${source.name} source is not enabled; add sources.${source.name} to the relay config.`,
+    )
+  }
+  return { name: source.name, source: source as Source<unknown>, secrets: secrets as unknown }
+}
+
+function asProblem(error: unknown, source: SourceName): Problem {
+  if (error instanceof Problem) return error
+  if (error instanceof SourcePayloadError) {
+    return new Problem(422, 'invalid-payload', 'Not a push payload', error.message, {
+      errors: [{ pointer: error.pointer, detail: error.message }],
+      source,
+    })
+  }
+  throw error
+}
+
+/** An authenticated delivery the relay cannot use is kept too, so the history shows why nothing ran. */
+async function recordRejected(
+  deps: HooksDeps,
+  source: SourceName,
+  req: Request,
+  raw: Buffer,
+  receivedAt: Date,
+  problem: Problem,
+) {
+  const event = {
+    id: newId(receivedAt.getTime()),
+    source,
+    deliveryId: `rejected:sha256:${createHash('sha256').update(raw).digest('hex')}`,
+    receivedAt: receivedAt.toISOString(),
+    outcome: 'rejected' as const,
+    reason: `${problem.status} ${problem.title}: ${problem.detail}`,
+    contentType: req.headers['content-type'] ?? null,
+    payload: raw.toString('utf8'),
+    pushes: [],
+    runIds: [],
+  }
+  try {
+    await deps.store.recordEvent(event, [], [])
+    deps.onEvent?.(source, 'rejected')
+  } catch (error) {
+    deps.logger.warn({ err: error }, 'could not record a rejected delivery')
+  }
+  deps.logger.info(
+    { event: event.id, source, outcome: 'rejected', status: problem.status },
+    'event %s rejected: %s',
+    event.id,
+    problem.detail,
+  )
+}

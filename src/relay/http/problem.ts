@@ -1,0 +1,98 @@
+import type { ErrorRequestHandler, Response } from 'express'
+import type { Logger } from 'pino'
+
+/**
+ * An error that the client can act on, sent as RFC 9457 problem+json. `detail` says what to fix;
+ * extra members (such as `errors`) are added to the body as extensions.
+ */
+export class Problem extends Error {
+  override name = 'Problem'
+  constructor(
+    readonly status: number,
+    readonly slug: string,
+    readonly title: string,
+    readonly detail: string,
+    readonly extensions: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail)
+  }
+}
+
+export function sendProblem(res: Response, problem: Problem, instance?: string): void {
+  res
+    .status(problem.status)
+    .set(problem.headers)
+    .type('application/problem+json')
+    .send(
+      JSON.stringify({
+        type: `urn:hookchain:problem:${problem.slug}`,
+        title: problem.title,
+        status: problem.status,
+        detail: problem.detail,
+        ...(instance ? { instance } : {}),
+        ...problem.extensions,
+      }),
+    )
+}
+
+/** Errors thrown by body-parser carry a `type`; each becomes the problem a client can fix. */
+function fromBodyParser(error: { type?: string; status?: number; limit?: number }): Problem | null {
+  switch (error.type) {
+    case 'entity.too.large':
+      return new Problem(
+        413,
+        'body-too-large',
+        'Body too large',
+        `The body is larger than ${error.limit ?? 1048576} bytes; send at most 1 MB.`,
+      )
+    case 'encoding.unsupported':
+      return new Problem(
+        415,
+        'unsupported-encoding',
+        'Unsupported Content-Encoding',
+        'Send the body uncompressed or with Content-Encoding gzip, deflate or br.',
+      )
+    case 'charset.unsupported':
+      return new Problem(
+        415,
+        'unsupported-charset',
+        'Unsupported charset',
+        'Send the body as UTF-8.',
+      )
+    case 'request.aborted':
+    case 'request.size.invalid':
+      return new Problem(
+        400,
+        'incomplete-body',
+        'Incomplete body',
+        'The body ended before its Content-Length; send it again.',
+      )
+    default:
+      return null
+  }
+}
+
+export function problemHandler(logger: Logger): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    let problem = error instanceof Problem ? error : fromBodyParser(error)
+    if (!problem && error?.status >= 400 && error?.status < 500) {
+      problem = new Problem(error.status, 'bad-request', 'Bad request', String(error.message))
+    }
+    if (!problem) {
+      logger.error({ err: error, path: req.path }, 'unexpected error: %s', error?.message)
+      problem = new Problem(
+        500,
+        'internal',
+        'Internal error',
+        'The relay could not handle this request; it is logged. Try again later.',
+      )
+    }
+    if (res.headersSent) return
+    sendProblem(
+      res,
+      problem,
+      req.originalUrl.replace(/\/(callbacks|hooks\/(?:dockerhub|quay))\/[^/?]+/, '/$1/…'),
+    )
+  }
+}

@@ -1,0 +1,97 @@
+import type { Run, Step } from '../chains/run.js'
+import type { Attempt, CallbackRecord, EventRecord } from '../store/store.js'
+
+/** The wire shapes of the history API (snake_case, as DESIGN.md and openapi.yaml fix them). */
+export function runJson(
+  run: Run,
+  attempts: readonly Attempt[] = [],
+  callbacks: readonly CallbackRecord[] = [],
+) {
+  return {
+    id: run.id,
+    event_id: run.eventId,
+    chain: run.chain,
+    state: run.state,
+    source: run.source,
+    image: run.image,
+    pusher: run.push.pusher,
+    pushed_at: run.push.pushedAt,
+    created_at: run.createdAt,
+    finished_at: run.finishedAt,
+    steps: run.steps.map((step) =>
+      stepJson(
+        step,
+        attempts.filter((a) => a.step === step.index),
+        callbacks.filter((c) => c.step === step.index),
+      ),
+    ),
+    registry_callback: run.push.callbackUrl
+      ? { attempts: attempts.filter((a) => a.kind === 'registry-callback').map(attemptJson) }
+      : null,
+  }
+}
+
+export function stepJson(
+  step: Step,
+  attempts: readonly Attempt[] = [],
+  callbacks: readonly CallbackRecord[] = [],
+) {
+  return {
+    index: step.index,
+    kind: step.kind,
+    target: step.target,
+    event_type: step.eventType,
+    state: step.state,
+    description: step.description,
+    context: step.context,
+    target_url: step.targetUrl,
+    generation: step.generation,
+    started_at: step.startedAt,
+    dispatched_at: step.dispatchedAt,
+    finished_at: step.finishedAt,
+    deadline: step.deadline,
+    attempts: attempts.map(attemptJson),
+    callbacks: callbacks.map((c) => ({
+      received_at: c.receivedAt,
+      generation: c.generation,
+      state: c.body.state,
+      body: c.body,
+      outcome: c.outcome,
+    })),
+  }
+}
+
+function attemptJson(a: Attempt) {
+  return {
+    started_at: a.startedAt,
+    kind: a.kind,
+    target: a.target,
+    status: a.status,
+    error: a.error,
+    duration_ms: a.durationMs,
+    request: a.request,
+  }
+}
+
+export function eventJson(event: EventRecord, withPayload = false) {
+  return {
+    id: event.id,
+    source: event.source,
+    delivery_id: event.deliveryId,
+    received_at: event.receivedAt,
+    outcome: event.outcome,
+    reason: event.reason,
+    content_type: event.contentType,
+    pushes: event.pushes.map((p) => ({
+      registry: p.registry,
+      repository: p.repository,
+      tag: p.tag,
+      digest: p.digest,
+      pusher: p.pusher,
+      pushed_at: p.pushedAt,
+      callback_url: p.callbackUrl,
+    })),
+    runs: event.runIds,
+    ...(withPayload ? { payload: event.payload } : {}),
+  }
+}

@@ -1,0 +1,21 @@
+import { resolve } from 'node:path'
+import { SqliteStore } from './sqlite-store.js'
+import type { Store } from './store.js'
+
+export const DEFAULT_DATABASE_URL = 'sqlite:./data/hookchain.db'
+
+/** `sqlite:<path>` (relative to the working directory; `sqlite::memory:` for a throwaway) or `postgres://…`. */
+export async function openStore(url: string): Promise<Store> {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length).replace(/^\/\//, '')
+    if (!path)
+      throw new Error(`database URL ${url} names no file; write it like sqlite:./data/hookchain.db`)
+    return new SqliteStore(path === ':memory:' ? path : resolve(path))
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    throw new Error('PostgreSQL is not supported by this build yet; use a sqlite: database URL')
+  }
+  throw new Error(
+    `database URL ${url} is not understood; use sqlite:./data/hookchain.db or postgres://user@host/db`,
+  )
+}

@@ -1,0 +1,261 @@
+import type { Callback } from '../../shared/callback.js'
+import type { Run, RunState, Step, StepKind, StepState } from '../chains/run.js'
+import type { PushEvent, SourceName } from '../sources/types.js'
+import type {
+  Attempt,
+  AttemptKind,
+  CallbackRecord,
+  EventOutcome,
+  EventRecord,
+  Job,
+  JobKind,
+} from './store.js'
+
+/** Row shapes shared by the SQLite and PostgreSQL stores, and their mapping to the domain. */
+export interface EventRow {
+  id: string
+  source: string
+  delivery_id: string
+  received_at: string
+  outcome: string
+  reason: string | null
+  content_type: string | null
+  payload: string
+  pushes: string
+  run_ids: string
+}
+
+export interface RunRow {
+  id: string
+  event_id: string
+  chain: string
+  source: string
+  repository: string
+  state: string
+  push: string
+  image: string
+  step_timeout_ms: number | string
+  created_at: string
+  finished_at: string | null
+  version: number
+}
+
+export interface StepRow {
+  run_id: string
+  idx: number
+  kind: string
+  target: string
+  event_type: string | null
+  state: string
+  description: string | null
+  context: string | null
+  target_url: string | null
+  generation: number
+  started_at: string | null
+  dispatched_at: string | null
+  finished_at: string | null
+  deadline: string | null
+}
+
+export interface JobRow {
+  id: number | string
+  kind: string
+  run_id: string
+  idx: number | null
+  generation: number | null
+  due_at: number | string
+  tries: number
+  last_error: string | null
+}
+
+export interface AttemptRow {
+  run_id: string
+  idx: number | null
+  kind: string
+  target: string
+  request: string | null
+  status: number | null
+  error: string | null
+  duration_ms: number
+  started_at: string
+}
+
+export interface CallbackRow {
+  run_id: string
+  idx: number
+  generation: number
+  received_at: string
+  body: string
+  outcome: string
+}
+
+export function toEvent(row: EventRow): EventRecord {
+  return {
+    id: row.id,
+    source: row.source as SourceName,
+    deliveryId: row.delivery_id,
+    receivedAt: row.received_at,
+    outcome: row.outcome as EventOutcome,
+    reason: row.reason,
+    contentType: row.content_type,
+    payload: row.payload,
+    pushes: JSON.parse(row.pushes) as PushEvent[],
+    runIds: JSON.parse(row.run_ids) as string[],
+  }
+}
+
+export function eventParams(e: EventRecord) {
+  return [
+    e.id,
+    e.source,
+    e.deliveryId,
+    e.receivedAt,
+    e.outcome,
+    e.reason,
+    e.contentType,
+    e.payload,
+    JSON.stringify(e.pushes),
+    JSON.stringify(e.runIds),
+  ]
+}
+
+export function toRun(row: RunRow, steps: StepRow[]): Run {
+  return {
+    id: row.id,
+    eventId: row.event_id,
+    chain: row.chain,
+    source: row.source as SourceName,
+    push: JSON.parse(row.push) as PushEvent,
+    image: JSON.parse(row.image) as Run['image'],
+    state: row.state as RunState,
+    stepTimeoutMs: Number(row.step_timeout_ms),
+    createdAt: row.created_at,
+    finishedAt: row.finished_at,
+    version: row.version,
+    steps: steps.sort((a, b) => a.idx - b.idx).map(toStep),
+  }
+}
+
+function toStep(row: StepRow): Step {
+  return {
+    index: row.idx,
+    kind: row.kind as StepKind,
+    target: row.target,
+    eventType: row.event_type,
+    state: row.state as StepState,
+    description: row.description,
+    context: row.context,
+    targetUrl: row.target_url,
+    generation: row.generation,
+    startedAt: row.started_at,
+    dispatchedAt: row.dispatched_at,
+    finishedAt: row.finished_at,
+    deadline: row.deadline,
+  }
+}
+
+export function runParams(r: Run) {
+  return [
+    r.id,
+    r.eventId,
+    r.chain,
+    r.source,
+    r.image.repository,
+    r.state,
+    JSON.stringify(r.push),
+    JSON.stringify(r.image),
+    r.stepTimeoutMs,
+    r.createdAt,
+    r.finishedAt,
+    r.version,
+  ]
+}
+
+/** In the order of the columns after run_id and idx. */
+export function stepParams(s: Step) {
+  return [
+    s.kind,
+    s.target,
+    s.eventType,
+    s.state,
+    s.description,
+    s.context,
+    s.targetUrl,
+    s.generation,
+    s.startedAt,
+    s.dispatchedAt,
+    s.finishedAt,
+    s.deadline,
+  ]
+}
+
+export const STEP_COLUMNS = [
+  'kind',
+  'target',
+  'event_type',
+  'state',
+  'description',
+  'context',
+  'target_url',
+  'generation',
+  'started_at',
+  'dispatched_at',
+  'finished_at',
+  'deadline',
+] as const
+
+export function toJob(row: JobRow): Job {
+  return {
+    id: Number(row.id),
+    kind: row.kind as JobKind,
+    runId: row.run_id,
+    step: row.idx,
+    generation: row.generation,
+    dueAt: Number(row.due_at),
+    tries: row.tries,
+    lastError: row.last_error,
+  }
+}
+
+export function toAttempt(row: AttemptRow): Attempt {
+  return {
+    runId: row.run_id,
+    step: row.idx,
+    kind: row.kind as AttemptKind,
+    target: row.target,
+    request: row.request === null ? null : JSON.parse(row.request),
+    status: row.status,
+    error: row.error,
+    durationMs: row.duration_ms,
+    startedAt: row.started_at,
+  }
+}
+
+export function attemptParams(a: Attempt) {
+  return [
+    a.runId,
+    a.step,
+    a.kind,
+    a.target,
+    a.request === undefined ? null : JSON.stringify(a.request),
+    a.status,
+    a.error,
+    Math.round(a.durationMs),
+    a.startedAt,
+  ]
+}
+
+export function toCallback(row: CallbackRow): CallbackRecord {
+  return {
+    runId: row.run_id,
+    step: row.idx,
+    generation: row.generation,
+    receivedAt: row.received_at,
+    body: JSON.parse(row.body) as Callback,
+    outcome: row.outcome,
+  }
+}
+
+export function callbackParams(c: CallbackRecord) {
+  return [c.runId, c.step, c.generation, c.receivedAt, JSON.stringify(c.body), c.outcome]
+}

@@ -1,0 +1,295 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import type { Run } from '../chains/run.js'
+import {
+  type AttemptRow,
+  attemptParams,
+  type CallbackRow,
+  callbackParams,
+  type EventRow,
+  eventParams,
+  type JobRow,
+  type RunRow,
+  runParams,
+  STEP_COLUMNS,
+  type StepRow,
+  stepParams,
+  toAttempt,
+  toCallback,
+  toEvent,
+  toJob,
+  toRun,
+} from './rows.js'
+import { sqliteMigrations } from './sqlite-migrations.js'
+import type {
+  Attempt,
+  CallbackRecord,
+  EventFilter,
+  EventRecord,
+  Job,
+  NewJob,
+  Page,
+  RunFilter,
+  Store,
+  TokenRecord,
+} from './store.js'
+
+/** The embedded store: one SQLite file in WAL mode, every write one transaction. */
+export class SqliteStore implements Store {
+  readonly dialect = 'sqlite' as const
+  private readonly db: Database.Database
+
+  constructor(readonly path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+    this.db = new Database(path)
+    this.db.pragma('journal_mode = WAL')
+    // FULL: an acknowledged event survives a power cut, not only a crash of the relay.
+    this.db.pragma('synchronous = FULL')
+    this.db.pragma('foreign_keys = ON')
+    this.db.pragma('busy_timeout = 5000')
+  }
+
+  async migrate(): Promise<void> {
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+    )
+    const apply = this.db.transaction(() => {
+      const done = new Set(
+        (
+          this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]
+        ).map((r) => r.version),
+      )
+      for (const m of sqliteMigrations) {
+        if (done.has(m.version)) continue
+        this.db.exec(m.sql)
+        this.db
+          .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+          .run(m.version, m.name, new Date().toISOString())
+      }
+    })
+    apply.immediate()
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get()
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close()
+  }
+
+  async recordEvent(event: EventRecord, runs: Run[], jobs: NewJob[]) {
+    const insert = this.db.transaction(() => {
+      const inserted = this.db
+        .prepare(
+          'INSERT INTO events (id, source, delivery_id, received_at, outcome, reason, content_type, payload, pushes, run_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, delivery_id) DO NOTHING',
+        )
+        .run(...eventParams(event))
+      if (inserted.changes === 0) {
+        const first = this.db
+          .prepare('SELECT * FROM events WHERE source = ? AND delivery_id = ?')
+          .get(event.source, event.deliveryId) as EventRow
+        return { duplicate: true, event: toEvent(first) }
+      }
+      for (const run of runs) this.insertRun(run)
+      this.insertJobs(jobs)
+      return { duplicate: false, event }
+    })
+    return insert.immediate()
+  }
+
+  private insertRun(run: Run): void {
+    this.db
+      .prepare(
+        'INSERT INTO runs (id, event_id, chain, source, repository, state, push, image, step_timeout_ms, created_at, finished_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(...runParams(run))
+    const step = this.db.prepare(
+      `INSERT INTO steps (run_id, idx, ${STEP_COLUMNS.join(', ')}) VALUES (?, ?, ${STEP_COLUMNS.map(() => '?').join(', ')})`,
+    )
+    for (const s of run.steps) step.run(run.id, s.index, ...stepParams(s))
+  }
+
+  private insertJobs(jobs: NewJob[]): void {
+    const insert = this.db.prepare(
+      'INSERT INTO outbox (kind, run_id, idx, generation, due_at) VALUES (?, ?, ?, ?, ?)',
+    )
+    for (const j of jobs) insert.run(j.kind, j.runId, j.step, j.generation, j.dueAt)
+  }
+
+  async getEvent(id: string) {
+    const row = this.db.prepare('SELECT * FROM events WHERE id = ?').get(id) as EventRow | undefined
+    return row ? toEvent(row) : null
+  }
+
+  async listEvents(
+    filter: EventFilter,
+    before: string | null,
+    limit: number,
+  ): Promise<Page<EventRecord>> {
+    const { where, params } = conditions({ source: filter.source, outcome: filter.outcome }, before)
+    const rows = this.db
+      .prepare(`SELECT * FROM events ${where} ORDER BY id DESC LIMIT ?`)
+      .all(...params, limit + 1) as EventRow[]
+    return page(rows.map(toEvent), limit)
+  }
+
+  async getRun(id: string) {
+    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined
+    if (!row) return null
+    const steps = this.db.prepare('SELECT * FROM steps WHERE run_id = ?').all(id) as StepRow[]
+    return toRun(row, steps)
+  }
+
+  async listRuns(filter: RunFilter, before: string | null, limit: number): Promise<Page<Run>> {
+    const { where, params } = conditions(
+      { repository: filter.repository, chain: filter.chain, state: filter.state },
+      before,
+    )
+    const rows = this.db
+      .prepare(`SELECT * FROM runs ${where} ORDER BY id DESC LIMIT ?`)
+      .all(...params, limit + 1) as RunRow[]
+    const shown = rows.slice(0, limit)
+    const steps = shown.length
+      ? (this.db
+          .prepare(`SELECT * FROM steps WHERE run_id IN (${shown.map(() => '?').join(', ')})`)
+          .all(...shown.map((r) => r.id)) as StepRow[])
+      : []
+    return page(
+      rows.map((r) =>
+        toRun(
+          r,
+          steps.filter((s) => s.run_id === r.id),
+        ),
+      ),
+      limit,
+    )
+  }
+
+  async saveTransition(run: Run, jobs: NewJob[], callback?: CallbackRecord): Promise<boolean> {
+    const save = this.db.transaction(() => {
+      const updated = this.db
+        .prepare(
+          'UPDATE runs SET state = ?, finished_at = ?, version = ? WHERE id = ? AND version = ?',
+        )
+        .run(run.state, run.finishedAt, run.version, run.id, run.version - 1)
+      if (updated.changes === 0) return false
+      const step = this.db.prepare(
+        `UPDATE steps SET ${STEP_COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE run_id = ? AND idx = ?`,
+      )
+      for (const s of run.steps) step.run(...stepParams(s), run.id, s.index)
+      this.insertJobs(jobs)
+      if (callback) this.insertCallback(callback)
+      return true
+    })
+    return save.immediate()
+  }
+
+  private insertCallback(c: CallbackRecord): void {
+    this.db
+      .prepare(
+        'INSERT INTO callbacks (run_id, idx, generation, received_at, body, outcome) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(...callbackParams(c))
+  }
+
+  async recordCallback(callback: CallbackRecord): Promise<void> {
+    this.insertCallback(callback)
+  }
+
+  async callbacksFor(runId: string): Promise<CallbackRecord[]> {
+    const rows = this.db
+      .prepare('SELECT * FROM callbacks WHERE run_id = ? ORDER BY id')
+      .all(runId) as CallbackRow[]
+    return rows.map(toCallback)
+  }
+
+  async addToken(hash: string, token: TokenRecord): Promise<void> {
+    this.db
+      .prepare('INSERT INTO tokens (hash, run_id, idx, generation) VALUES (?, ?, ?, ?)')
+      .run(hash, token.runId, token.step, token.generation)
+  }
+
+  async findToken(hash: string): Promise<TokenRecord | null> {
+    const row = this.db
+      .prepare('SELECT run_id, idx, generation FROM tokens WHERE hash = ?')
+      .get(hash) as { run_id: string; idx: number; generation: number } | undefined
+    return row ? { runId: row.run_id, step: row.idx, generation: row.generation } : null
+  }
+
+  async claimJobs(owner: string, now: number, leaseMs: number, limit: number): Promise<Job[]> {
+    const rows = this.db
+      .prepare(
+        `UPDATE outbox SET lease_owner = ?, lease_until = ?
+         WHERE id IN (SELECT id FROM outbox WHERE due_at <= ? AND (lease_until IS NULL OR lease_until < ?) ORDER BY due_at, id LIMIT ?)
+         RETURNING *`,
+      )
+      .all(owner, now + leaseMs, now, now, limit) as JobRow[]
+    return rows.map(toJob).sort((a, b) => a.dueAt - b.dueAt || a.id - b.id)
+  }
+
+  async finishJob(id: number, owner: string): Promise<void> {
+    this.db.prepare('DELETE FROM outbox WHERE id = ? AND lease_owner = ?').run(id, owner)
+  }
+
+  async rescheduleJob(id: number, owner: string, dueAt: number, error: string): Promise<void> {
+    this.db
+      .prepare(
+        'UPDATE outbox SET due_at = ?, tries = tries + 1, last_error = ?, lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?',
+      )
+      .run(dueAt, error, id, owner)
+  }
+
+  async outboxDepth(): Promise<number> {
+    return (this.db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n
+  }
+
+  async recordAttempts(attempts: Attempt[]): Promise<void> {
+    const insert = this.db.prepare(
+      'INSERT INTO attempts (run_id, idx, kind, target, request, status, error, duration_ms, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    )
+    this.db.transaction(() => {
+      for (const a of attempts) insert.run(...attemptParams(a))
+    })()
+  }
+
+  async attemptsFor(runIds: readonly string[]): Promise<Attempt[]> {
+    if (runIds.length === 0) return []
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM attempts WHERE run_id IN (${runIds.map(() => '?').join(', ')}) ORDER BY id`,
+      )
+      .all(...runIds) as AttemptRow[]
+    return rows.map(toAttempt)
+  }
+
+  async overdueSteps(nowIso: string, limit: number) {
+    const rows = this.db
+      .prepare(
+        `SELECT run_id, idx FROM steps WHERE deadline IS NOT NULL AND deadline <= ? AND state IN ('dispatching', 'running', 'pending') ORDER BY deadline LIMIT ?`,
+      )
+      .all(nowIso, limit) as { run_id: string; idx: number }[]
+    return rows.map((r) => ({ runId: r.run_id, step: r.idx }))
+  }
+}
+
+function conditions(filter: Record<string, string | undefined>, before: string | null) {
+  const clauses: string[] = []
+  const params: unknown[] = []
+  for (const [column, value] of Object.entries(filter)) {
+    if (value === undefined) continue
+    clauses.push(`${column} = ?`)
+    params.push(value)
+  }
+  if (before) {
+    clauses.push('id < ?')
+    params.push(before)
+  }
+  return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params }
+}
+
+function page<T extends { id: string }>(items: T[], limit: number): Page<T> {
+  const shown = items.slice(0, limit)
+  return { items: shown, nextCursor: items.length > limit ? (shown.at(-1)?.id ?? null) : null }
+}

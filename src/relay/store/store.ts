@@ -1,0 +1,136 @@
+import type { Callback } from '../../shared/callback.js'
+import type { Run, RunState } from '../chains/run.js'
+import type { PushEvent, SourceName } from '../sources/types.js'
+
+/** `started`: it started runs. `unmatched`: pushes no chain wants. `ignored`: no push in it. `rejected`: authenticated, but not a payload of its source. */
+export type EventOutcome = 'started' | 'unmatched' | 'ignored' | 'rejected'
+
+export interface EventRecord {
+  id: string
+  source: SourceName
+  deliveryId: string
+  receivedAt: string
+  outcome: EventOutcome
+  reason: string | null
+  contentType: string | null
+  /** The body as received (UTF-8). */
+  payload: string
+  pushes: PushEvent[]
+  runIds: string[]
+}
+
+export type JobKind = 'send' | 'notify-registry'
+
+export interface NewJob {
+  kind: JobKind
+  runId: string
+  /** The step to send, for `send`. */
+  step: number | null
+  generation: number | null
+  /** Epoch milliseconds. */
+  dueAt: number
+}
+
+export interface Job extends NewJob {
+  id: number
+  tries: number
+  lastError: string | null
+}
+
+export type AttemptKind = 'dispatch' | 'webhook' | 'registry-callback'
+
+export interface Attempt {
+  runId: string
+  /** null for the registry callback, which belongs to the run. */
+  step: number | null
+  kind: AttemptKind
+  target: string
+  request: unknown
+  status: number | null
+  error: string | null
+  durationMs: number
+  startedAt: string
+}
+
+export interface CallbackRecord {
+  runId: string
+  step: number
+  generation: number
+  receivedAt: string
+  body: Callback
+  /** `accepted`, or why it changed nothing (`step-ended`, `stale`). */
+  outcome: string
+}
+
+export interface TokenRecord {
+  runId: string
+  step: number
+  generation: number
+}
+
+export interface RunFilter {
+  repository?: string
+  chain?: string
+  state?: RunState
+}
+
+export interface EventFilter {
+  source?: SourceName
+  outcome?: EventOutcome
+}
+
+export interface Page<T> {
+  items: T[]
+  /** The id to pass as `before` for the next (older) page, or null at the end. */
+  nextCursor: string | null
+}
+
+/** Everything the relay keeps. Each method is one transaction. */
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres'
+  migrate(): Promise<void>
+  ping(): Promise<void>
+  close(): Promise<void>
+
+  /**
+   * Stores a delivery with the runs it starts and their first jobs, atomically. A delivery id
+   * seen before for this source stores nothing and returns the first delivery's record.
+   */
+  recordEvent(
+    event: EventRecord,
+    runs: Run[],
+    jobs: NewJob[],
+  ): Promise<{ duplicate: boolean; event: EventRecord }>
+  getEvent(id: string): Promise<EventRecord | null>
+  listEvents(filter: EventFilter, before: string | null, limit: number): Promise<Page<EventRecord>>
+
+  getRun(id: string): Promise<Run | null>
+  listRuns(filter: RunFilter, before: string | null, limit: number): Promise<Page<Run>>
+  /**
+   * Saves a transition computed from the run at `run.version - 1`, with the jobs it causes and the
+   * callback that caused it. Returns false, saving nothing, when another writer got there first.
+   */
+  saveTransition(run: Run, jobs: NewJob[], callback?: CallbackRecord): Promise<boolean>
+  recordCallback(callback: CallbackRecord): Promise<void>
+  callbacksFor(runId: string): Promise<CallbackRecord[]>
+
+  addToken(hash: string, token: TokenRecord): Promise<void>
+  findToken(hash: string): Promise<TokenRecord | null>
+
+  /** Leases up to `limit` due jobs to `owner` until `now + leaseMs`; expired leases are taken over. */
+  claimJobs(owner: string, now: number, leaseMs: number, limit: number): Promise<Job[]>
+  finishJob(id: number, owner: string): Promise<void>
+  rescheduleJob(id: number, owner: string, dueAt: number, error: string): Promise<void>
+  outboxDepth(): Promise<number>
+
+  recordAttempts(attempts: Attempt[]): Promise<void>
+  /** The attempts of these runs, oldest first. */
+  attemptsFor(runIds: readonly string[]): Promise<Attempt[]>
+
+  /** Steps past their deadline that have not ended. */
+  overdueSteps(nowIso: string, limit: number): Promise<{ runId: string; step: number }[]>
+}
+
+export class StoreConflictError extends Error {
+  override name = 'StoreConflictError'
+}

@@ -1,0 +1,163 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { advance } from '../../../src/relay/chains/engine.js'
+import { takeIn } from '../../../src/relay/chains/intake.js'
+import type { Run } from '../../../src/relay/chains/run.js'
+import type { PushEvent } from '../../../src/relay/sources/types.js'
+import type { Store } from '../../../src/relay/store/store.js'
+import { push, release } from '../chains/run-fixture.js'
+import { storeFactories } from './store-factories.js'
+
+const t0 = new Date('2026-11-26T21:32:00Z')
+
+function delivery(deliveryId: string, pushes: PushEvent[] = [push], at = t0) {
+  return takeIn(
+    {
+      source: 'dockerhub',
+      normalised: { deliveryId, pushes, ignored: null },
+      contentType: 'application/json',
+      payload: '{}',
+      receivedAt: at,
+    },
+    [release],
+  )
+}
+
+describe.each(storeFactories)('the $name store', (factory) => {
+  let store: Store
+  let dispose: () => Promise<void>
+  beforeEach(async () => {
+    ;({ store, dispose } = await factory.create())
+  })
+  afterEach(async () => dispose())
+
+  it('stores an event with its runs and their first jobs', async () => {
+    const intake = delivery('d1')
+    const result = await store.recordEvent(intake.event, intake.runs, intake.jobs)
+    expect(result.duplicate).toBe(false)
+    expect(await store.getEvent(intake.event.id)).toEqual(intake.event)
+    const run = await store.getRun(intake.runs[0]?.id ?? '')
+    expect(run).toEqual(intake.runs[0])
+    expect(await store.outboxDepth()).toBe(1)
+  })
+
+  it('stores a repeated delivery once and answers with the first', async () => {
+    const first = delivery('same')
+    await store.recordEvent(first.event, first.runs, first.jobs)
+    const again = delivery('same')
+    const result = await store.recordEvent(again.event, again.runs, again.jobs)
+    expect(result).toEqual({ duplicate: true, event: first.event })
+    expect((await store.listRuns({}, null, 10)).items).toHaveLength(1)
+    expect(await store.outboxDepth()).toBe(1)
+  })
+
+  it('lists runs newest first with filters and a cursor', async () => {
+    const everyRepository = [{ ...release, match: { repository: 'acme/*', tags: null } }]
+    for (let i = 0; i < 4; i++) {
+      const repository = i % 2 ? 'acme/app' : 'acme/other'
+      const intake = takeIn(
+        {
+          source: 'dockerhub',
+          normalised: { deliveryId: `e${i}`, pushes: [{ ...push, repository }], ignored: null },
+          contentType: null,
+          payload: '{}',
+          receivedAt: new Date(t0.getTime() + i * 1000),
+        },
+        everyRepository,
+      )
+      await store.recordEvent(intake.event, intake.runs, intake.jobs)
+    }
+    const page1 = await store.listRuns({}, null, 3)
+    expect(page1.items).toHaveLength(3)
+    expect(page1.nextCursor).toBe(page1.items[2]?.id)
+    const page2 = await store.listRuns({}, page1.nextCursor, 3)
+    expect(page2.items).toHaveLength(1)
+    expect(page2.nextCursor).toBeNull()
+    const ids = [...page1.items, ...page2.items].map((r) => r.id)
+    expect(ids).toEqual([...ids].sort().reverse())
+    expect(page1.items[0]?.createdAt).toBe(new Date(t0.getTime() + 3000).toISOString())
+    expect((await store.listRuns({ repository: 'acme/other' }, null, 10)).items).toHaveLength(2)
+    expect((await store.listRuns({ chain: 'nope' }, null, 10)).items).toHaveLength(0)
+    expect((await store.listRuns({ state: 'running' }, null, 10)).items).toHaveLength(4)
+    expect((await store.listRuns({ state: 'success' }, null, 10)).items).toHaveLength(0)
+  })
+
+  it('saves a transition only over the version it was computed from', async () => {
+    const intake = delivery('v')
+    await store.recordEvent(intake.event, intake.runs, intake.jobs)
+    const run = intake.runs[0] as Run
+    const t = advance(run, { type: 'delivered', step: 1, generation: 1 }, t0)
+    if (!t.ok) throw new Error(t.message)
+    const next = { ...t.run, version: run.version + 1 }
+    expect(await store.saveTransition(next, [])).toBe(true)
+    expect(await store.saveTransition(next, [])).toBe(false)
+    expect((await store.getRun(run.id))?.steps[0]?.state).toBe('running')
+  })
+
+  it('leases each due job to one owner until the lease expires', async () => {
+    const intake = delivery('lease')
+    await store.recordEvent(intake.event, intake.runs, intake.jobs)
+    const now = t0.getTime()
+    const a = await store.claimJobs('a', now, 1000, 10)
+    expect(a).toHaveLength(1)
+    expect(await store.claimJobs('b', now + 500, 1000, 10)).toHaveLength(0)
+    const b = await store.claimJobs('b', now + 1001, 1000, 10)
+    expect(b.map((j) => j.id)).toEqual(a.map((j) => j.id))
+    await store.finishJob(b[0]?.id ?? 0, 'a') // a lost its lease: its finish changes nothing
+    expect(await store.outboxDepth()).toBe(1)
+    await store.rescheduleJob(b[0]?.id ?? 0, 'b', now + 60_000, 'GitHub answered 502')
+    expect(await store.claimJobs('c', now + 2000, 1000, 10)).toHaveLength(0)
+    const c = await store.claimJobs('c', now + 60_000, 1000, 10)
+    expect(c[0]).toMatchObject({ tries: 1, lastError: 'GitHub answered 502' })
+    await store.finishJob(c[0]?.id ?? 0, 'c')
+    expect(await store.outboxDepth()).toBe(0)
+  })
+
+  it('finds steps past their deadline', async () => {
+    const intake = delivery('late')
+    await store.recordEvent(intake.event, intake.runs, intake.jobs)
+    expect(await store.overdueSteps(t0.toISOString(), 10)).toEqual([])
+    const due = new Date(t0.getTime() + release.stepTimeoutMs).toISOString()
+    expect(await store.overdueSteps(due, 10)).toEqual([{ runId: intake.runs[0]?.id, step: 1 }])
+  })
+
+  it('keeps tokens, attempts and callbacks of a run', async () => {
+    const intake = delivery('t')
+    await store.recordEvent(intake.event, intake.runs, intake.jobs)
+    const runId = intake.runs[0]?.id ?? ''
+    await store.addToken('abc', { runId, step: 1, generation: 1 })
+    expect(await store.findToken('abc')).toEqual({ runId, step: 1, generation: 1 })
+    expect(await store.findToken('nope')).toBeNull()
+    const attempt = {
+      runId,
+      step: 1,
+      kind: 'dispatch' as const,
+      target: 'acme/integration-tests',
+      request: { event_type: 'image-pushed' },
+      status: 204,
+      error: null,
+      durationMs: 12,
+      startedAt: t0.toISOString(),
+    }
+    await store.recordAttempts([attempt, { ...attempt, status: 500, error: 'GitHub answered 500' }])
+    expect(await store.attemptsFor([runId])).toEqual([
+      attempt,
+      { ...attempt, status: 500, error: 'GitHub answered 500' },
+    ])
+    const callback = {
+      runId,
+      step: 1,
+      generation: 1,
+      receivedAt: t0.toISOString(),
+      body: { state: 'success' as const },
+      outcome: 'accepted',
+    }
+    await store.recordCallback(callback)
+    expect(await store.callbacksFor(runId)).toEqual([callback])
+  })
+
+  it('applies migrations once, however often it starts', async () => {
+    await store.migrate()
+    await store.migrate()
+    await store.ping()
+  })
+})

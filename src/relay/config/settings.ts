@@ -9,6 +9,8 @@ export interface Settings {
   sources: SourceSecrets
   registryCallbacks: { allowedHosts: string[]; allowHttp: boolean }
   chains: Chain[]
+  /** How long finished runs and events are kept (`retention.max_age`); null: kept forever. */
+  retentionMs: number | null
 }
 
 export interface GitHubSettings {

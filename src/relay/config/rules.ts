@@ -1,0 +1,123 @@
+import { createPrivateKey } from 'node:crypto'
+import { getErrorMessage } from '../../shared/errors.js'
+import { formatDuration, parseDuration } from './duration.js'
+import { type ConfigPath, isMapping } from './path.js'
+import { HTTP_URL_PATTERN } from './schema.js'
+import type { PathProblem } from './validate.js'
+
+export const STEP_TIMEOUT_MIN_MS = 1_000
+export const STEP_TIMEOUT_MAX_MS = 7 * 86_400_000
+export const RETENTION_MIN_MS = 3_600_000
+
+/**
+ * The rules a JSON Schema cannot state: duration bounds, URLs that parse, unique chain names.
+ * They run even when the schema found problems, so each looks only at values of the right type.
+ */
+export function checkRules(config: unknown): PathProblem[] {
+  if (!isMapping(config)) return []
+  const problems: PathProblem[] = []
+  const github = isMapping(config.github) ? config.github : {}
+
+  checkUrl(config.public_url, ['public_url'], problems, { baseOnly: true })
+  checkUrl(github.api_url, ['github', 'api_url'], problems, { baseOnly: true })
+
+  const retention = isMapping(config.retention) ? config.retention : {}
+  checkDuration(retention.max_age, ['retention', 'max_age'], problems, RETENTION_MIN_MS, null)
+
+  const chains = Array.isArray(config.chains) ? config.chains : []
+  const firstIndexOf = new Map<string, number>()
+  chains.forEach((chain: unknown, i) => {
+    if (!isMapping(chain)) return
+    if (typeof chain.name === 'string') {
+      const first = firstIndexOf.get(chain.name)
+      if (first === undefined) firstIndexOf.set(chain.name, i)
+      else {
+        problems.push({
+          path: ['chains', i, 'name'],
+          message: `'${chain.name}' is already the name of chains[${first}]: chain names must be unique`,
+        })
+      }
+    }
+    const timeoutPath = ['chains', i, 'step_timeout']
+    checkDuration(
+      chain.step_timeout,
+      timeoutPath,
+      problems,
+      STEP_TIMEOUT_MIN_MS,
+      STEP_TIMEOUT_MAX_MS,
+    )
+    const steps = Array.isArray(chain.steps) ? chain.steps : []
+    steps.forEach((step: unknown, j) => {
+      if (isMapping(step) && isMapping(step.webhook)) {
+        checkUrl(step.webhook.url, ['chains', i, 'steps', j, 'webhook', 'url'], problems, {
+          baseOnly: false,
+        })
+      }
+    })
+  })
+  return problems
+}
+
+function checkUrl(
+  value: unknown,
+  path: ConfigPath,
+  problems: PathProblem[],
+  { baseOnly }: { baseOnly: boolean },
+): void {
+  if (typeof value !== 'string' || !new RegExp(HTTP_URL_PATTERN).test(value)) return
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    problems.push({ path, message: 'is not a valid URL' })
+    return
+  }
+  if (baseOnly && (url.search || url.hash || value.includes('?') || value.includes('#'))) {
+    problems.push({
+      path,
+      message: 'must not have a ?query or #fragment: it is a base that paths are added to',
+    })
+  }
+}
+
+function checkDuration(
+  value: unknown,
+  path: ConfigPath,
+  problems: PathProblem[],
+  minMs: number,
+  maxMs: number | null,
+): void {
+  if (typeof value !== 'string') return
+  const ms = parseDuration(value)
+  if (ms === null) return
+  if (ms < minMs || (maxMs !== null && ms > maxMs)) {
+    problems.push({
+      path,
+      message:
+        maxMs === null
+          ? `must be at least ${formatDuration(minMs)}`
+          : `must be between ${formatDuration(minMs)} and ${formatDuration(maxMs)}`,
+    })
+  }
+}
+
+/** Reads the GitHub App's private key, relative to the config file's directory. */
+export function readPrivateKey(
+  file: string,
+  readFile: (path: string) => string,
+): { key: string } | { problem: string } {
+  let key: string
+  try {
+    key = readFile(file)
+  } catch (error) {
+    return { problem: `cannot read ${file}: ${getErrorMessage(error)}` }
+  }
+  try {
+    createPrivateKey(key)
+  } catch {
+    return {
+      problem: `${file} is not a PEM private key (download one from the GitHub App's settings page: "Generate a private key")`,
+    }
+  }
+  return { key }
+}

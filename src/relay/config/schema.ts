@@ -1,0 +1,447 @@
+import type { JSONSchemaType } from 'ajv'
+import { DURATION_PATTERN } from './duration.js'
+
+/** The config file as written (snake_case), after `${NAME}` substitution and before defaults. */
+export interface RawConfig {
+  public_url: string
+  admin_token?: string
+  github?: RawGitHub
+  sources?: RawSources
+  registry_callbacks?: RawRegistryCallbacks
+  retention?: { max_age?: string }
+  chains?: RawChain[]
+}
+
+export interface RawGitHub {
+  api_url?: string
+  token?: string
+  app?: RawGitHubApp
+  writes_per_minute?: number
+}
+
+export interface RawGitHubApp {
+  app_id: number | string
+  private_key_file: string
+  installation_id: number
+}
+
+export interface RawSources {
+  dockerhub?: { secret: string }
+  distribution?: { token: string }
+  github?: { webhook_secret: string }
+  harbor?: { token: string }
+  quay?: { secret: string }
+}
+
+export interface RawRegistryCallbacks {
+  allowed_hosts?: string[]
+  allow_http?: boolean
+}
+
+export interface RawChain {
+  name: string
+  match: { repository: string; tags?: string[] }
+  step_timeout?: string
+  steps: RawStep[]
+}
+
+/** Exactly one of the two keys (`minProperties`/`maxProperties` in the schema). */
+export interface RawStep {
+  dispatch?: { repository: string; event_type: string }
+  webhook?: { url: string; secret?: string }
+}
+
+export const CONFIG_SCHEMA_ID = 'https://hookchain.dev/schemas/hookchain.schema.json'
+/** The schema for editors, relative to the repository root; written by scripts/write-config-schema.ts. */
+export const CONFIG_SCHEMA_FILE = 'schemas/hookchain.schema.json'
+/** Shorter secrets can be guessed by anyone who can reach the relay. */
+export const SECRET_MIN_LENGTH = 16
+export const DEFAULT_API_URL = 'https://api.github.com'
+export const DEFAULT_WRITES_PER_MINUTE = 80
+export const MAX_WRITES_PER_MINUTE = 5000
+export const DEFAULT_STEP_TIMEOUT = '30m'
+export const EVENT_TYPE_MAX = 100
+export const CHAIN_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$'
+
+export const HTTP_URL_PATTERN = '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#@]+(?:[/?#]\\S*)?$'
+const DURATION_MESSAGE = 'must be a duration such as 90s, 30m or 2h'
+const SECRET_ADVICE = `At least ${SECRET_MIN_LENGTH} characters; generate one with \`openssl rand -hex 32\`.`
+
+/*
+ * `patternErrorMessage` is the message VS Code and the YAML language server show for a failed
+ * `pattern`; the loader shows the same words.
+ */
+function secret(title: string, description: string) {
+  return {
+    type: 'string',
+    title,
+    description: `${description} ${SECRET_ADVICE}`,
+    minLength: SECRET_MIN_LENGTH,
+  } as const
+}
+
+function httpUrl(title: string, description: string) {
+  return {
+    type: 'string',
+    title,
+    description,
+    maxLength: 2048,
+    pattern: HTTP_URL_PATTERN,
+    patternErrorMessage: 'must be an absolute http(s) URL, like https://relay.example.com',
+  } as const
+}
+
+function duration(title: string, description: string) {
+  return {
+    type: 'string',
+    title,
+    description,
+    pattern: DURATION_PATTERN,
+    patternErrorMessage: DURATION_MESSAGE,
+    examples: ['90s', '30m', '2h', '1h30m', '1d'],
+  } as const
+}
+
+const stepSchema: JSONSchemaType<RawStep> = {
+  type: 'object',
+  title: 'Step',
+  description:
+    'One step of the chain: either `dispatch` (a repository_dispatch to a GitHub repository) or `webhook` (a POST to a URL). The step ends when its workflow or service calls back.',
+  properties: {
+    dispatch: {
+      type: 'object',
+      title: 'repository_dispatch step',
+      description:
+        'Triggers `repository_dispatch` on a GitHub repository; its workflow reports back with the hookchain Action.',
+      properties: {
+        repository: {
+          type: 'string',
+          title: 'Repository',
+          description: 'The GitHub repository to dispatch to, as owner/name.',
+          pattern: '^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$',
+          patternErrorMessage: 'must be owner/name, like acme/app',
+          examples: ['acme/integration-tests'],
+        },
+        event_type: {
+          type: 'string',
+          title: 'Event type',
+          description:
+            'The `event_type` of the dispatch, which the workflow selects with `on: repository_dispatch: types: [...]`.',
+          minLength: 1,
+          maxLength: EVENT_TYPE_MAX,
+          examples: ['image-pushed'],
+        },
+      },
+      required: ['repository', 'event_type'],
+      additionalProperties: false,
+      nullable: true,
+    },
+    webhook: {
+      type: 'object',
+      title: 'Webhook step',
+      description:
+        "POSTs a Docker Hub-style payload to a URL; the payload's `callback_url` is where the service reports back.",
+      properties: {
+        url: httpUrl('URL', 'Where the payload is POSTed.'),
+        secret: {
+          type: 'string',
+          title: 'Signing secret',
+          description: `Signs each delivery with Standard Webhooks headers (\`webhook-id\`, \`webhook-timestamp\`, \`webhook-signature\`). A Standard Webhooks secret (\`whsec_\` and the base64 of 24 to 64 random bytes; generate one with \`echo whsec_$(openssl rand -base64 32)\`), or any other string of at least ${SECRET_MIN_LENGTH} characters, used as its UTF-8 bytes. Leave it out to send unsigned.`,
+          pattern: `^(?:whsec_(?:[A-Za-z0-9+/]{4}){8,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?|(?!whsec_)[\\s\\S]{${SECRET_MIN_LENGTH},})$`,
+          patternErrorMessage: `must be a Standard Webhooks secret (whsec_ and the base64 of at least 24 random bytes; generate one with: echo whsec_$(openssl rand -base64 32)) or any other string of at least ${SECRET_MIN_LENGTH} characters`,
+          nullable: true,
+        },
+      },
+      required: ['url'],
+      additionalProperties: false,
+      nullable: true,
+    },
+  },
+  minProperties: 1,
+  maxProperties: 1,
+  additionalProperties: false,
+}
+
+const chainSchema: JSONSchemaType<RawChain> = {
+  type: 'object',
+  title: 'Chain',
+  description: 'Which pushes start this chain, and the steps that run one after the other.',
+  properties: {
+    name: {
+      type: 'string',
+      title: 'Name',
+      description:
+        'Unique name of the chain, shown in the history and sent to each step as `client_payload.chain`.',
+      pattern: CHAIN_NAME_PATTERN,
+      patternErrorMessage:
+        'must be 1 to 100 letters, digits, dots, underscores or dashes, starting with a letter or digit',
+      examples: ['release'],
+    },
+    match: {
+      type: 'object',
+      title: 'Match',
+      description: 'The pushes that start this chain.',
+      properties: {
+        repository: {
+          type: 'string',
+          title: 'Repository',
+          description:
+            'Glob over the image repository without its registry (`acme/app`, `acme/*`), or with it to pin a registry (`docker.io/acme/app`). No tag here: tags go in `tags`.',
+          pattern: '^[^\\s/:]+(?::[0-9]+)?(?:/[^\\s/:]+)*$',
+          patternErrorMessage:
+            'must be a repository or a glob, like acme/app, acme/* or docker.io/acme/app (no scheme, no :tag)',
+          examples: ['acme/app', 'acme/*', 'ghcr.io/acme/app'],
+        },
+        tags: {
+          type: 'array',
+          title: 'Tags',
+          description: 'Globs over the tag (`v*`, `latest`). Leave out to take every tag.',
+          items: {
+            type: 'string',
+            title: 'Tag glob',
+            description: 'A tag, or a glob over tags such as `v*`.',
+            pattern: '^\\S{1,128}$',
+            patternErrorMessage: 'must be a tag or a glob over tags, like v* or latest',
+          },
+          minItems: 1,
+          nullable: true,
+        },
+      },
+      required: ['repository'],
+      additionalProperties: false,
+    },
+    step_timeout: {
+      ...duration(
+        'Step timeout',
+        'How long a step may take to call back before it ends as `error` and the chain stops (1s to 7d).',
+      ),
+      default: DEFAULT_STEP_TIMEOUT,
+      nullable: true,
+    },
+    steps: {
+      type: 'array',
+      title: 'Steps',
+      description: 'Run in order; a step that does not report success stops the chain.',
+      items: stepSchema,
+      minItems: 1,
+    },
+  },
+  required: ['name', 'match', 'steps'],
+  additionalProperties: false,
+}
+
+export const configSchema: JSONSchemaType<RawConfig> = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: CONFIG_SCHEMA_ID,
+  title: 'hookchain relay configuration',
+  description: `hookchain.yml: where registry push events come from, and the chains of GitHub repositories they start. \`\${NAME}\` is replaced by the environment variable NAME, \`\${NAME:-default}\` falls back to default, \`$\${\` is a literal \`\${\`.`,
+  type: 'object',
+  properties: {
+    public_url: httpUrl(
+      'Public URL',
+      'Base URL at which steps and registries reach this relay; callback URLs handed to steps start with it.',
+    ),
+    admin_token: {
+      ...secret(
+        'Admin token',
+        'Guards /api and the web pages (`Authorization: Bearer <token>`, or HTTP basic auth with the token as password). Without it, they answer only requests from loopback.',
+      ),
+      nullable: true,
+    },
+    github: {
+      type: 'object',
+      title: 'GitHub',
+      description:
+        'How the relay calls GitHub to dispatch steps: a token or a GitHub App, not both. Without either, dispatch steps end as `error`.',
+      properties: {
+        api_url: {
+          ...httpUrl(
+            'API URL',
+            'GitHub REST API base: https://api.github.com, `https://HOST/api/v3` for GitHub Enterprise Server, or a test double.',
+          ),
+          default: DEFAULT_API_URL,
+          nullable: true,
+        },
+        token: {
+          type: 'string',
+          title: 'Token',
+          description:
+            'A fine-grained token with Contents: read and write on the dispatched repositories (or a classic token with `repo`).',
+          minLength: 1,
+          nullable: true,
+        },
+        app: {
+          type: 'object',
+          title: 'GitHub App',
+          description: 'Authenticate as an installation of a GitHub App, instead of a token.',
+          properties: {
+            app_id: {
+              type: ['integer', 'string'],
+              title: 'App ID',
+              description: "The App ID (or the Client ID) from the GitHub App's settings page.",
+              minimum: 1,
+              minLength: 1,
+            },
+            private_key_file: {
+              type: 'string',
+              title: 'Private key file',
+              description:
+                "Path to the App's private key (.pem), relative to this config file's directory.",
+              minLength: 1,
+            },
+            installation_id: {
+              type: 'integer',
+              title: 'Installation ID',
+              description:
+                'The installation on the account that owns the dispatched repositories (the number at the end of its settings URL).',
+              minimum: 1,
+            },
+          },
+          required: ['app_id', 'private_key_file', 'installation_id'],
+          additionalProperties: false,
+          nullable: true,
+        },
+        writes_per_minute: {
+          type: 'integer',
+          title: 'Writes per minute',
+          description:
+            "Most dispatches per minute, to stay under GitHub's secondary rate limit on content-creating requests; 0 = unpaced.",
+          minimum: 0,
+          maximum: MAX_WRITES_PER_MINUTE,
+          default: DEFAULT_WRITES_PER_MINUTE,
+          nullable: true,
+        },
+      },
+      not: { required: ['token', 'app'] },
+      additionalProperties: false,
+      default: {},
+      nullable: true,
+    },
+    sources: {
+      type: 'object',
+      title: 'Sources',
+      description:
+        'The registries that may send push events; each one present is enabled at POST /hooks/<source>.',
+      properties: {
+        dockerhub: {
+          type: 'object',
+          title: 'Docker Hub',
+          description:
+            'Docker Hub webhooks: POST /hooks/dockerhub/<secret> (unsigned, so the secret is in the URL).',
+          properties: { secret: secret('Secret', 'The last part of the webhook URL.') },
+          required: ['secret'],
+          additionalProperties: false,
+          nullable: true,
+        },
+        distribution: {
+          type: 'object',
+          title: 'CNCF distribution registry',
+          description:
+            'Notifications of a CNCF distribution registry (also GitLab self-managed, Harbor core): POST /hooks/distribution with `Authorization: Bearer <token>`.',
+          properties: { token: secret('Token', 'The bearer token the registry sends.') },
+          required: ['token'],
+          additionalProperties: false,
+          nullable: true,
+        },
+        github: {
+          type: 'object',
+          title: 'GitHub Packages',
+          description:
+            'GitHub `package` and `registry_package` webhooks (container images on ghcr.io): POST /hooks/github, signed with X-Hub-Signature-256.',
+          properties: {
+            webhook_secret: secret(
+              'Webhook secret',
+              "The secret set in the GitHub webhook's settings.",
+            ),
+          },
+          required: ['webhook_secret'],
+          additionalProperties: false,
+          nullable: true,
+        },
+        harbor: {
+          type: 'object',
+          title: 'Harbor',
+          description:
+            'Harbor webhooks (PUSH_ARTIFACT): POST /hooks/harbor with the token in the Authorization header.',
+          properties: { token: secret('Token', "The Auth Header set in Harbor's webhook policy.") },
+          required: ['token'],
+          additionalProperties: false,
+          nullable: true,
+        },
+        quay: {
+          type: 'object',
+          title: 'Quay',
+          description: 'Quay repository push notifications: POST /hooks/quay/<secret>.',
+          properties: { secret: secret('Secret', 'The last part of the notification URL.') },
+          required: ['secret'],
+          additionalProperties: false,
+          nullable: true,
+        },
+      },
+      additionalProperties: false,
+      default: {},
+      nullable: true,
+    },
+    registry_callbacks: {
+      type: 'object',
+      title: 'Registry callbacks',
+      description:
+        "Where a registry's own callback_url (Docker Hub's) may be called with the run's result when the run ends.",
+      properties: {
+        allowed_hosts: {
+          type: 'array',
+          title: 'Allowed hosts',
+          description:
+            'Host names (with an optional :port) whose callback URLs the relay calls; any other is recorded and skipped.',
+          items: {
+            type: 'string',
+            title: 'Host',
+            description: 'A host name such as registry.hub.docker.com.',
+            pattern:
+              '^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]{1,5})?$',
+            patternErrorMessage:
+              'must be a host name such as registry.hub.docker.com (no scheme, no path)',
+          },
+          default: [],
+          nullable: true,
+        },
+        allow_http: {
+          type: 'boolean',
+          title: 'Allow plain HTTP',
+          description: 'Also call http:// callback URLs; only for registries on a trusted network.',
+          default: false,
+          nullable: true,
+        },
+      },
+      additionalProperties: false,
+      default: {},
+      nullable: true,
+    },
+    retention: {
+      type: 'object',
+      title: 'Retention',
+      description: 'How long the history is kept.',
+      properties: {
+        max_age: {
+          ...duration(
+            'Maximum age',
+            'Finished runs and events older than this are deleted (at least 1h). Leave out to keep them forever.',
+          ),
+          nullable: true,
+        },
+      },
+      additionalProperties: false,
+      nullable: true,
+    },
+    chains: {
+      type: 'array',
+      title: 'Chains',
+      description: 'Empty or left out: every event is recorded as unmatched.',
+      items: chainSchema,
+      default: [],
+      nullable: true,
+    },
+  },
+  required: ['public_url'],
+  additionalProperties: false,
+}

@@ -1,0 +1,37 @@
+import type { Settings } from './settings.js'
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
+
+/** Things a config may do but that deserve a line in the log at start-up. */
+export function settingsWarnings(settings: Settings): string[] {
+  const warnings: string[] = []
+  if (settings.adminToken === null) {
+    warnings.push('admin_token is not set: /api and the pages answer only loopback requests')
+  }
+  const dispatching = settings.chains
+    .filter((chain) => chain.steps.some((step) => step.kind === 'dispatch'))
+    .map((chain) => chain.name)
+  if (settings.github.auth === null && dispatching.length > 0) {
+    warnings.push(
+      `github has neither token nor app: the dispatch steps of ${dispatching.join(', ')} will end as error until credentials are configured`,
+    )
+  }
+  if (settings.registryCallbacks.allowHttp) {
+    warnings.push(
+      'registry_callbacks.allow_http is true: registry callbacks may be sent over plain HTTP; keep it for registries on a trusted network',
+    )
+  }
+  if (Object.keys(settings.sources).length === 0) {
+    warnings.push('sources is empty: no registry can send events to this relay')
+  }
+  if (settings.chains.length === 0) {
+    warnings.push('chains is empty: every event is recorded as unmatched')
+  }
+  const publicUrl = new URL(settings.publicUrl)
+  if (publicUrl.protocol === 'http:' && !LOOPBACK_HOSTS.has(publicUrl.hostname)) {
+    warnings.push(
+      `public_url is plain http on ${publicUrl.hostname}: callback URLs, and the tokens in them, travel unencrypted`,
+    )
+  }
+  return warnings
+}

@@ -1,0 +1,84 @@
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { loadSettings, settingsWarnings } from '../../../src/relay/config/load.js'
+
+const example = fileURLToPath(new URL('../../../hookchain.yml', import.meta.url))
+
+describe('the example hookchain.yml', () => {
+  it('loads with no environment at all, as npm start on a fresh clone does', () => {
+    const settings = loadSettings(example, {})
+    expect(settings.publicUrl).toBe('http://localhost:8080')
+    expect(settings.adminToken).toBeNull()
+    expect(settings.github.auth).toBeNull()
+    expect(Object.keys(settings.sources)).toEqual([
+      'dockerhub',
+      'distribution',
+      'github',
+      'harbor',
+      'quay',
+    ])
+    expect(settings.chains.map((c) => c.name)).toEqual(['release', 'worker-smoke-test'])
+    expect(settings.chains[0]?.match).toEqual({ repository: 'acme/app', tags: ['v*', 'latest'] })
+    expect(settings.chains[0]?.steps.map((s) => s.kind)).toEqual([
+      'dispatch',
+      'dispatch',
+      'webhook',
+    ])
+  })
+
+  it('uses trial secrets that say so when no variables are set', () => {
+    const { sources } = loadSettings(example, {})
+    const secrets = [
+      sources.dockerhub?.secret,
+      sources.distribution?.token,
+      sources.github?.webhookSecret,
+      sources.harbor?.token,
+      sources.quay?.secret,
+    ]
+    for (const secret of secrets) expect(secret).toMatch(/^local-.*-change-me$/)
+  })
+
+  it('warns about what is missing when no variables are set', () => {
+    expect(settingsWarnings(loadSettings(example, {}))).toEqual([
+      expect.stringContaining('admin_token is not set'),
+      expect.stringContaining('github has neither token nor app'),
+    ])
+  })
+
+  it('takes every secret and URL from the environment when set', () => {
+    const env = {
+      HOOKCHAIN_PUBLIC_URL: 'https://relay.example.com/',
+      HOOKCHAIN_ADMIN_TOKEN: 'admin-0123456789abcdef',
+      GITHUB_API_URL: 'https://github.example.com/api/v3',
+      GITHUB_TOKEN: 'github_pat_0123',
+      DOCKERHUB_SECRET: 'dockerhub-0123456789abcdef',
+      REGISTRY_TOKEN: 'registry-0123456789abcdef',
+      GH_HOOK_SECRET: 'ghhook-0123456789abcdef',
+      HARBOR_TOKEN: 'harbor-0123456789abcdef',
+      QUAY_SECRET: 'quay-0123456789abcdef',
+      CHANGELOG_HOOK_URL: 'https://changelog.internal/hook',
+      CHANGELOG_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    }
+    const settings = loadSettings(example, env)
+    expect(settings.publicUrl).toBe('https://relay.example.com')
+    expect(settings.adminToken).toBe(env.HOOKCHAIN_ADMIN_TOKEN)
+    expect(settings.github).toEqual({
+      apiUrl: env.GITHUB_API_URL,
+      auth: { kind: 'token', token: env.GITHUB_TOKEN },
+      writesPerMinute: 80,
+    })
+    expect(settings.sources).toEqual({
+      dockerhub: { secret: env.DOCKERHUB_SECRET },
+      distribution: { token: env.REGISTRY_TOKEN },
+      github: { webhookSecret: env.GH_HOOK_SECRET },
+      harbor: { token: env.HARBOR_TOKEN },
+      quay: { secret: env.QUAY_SECRET },
+    })
+    expect(settings.chains[0]?.steps[2]).toEqual({
+      kind: 'webhook',
+      url: env.CHANGELOG_HOOK_URL,
+      secret: env.CHANGELOG_SECRET,
+    })
+    expect(settingsWarnings(settings)).toEqual([])
+  })
+})

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest'
+import type { Settings } from '../../../src/relay/config/settings.js'
+import { settingsWarnings } from '../../../src/relay/config/warnings.js'
+
+function settings(change: Partial<Settings> = {}): Settings {
+  return {
+    publicUrl: 'https://relay.example.com',
+    adminToken: 'admin-0123456789abcdef',
+    github: {
+      apiUrl: 'https://api.github.com',
+      auth: { kind: 'token', token: 't' },
+      writesPerMinute: 80,
+    },
+    sources: { dockerhub: { secret: 'dockerhub-0123456789abcdef' } },
+    registryCallbacks: { allowedHosts: [], allowHttp: false },
+    chains: [
+      {
+        name: 'release',
+        match: { repository: 'acme/app', tags: null },
+        stepTimeoutMs: 1_800_000,
+        steps: [{ kind: 'dispatch', repository: 'acme/tests', eventType: 'go' }],
+      },
+    ],
+    retentionMs: null,
+    ...change,
+  }
+}
+
+describe('settingsWarnings', () => {
+  it('has nothing to say about a complete config', () => {
+    expect(settingsWarnings(settings())).toEqual([])
+  })
+
+  it.each<[string, Partial<Settings>, string]>([
+    [
+      'no admin token',
+      { adminToken: null },
+      'admin_token is not set: /api and the pages answer only loopback requests',
+    ],
+    [
+      'no GitHub credentials with a dispatch step',
+      { github: { apiUrl: 'https://api.github.com', auth: null, writesPerMinute: 80 } },
+      'github has neither token nor app: the dispatch steps of release will end as error',
+    ],
+    [
+      'registry callbacks over plain HTTP',
+      { registryCallbacks: { allowedHosts: [], allowHttp: true } },
+      'registry_callbacks.allow_http is true',
+    ],
+    ['no source', { sources: {} }, 'sources is empty: no registry can send events to this relay'],
+    ['no chain', { chains: [] }, 'chains is empty: every event is recorded as unmatched'],
+    [
+      'a plain http public_url off this machine',
+      { publicUrl: 'http://relay.example.com' },
+      'public_url is plain http on relay.example.com',
+    ],
+  ])('warns about %s', (_name, change, warning) => {
+    expect(settingsWarnings(settings(change))).toEqual([expect.stringContaining(warning)])
+  })
+
+  it('does not mind missing GitHub credentials when every step is a webhook', () => {
+    const chains = settings().chains.map((chain) => ({
+      ...chain,
+      steps: [{ kind: 'webhook' as const, url: 'https://x.example.com', secret: null }],
+    }))
+    const github = { apiUrl: 'https://api.github.com', auth: null, writesPerMinute: 80 }
+    expect(settingsWarnings(settings({ chains, github }))).toEqual([])
+  })
+
+  it('does not mind plain http on localhost', () => {
+    expect(settingsWarnings(settings({ publicUrl: 'http://localhost:8080' }))).toEqual([])
+  })
+})

@@ -13,7 +13,9 @@ export async function openStore(url: string): Promise<Store> {
     return new SqliteStore(path === ':memory:' ? path : resolve(path))
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
-    throw new Error('PostgreSQL is not supported by this build yet; use a sqlite: database URL')
+    // Loaded only when asked for, so a SQLite relay never opens pg.
+    const { PostgresStore } = await import('./postgres-store.js')
+    return new PostgresStore(url)
   }
   throw new Error(
     `database URL ${url} is not understood; use sqlite:./data/hookchain.db or postgres://user@host/db`,

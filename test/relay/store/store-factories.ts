@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SqliteStore } from '../../../src/relay/store/sqlite-store.js'
 import type { Store } from '../../../src/relay/store/store.js'
+import { postgresFactory } from './postgres-factory.js'
 
 export interface StoreFactory {
   name: string
@@ -27,4 +28,4 @@ export const sqliteFactory: StoreFactory = {
 }
 
 /** Every store the suites run against. */
-export const storeFactories: StoreFactory[] = [sqliteFactory]
+export const storeFactories: StoreFactory[] = [sqliteFactory, postgresFactory]

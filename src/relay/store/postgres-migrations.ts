@@ -1,0 +1,105 @@
+/**
+ * Versioned schema changes for PostgreSQL, applied in order at start-up; never edit one that has
+ * shipped. The same tables and indexes as the SQLite migrations. Ids and ISO 8601 timestamps are
+ * compared and sorted as bytes (`COLLATE "C"`), as SQLite does, whatever the database's collation.
+ */
+export const postgresMigrations: readonly { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'events, runs, steps, tokens, callbacks, attempts, outbox',
+    sql: `
+      CREATE TABLE events (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        source TEXT NOT NULL,
+        delivery_id TEXT NOT NULL,
+        received_at TEXT COLLATE "C" NOT NULL,
+        outcome TEXT NOT NULL,
+        reason TEXT,
+        content_type TEXT,
+        payload TEXT NOT NULL,
+        pushes TEXT NOT NULL,
+        run_ids TEXT NOT NULL,
+        UNIQUE (source, delivery_id)
+      );
+      CREATE TABLE runs (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        event_id TEXT COLLATE "C" NOT NULL REFERENCES events(id),
+        chain TEXT NOT NULL,
+        source TEXT NOT NULL,
+        repository TEXT NOT NULL,
+        state TEXT NOT NULL,
+        push TEXT NOT NULL,
+        image TEXT NOT NULL,
+        step_timeout_ms BIGINT NOT NULL,
+        created_at TEXT COLLATE "C" NOT NULL,
+        finished_at TEXT COLLATE "C",
+        version INTEGER NOT NULL
+      );
+      CREATE INDEX runs_by_chain ON runs (chain, id);
+      CREATE INDEX runs_by_repository ON runs (repository, id);
+      CREATE INDEX runs_by_state ON runs (state, id);
+      CREATE INDEX runs_by_event ON runs (event_id);
+      CREATE TABLE steps (
+        run_id TEXT COLLATE "C" NOT NULL REFERENCES runs(id),
+        idx INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        event_type TEXT,
+        state TEXT NOT NULL,
+        description TEXT,
+        context TEXT,
+        target_url TEXT,
+        generation INTEGER NOT NULL,
+        started_at TEXT COLLATE "C",
+        dispatched_at TEXT COLLATE "C",
+        finished_at TEXT COLLATE "C",
+        deadline TEXT COLLATE "C",
+        PRIMARY KEY (run_id, idx)
+      );
+      CREATE INDEX steps_by_deadline ON steps (deadline) WHERE deadline IS NOT NULL;
+      CREATE TABLE tokens (
+        hash TEXT COLLATE "C" PRIMARY KEY,
+        run_id TEXT COLLATE "C" NOT NULL REFERENCES runs(id),
+        idx INTEGER NOT NULL,
+        generation INTEGER NOT NULL
+      );
+      CREATE INDEX tokens_by_run ON tokens (run_id);
+      CREATE TABLE callbacks (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        run_id TEXT COLLATE "C" NOT NULL REFERENCES runs(id),
+        idx INTEGER NOT NULL,
+        generation INTEGER NOT NULL,
+        received_at TEXT COLLATE "C" NOT NULL,
+        body TEXT NOT NULL,
+        outcome TEXT NOT NULL
+      );
+      CREATE INDEX callbacks_by_run ON callbacks (run_id);
+      CREATE TABLE attempts (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        run_id TEXT COLLATE "C" NOT NULL REFERENCES runs(id),
+        idx INTEGER,
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        request TEXT,
+        status INTEGER,
+        error TEXT,
+        duration_ms INTEGER NOT NULL,
+        started_at TEXT COLLATE "C" NOT NULL
+      );
+      CREATE INDEX attempts_by_run ON attempts (run_id);
+      CREATE TABLE outbox (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        kind TEXT NOT NULL,
+        run_id TEXT COLLATE "C" NOT NULL REFERENCES runs(id),
+        idx INTEGER,
+        generation INTEGER,
+        due_at BIGINT NOT NULL,
+        tries INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        lease_owner TEXT,
+        lease_until BIGINT
+      );
+      CREATE INDEX outbox_by_due ON outbox (due_at);
+    `,
+  },
+]

@@ -51,3 +51,15 @@ export function takeIn(delivery: Delivery, chains: readonly Chain[]): Intake {
     jobs,
   }
 }
+
+/** The runs a stored event starts when it is delivered again, with today's chains. Pure. */
+export function takeInAgain(
+  event: EventRecord,
+  chains: readonly Chain[],
+  now: Date,
+): { runs: Run[]; jobs: NewJob[] } {
+  return startRuns(
+    event.pushes.flatMap((push) => newRuns(event.id, push, chains, now)),
+    now,
+  )
+}

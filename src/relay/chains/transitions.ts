@@ -1,7 +1,7 @@
 import type { Callback } from '../../shared/callback.js'
 import type { CallbackRecord, NewJob, Store } from '../store/store.js'
 import { advance, type Effect, type RunInput, startRun, type Transition } from './engine.js'
-import type { Run } from './run.js'
+import { isFinal, type Run, type Step } from './run.js'
 
 /** The outbox jobs that carry out a transition's effects. */
 export function jobsFor(run: Run, effects: readonly Effect[], now: Date): NewJob[] {
@@ -33,7 +33,10 @@ export function startRuns(runs: readonly Run[], now: Date): { runs: Run[]; jobs:
   }
 }
 
-export type Applied = Transition | { ok: false; reason: 'not-found'; message: string }
+export type Applied =
+  | (Extract<Transition, { ok: true }> & { ended: Step[] })
+  | Extract<Transition, { ok: false }>
+  | { ok: false; reason: 'not-found'; message: string }
 
 const MAX_CONFLICTS = 20
 
@@ -70,7 +73,10 @@ export async function applyInput(
     }
     const next = { ...transition.run, version: run.version + 1 }
     if (await store.saveTransition(next, jobsFor(next, transition.effects, at), record)) {
-      return { ...transition, run: next }
+      const ended = next.steps.filter(
+        (s, i) => isFinal(s.state) && !isFinal(run.steps[i]?.state ?? 'queued'),
+      )
+      return { ...transition, run: next, ended }
     }
   }
   throw new Error(`run ${runId} kept changing under ${MAX_CONFLICTS} attempts to update it`)

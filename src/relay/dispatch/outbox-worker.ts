@@ -4,7 +4,8 @@ import type { Callback } from '../../shared/callback.js'
 import { getErrorMessage } from '../../shared/errors.js'
 import { type Run, runResult, type Step } from '../chains/run.js'
 import { applyInput } from '../chains/transitions.js'
-import type { AttemptKind, Job, Store } from '../store/store.js'
+import { type Metrics, observeEndedSteps } from '../metrics.js'
+import type { Job, Store } from '../store/store.js'
 import type { DeliveryOutcome } from './attempt.js'
 
 /** The network side of a job: the only part of the worker that leaves the process. */
@@ -32,7 +33,7 @@ export interface OutboxWorkerOptions {
   retryDelay?: (tries: number) => number
   /** Tries of a registry callback before giving up (steps are bounded by their timeout instead). */
   registryTries?: number
-  onJob?: (kind: AttemptKind, outcome: DeliveryOutcome['kind'] | 'stale') => void
+  metrics?: Metrics
 }
 
 export function callbackToken(): { token: string; hash: string } {
@@ -174,27 +175,25 @@ export class OutboxWorker {
     const { store, owner, logger } = this.options
     const step = run.steps[(job.step ?? 0) - 1]
     if (!step || step.state !== 'dispatching' || step.generation !== job.generation) {
-      this.options.onJob?.(step?.kind ?? 'dispatch', 'stale')
+      this.options.metrics?.attempts.inc({ kind: step?.kind ?? 'dispatch', outcome: 'stale' })
       return store.finishJob(job.id, owner)
     }
     const { token, hash } = callbackToken()
     await store.addToken(hash, { runId: run.id, step: step.index, generation: step.generation })
     const callbackUrl = `${this.options.publicUrl}/callbacks/${token}`
 
-    const outcome = await this.options.deliver
-      .step(run, step, callbackUrl)
-      .catch(
-        (error): DeliveryOutcome => ({
-          kind: 'retry',
-          attempts: [],
-          error: getErrorMessage(error),
-          retryAfterMs: null,
-        }),
-      )
+    const outcome = await this.options.deliver.step(run, step, callbackUrl).catch(
+      (error): DeliveryOutcome => ({
+        kind: 'retry',
+        attempts: [],
+        error: getErrorMessage(error),
+        retryAfterMs: null,
+      }),
+    )
     await store.recordAttempts(
       outcome.attempts.map((a) => ({ ...a, runId: run.id, step: step.index, kind: step.kind })),
     )
-    this.options.onJob?.(step.kind, outcome.kind)
+    this.options.metrics?.attempts.inc({ kind: step.kind, outcome: outcome.kind })
     const log = { run: run.id, chain: run.chain, step: step.index, target: step.target }
 
     if (outcome.kind === 'retry') {
@@ -218,6 +217,7 @@ export class OutboxWorker {
           } as const)
     const result = await applyInput(store, run.id, input, this.now)
     await store.finishJob(job.id, owner)
+    if (result.ok) observeEndedSteps(this.options.metrics, result.ended)
     if (outcome.kind === 'delivered') {
       logger.info({ ...log, state: 'running' }, 'step %d dispatched to %s', step.index, step.target)
     } else {
@@ -231,20 +231,18 @@ export class OutboxWorker {
     const url = run.push.callbackUrl
     if (!url || run.state === 'running') return store.finishJob(job.id, owner)
     const result = runResult(run, `${this.options.publicUrl}/runs/${run.id}`)
-    const outcome = await this.options.deliver
-      .registry(run, url, result)
-      .catch(
-        (error): DeliveryOutcome => ({
-          kind: 'retry',
-          attempts: [],
-          error: getErrorMessage(error),
-          retryAfterMs: null,
-        }),
-      )
+    const outcome = await this.options.deliver.registry(run, url, result).catch(
+      (error): DeliveryOutcome => ({
+        kind: 'retry',
+        attempts: [],
+        error: getErrorMessage(error),
+        retryAfterMs: null,
+      }),
+    )
     await store.recordAttempts(
       outcome.attempts.map((a) => ({ ...a, runId: run.id, step: null, kind: 'registry-callback' })),
     )
-    this.options.onJob?.('registry-callback', outcome.kind)
+    this.options.metrics?.attempts.inc({ kind: 'registry-callback', outcome: outcome.kind })
     if (outcome.kind === 'retry' && job.tries + 1 < this.registryTries) {
       const delay = Math.max(outcome.retryAfterMs ?? 0, this.retryDelay(job.tries))
       logger.warn({ run: run.id }, 'registry callback: %s; trying again', outcome.error)

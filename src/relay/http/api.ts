@@ -1,19 +1,32 @@
 import { type Request, Router } from 'express'
-import { RUN_STATES, type RunState } from '../chains/run.js'
+import type { Logger } from 'pino'
+import { takeInAgain } from '../chains/intake.js'
+import { RUN_STATES, type Run, type RunState } from '../chains/run.js'
+import { applyInput } from '../chains/transitions.js'
+import type { Chain } from '../config/settings.js'
 import { ID_PATTERN } from '../ids.js'
 import { SOURCE_NAMES, type SourceName } from '../sources/types.js'
-import type { EventOutcome, Store } from '../store/store.js'
+import type { EventOutcome, EventRecord, Store } from '../store/store.js'
 import { Problem } from './problem.js'
 import { eventJson, runJson } from './representation.js'
 
-const EVENT_OUTCOMES: readonly EventOutcome[] = ['started', 'unmatched', 'ignored', 'rejected']
+export const EVENT_OUTCOMES: readonly EventOutcome[] = [
+  'started',
+  'unmatched',
+  'ignored',
+  'rejected',
+]
 
 export interface ApiDeps {
   store: Store
+  chains: () => readonly Chain[]
+  now: () => Date
+  logger: Logger
+  onWork: () => void
 }
 
 /** The history as JSON. Guarded by the caller. */
-export function apiRouter({ store }: ApiDeps): Router {
+export function apiRouter({ store, chains, now, logger, onWork }: ApiDeps): Router {
   const router = Router()
 
   router.get('/api/runs', async (req, res) => {
@@ -77,6 +90,50 @@ export function apiRouter({ store }: ApiDeps): Router {
   return router
 }
 
+export async function findRun(store: Store, id: string): Promise<Run> {
+  const run = ID_PATTERN.test(id) ? await store.getRun(id) : null
+  if (!run)
+    throw new Problem(
+      404,
+      'run-not-found',
+      'Run not found',
+      `There is no run ${id}; list runs with GET /api/runs.`,
+    )
+  return run
+}
+
+async function findEvent(store: Store, id: string): Promise<EventRecord> {
+  const event = ID_PATTERN.test(id) ? await store.getEvent(id) : null
+  if (!event)
+    throw new Problem(
+      404,
+      'event-not-found',
+      'Event not found',
+      `There is no event ${id}; list events with GET /api/events.`,
+    )
+  return event
+}
+
+/** Resumes a failed, errored or timed-out run from its failed step (new tokens; the old ones stay dead). */
+export async function retryRun(
+  deps: Pick<ApiDeps, 'store' | 'now' | 'logger' | 'onWork'>,
+  id: string,
+): Promise<Run> {
+  const run = await findRun(deps.store, id)
+  const result = await applyInput(deps.store, run.id, { type: 'retry' }, deps.now)
+  if (!result.ok)
+    throw new Problem(409, 'run-not-retryable', 'Run cannot be retried', `${result.message}.`)
+  const step = result.run.steps.find((s) => s.state === 'dispatching')
+  deps.logger.info(
+    { run: run.id, step: step?.index },
+    'run %s retried from step %s',
+    run.id,
+    String(step?.index),
+  )
+  deps.onWork()
+  return result.run
+}
+
 function single(req: Request, name: string): string | undefined {
   const value = req.query[name]
   if (value === undefined || value === '') return undefined
@@ -84,14 +141,18 @@ function single(req: Request, name: string): string | undefined {
   return value
 }
 
-function text(req: Request, name: string): string | undefined {
+export function text(req: Request, name: string): string | undefined {
   const value = single(req, name)
   if (value !== undefined && value.length > 300)
     throw badQuery(name, 'must be at most 300 characters')
   return value
 }
 
-function oneOf<T extends string>(req: Request, name: string, allowed: readonly T[]): T | undefined {
+export function oneOf<T extends string>(
+  req: Request,
+  name: string,
+  allowed: readonly T[],
+): T | undefined {
   const value = single(req, name)
   if (value === undefined) return undefined
   if (!(allowed as readonly string[]).includes(value))
@@ -99,7 +160,7 @@ function oneOf<T extends string>(req: Request, name: string, allowed: readonly T
   return value as T
 }
 
-function cursor(req: Request): string | null {
+export function cursor(req: Request): string | null {
   const value = single(req, 'cursor')
   if (value === undefined) return null
   if (!ID_PATTERN.test(value))
@@ -107,7 +168,7 @@ function cursor(req: Request): string | null {
   return value
 }
 
-function limit(req: Request): number {
+export function limit(req: Request): number {
   const value = single(req, 'limit')
   if (value === undefined) return 20
   const n = Number(value)

@@ -1,7 +1,7 @@
 import express, { type Express } from 'express'
 import type { Logger } from 'pino'
 import type { Settings } from '../config/settings.js'
-import type { SourceName } from '../sources/types.js'
+import type { Metrics } from '../metrics.js'
 import type { Store } from '../store/store.js'
 import { requireAdmin } from './admin-auth.js'
 import { apiRouter } from './api.js'
@@ -16,8 +16,7 @@ export interface AppDeps {
   now?: () => Date
   /** New outbox jobs were committed (the worker should look now). */
   onWork?: () => void
-  onEvent?: (source: SourceName, outcome: string) => void
-  onCallback?: (state: string, outcome: string) => void
+  metrics?: Metrics
 }
 
 /** The relay's HTTP interface, built from its collaborators so tests can serve it on port 0. */
@@ -31,6 +30,26 @@ export function createApp(deps: AppDeps): Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' })
   })
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await deps.store.ping()
+      res.json({ status: 'ready', database: deps.store.dialect })
+    } catch (error) {
+      deps.logger.warn({ err: error }, 'readiness check: the database does not answer')
+      throw new Problem(
+        503,
+        'database-unavailable',
+        'Database unavailable',
+        `The ${deps.store.dialect} database does not answer: ${(error as Error).message}`,
+      )
+    }
+  })
+  if (deps.metrics) {
+    const { registry } = deps.metrics
+    app.get('/metrics', async (_req, res) => {
+      res.type(registry.contentType).send(await registry.metrics())
+    })
+  }
 
   app.use(
     hooksRouter({
@@ -39,7 +58,7 @@ export function createApp(deps: AppDeps): Express {
       logger: deps.logger,
       now,
       onWork,
-      onEvent: deps.onEvent,
+      metrics: deps.metrics,
     }),
   )
   app.use(
@@ -48,11 +67,19 @@ export function createApp(deps: AppDeps): Express {
       logger: deps.logger,
       now,
       onWork,
-      onCallback: deps.onCallback,
+      metrics: deps.metrics,
     }),
   )
   app.use('/api', requireAdmin(deps.settings.adminToken))
-  app.use(apiRouter({ store: deps.store }))
+  app.use(
+    apiRouter({
+      store: deps.store,
+      chains: () => deps.settings.chains,
+      now,
+      logger: deps.logger,
+      onWork,
+    }),
+  )
 
   app.use((req, _res) => {
     throw new Problem(

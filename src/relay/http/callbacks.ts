@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { formatProblems, validateCallback } from '../../shared/callback.js'
 import { applyInput } from '../chains/transitions.js'
 import { hashToken } from '../dispatch/outbox-worker.js'
+import { type Metrics, observeEndedSteps } from '../metrics.js'
 import type { Store } from '../store/store.js'
 import { bodyBytes, parseJson, rawBody, requireMediaType } from './body.js'
 import { Problem } from './problem.js'
@@ -13,7 +14,7 @@ export interface CallbacksDeps {
   logger: Logger
   now: () => Date
   onWork: () => void
-  onCallback?: (state: string, outcome: string) => void
+  metrics?: Metrics
 }
 
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{20,100}$/
@@ -55,7 +56,10 @@ export function callbacksRouter(deps: CallbacksDeps): Router {
       deps.now,
       callback,
     )
-    deps.onCallback?.(callback.state, result.ok ? 'accepted' : result.reason)
+    deps.metrics?.callbacks.inc({
+      state: callback.state,
+      outcome: result.ok ? 'accepted' : result.reason,
+    })
     if (!result.ok) {
       if (result.reason === 'step-ended') {
         throw new Problem(
@@ -76,6 +80,7 @@ export function callbacksRouter(deps: CallbacksDeps): Router {
       run.id,
       callback.state,
     )
+    observeEndedSteps(deps.metrics, result.ended)
     if (result.effects.length) deps.onWork()
     res.status(200).json({ run: runJson(run), step: step ? stepJson(step) : null })
   })

@@ -4,6 +4,7 @@ import type { Logger } from 'pino'
 import { takeIn } from '../chains/intake.js'
 import type { Settings } from '../config/settings.js'
 import { newId } from '../ids.js'
+import type { Metrics } from '../metrics.js'
 import { sourceNamed } from '../sources/index.js'
 import {
   SOURCE_NAMES,
@@ -24,7 +25,7 @@ export interface HooksDeps {
   now: () => Date
   /** Called when a delivery committed new outbox jobs. */
   onWork: () => void
-  onEvent?: (source: SourceName, outcome: string) => void
+  metrics?: Metrics
 }
 
 /** `POST /hooks/<source>[/<secret>]`: answers 202 only once the event and its runs are committed. */
@@ -45,7 +46,7 @@ export function hooksRouter(deps: HooksDeps): Router {
       source.authenticate(request, secrets)
     } catch (error) {
       if (!(error instanceof SourceAuthError)) throw error
-      deps.onEvent?.(name, 'unauthorized')
+      deps.metrics?.events.inc({ source: name, outcome: 'unauthorized' })
       throw new Problem(401, 'unauthorized-source', 'Not authenticated', error.message)
     }
 
@@ -70,7 +71,7 @@ export function hooksRouter(deps: HooksDeps): Router {
       intake.runs,
       intake.jobs,
     )
-    deps.onEvent?.(name, duplicate ? 'duplicate' : event.outcome)
+    deps.metrics?.events.inc({ source: name, outcome: duplicate ? 'duplicate' : event.outcome })
     deps.logger.info(
       {
         event: event.id,
@@ -152,7 +153,7 @@ async function recordRejected(
   }
   try {
     await deps.store.recordEvent(event, [], [])
-    deps.onEvent?.(source, 'rejected')
+    deps.metrics?.events.inc({ source, outcome: 'rejected' })
   } catch (error) {
     deps.logger.warn({ err: error }, 'could not record a rejected delivery')
   }

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import type { Run } from '../chains/run.js'
+import type { Run, RunState } from '../chains/run.js'
 import {
   type AttemptRow,
   attemptParams,
@@ -116,6 +116,23 @@ export class SqliteStore implements Store {
       'INSERT INTO outbox (kind, run_id, idx, generation, due_at) VALUES (?, ?, ?, ?, ?)',
     )
     for (const j of jobs) insert.run(j.kind, j.runId, j.step, j.generation, j.dueAt)
+  }
+
+  async addRuns(eventId: string, runs: Run[], jobs: NewJob[]): Promise<void> {
+    this.db
+      .transaction(() => {
+        const row = this.db.prepare('SELECT run_ids FROM events WHERE id = ?').get(eventId) as
+          | { run_ids: string }
+          | undefined
+        if (!row) throw new Error(`event ${eventId} does not exist`)
+        for (const run of runs) this.insertRun(run)
+        this.insertJobs(jobs)
+        const runIds = [...(JSON.parse(row.run_ids) as string[]), ...runs.map((r) => r.id)]
+        this.db
+          .prepare("UPDATE events SET run_ids = ?, outcome = 'started', reason = NULL WHERE id = ?")
+          .run(JSON.stringify(runIds), eventId)
+      })
+      .immediate()
   }
 
   async getEvent(id: string) {
@@ -271,6 +288,41 @@ export class SqliteStore implements Store {
       )
       .all(nowIso, limit) as { run_id: string; idx: number }[]
     return rows.map((r) => ({ runId: r.run_id, step: r.idx }))
+  }
+
+  async countRunsByState() {
+    const rows = this.db.prepare('SELECT state, count(*) AS n FROM runs GROUP BY state').all() as {
+      state: RunState
+      n: number
+    }[]
+    return Object.fromEntries(rows.map((r) => [r.state, r.n]))
+  }
+
+  async prune(beforeIso: string, limit: number) {
+    return this.db
+      .transaction(() => {
+        const ids = (
+          this.db
+            .prepare(
+              "SELECT id FROM runs WHERE created_at < ? AND state <> 'running' ORDER BY id LIMIT ?",
+            )
+            .all(beforeIso, limit) as { id: string }[]
+        ).map((r) => r.id)
+        if (ids.length) {
+          const list = ids.map(() => '?').join(', ')
+          for (const table of ['attempts', 'callbacks', 'tokens', 'outbox', 'steps']) {
+            this.db.prepare(`DELETE FROM ${table} WHERE run_id IN (${list})`).run(...ids)
+          }
+          this.db.prepare(`DELETE FROM runs WHERE id IN (${list})`).run(...ids)
+        }
+        const events = this.db
+          .prepare(
+            'DELETE FROM events WHERE id IN (SELECT id FROM events WHERE received_at < ? AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.event_id = events.id) ORDER BY id LIMIT ?)',
+          )
+          .run(beforeIso, limit)
+        return { runs: ids.length, events: events.changes }
+      })
+      .immediate()
   }
 }
 

@@ -101,6 +101,8 @@ export interface Store {
     runs: Run[],
     jobs: NewJob[],
   ): Promise<{ duplicate: boolean; event: EventRecord }>
+  /** Runs started again from a stored event (redelivery), with their first jobs. */
+  addRuns(eventId: string, runs: Run[], jobs: NewJob[]): Promise<void>
   getEvent(id: string): Promise<EventRecord | null>
   listEvents(filter: EventFilter, before: string | null, limit: number): Promise<Page<EventRecord>>
 
@@ -129,6 +131,13 @@ export interface Store {
 
   /** Steps past their deadline that have not ended. */
   overdueSteps(nowIso: string, limit: number): Promise<{ runId: string; step: number }[]>
+
+  countRunsByState(): Promise<Partial<Record<RunState, number>>>
+  /**
+   * Deletes up to `limit` ended runs created before `beforeIso` with all they own, then events
+   * received before it that no run refers to. Returns how many runs and events went.
+   */
+  prune(beforeIso: string, limit: number): Promise<{ runs: number; events: number }>
 }
 
 export class StoreConflictError extends Error {

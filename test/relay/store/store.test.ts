@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { advance } from '../../../src/relay/chains/engine.js'
 import { takeIn } from '../../../src/relay/chains/intake.js'
+import { newRuns } from '../../../src/relay/chains/match.js'
 import type { Run } from '../../../src/relay/chains/run.js'
+import { startRuns } from '../../../src/relay/chains/transitions.js'
 import type { PushEvent } from '../../../src/relay/sources/types.js'
 import type { Store } from '../../../src/relay/store/store.js'
 import { push, release } from '../chains/run-fixture.js'
@@ -153,6 +155,54 @@ describe.each(storeFactories)('the $name store', (factory) => {
     }
     await store.recordCallback(callback)
     expect(await store.callbacksFor(runId)).toEqual([callback])
+  })
+
+  it('counts runs by state and prunes ended runs older than the cutoff', async () => {
+    const old = delivery('old', [push], t0)
+    const recent = delivery('recent', [push], new Date(t0.getTime() + 86_400_000))
+    const ignored = takeIn(
+      {
+        source: 'dockerhub',
+        normalised: { deliveryId: 'ignored', pushes: [], ignored: 'pull' },
+        contentType: null,
+        payload: '{}',
+        receivedAt: t0,
+      },
+      [release],
+    )
+    for (const i of [old, recent, ignored]) await store.recordEvent(i.event, i.runs, i.jobs)
+    const oldRun = old.runs[0] as Run
+    await store.addToken('tok', { runId: oldRun.id, step: 1, generation: 1 })
+    const cutoff = new Date(t0.getTime() + 3_600_000).toISOString()
+    expect(await store.prune(cutoff, 100)).toEqual({ runs: 0, events: 1 }) // the old run is still running
+    const ended = advance(
+      oldRun,
+      { type: 'callback', step: 1, generation: 1, callback: { state: 'failure' } },
+      t0,
+    )
+    if (!ended.ok) throw new Error(ended.message)
+    await store.saveTransition({ ...ended.run, version: 1 }, [])
+    expect(await store.countRunsByState()).toEqual({ failure: 1, running: 1 })
+    expect(await store.prune(cutoff, 100)).toEqual({ runs: 1, events: 1 })
+    expect(await store.getRun(oldRun.id)).toBeNull()
+    expect(await store.findToken('tok')).toBeNull()
+    expect(await store.getEvent(old.event.id)).toBeNull()
+    expect(await store.getRun(recent.runs[0]?.id ?? '')).not.toBeNull()
+    expect(await store.countRunsByState()).toEqual({ running: 1 })
+  })
+
+  it('adds runs to a stored event when it is delivered again', async () => {
+    const first = delivery('again')
+    await store.recordEvent(first.event, first.runs, first.jobs)
+    const second = startRuns(
+      newRuns(first.event.id, push, [release], new Date(t0.getTime() + 1000)),
+      t0,
+    )
+    await store.addRuns(first.event.id, second.runs, second.jobs)
+    const event = await store.getEvent(first.event.id)
+    expect(event?.runIds).toEqual([...first.event.runIds, ...second.runs.map((r) => r.id)])
+    expect((await store.getRun(second.runs[0]?.id ?? ''))?.eventId).toBe(first.event.id)
+    expect(await store.outboxDepth()).toBe(2)
   })
 
   it('applies migrations once, however often it starts', async () => {

@@ -1,0 +1,103 @@
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { hostname } from 'node:os'
+import type { Logger } from 'pino'
+import type { Settings } from './config/settings.js'
+import { createDeliverer } from './dispatch/deliverer.js'
+import { type Deliverer, OutboxWorker, type OutboxWorkerOptions } from './dispatch/outbox-worker.js'
+import { createApp } from './http/app.js'
+import { newId } from './ids.js'
+import { createMetrics } from './metrics.js'
+import { openStore } from './store/open-store.js'
+import { startRetention } from './store/retention.js'
+import type { Store } from './store/store.js'
+
+export interface RelayOptions {
+  settings: Settings
+  databaseUrl: string
+  port: number
+  host?: string
+  logger: Logger
+  /** Replaces the network side (tests); by default GitHub, webhooks and registries are called for real. */
+  deliverer?: Deliverer
+  /** Process-wide metrics (memory, event loop); off when several relays share a process, as in tests. */
+  defaultMetrics?: boolean
+  worker?: Partial<
+    Pick<OutboxWorkerOptions, 'leaseMs' | 'pollMs' | 'concurrency' | 'retryDelay' | 'registryTries'>
+  >
+}
+
+export interface Relay {
+  url: string
+  store: Store
+  worker: OutboxWorker
+  close(): Promise<void>
+}
+
+/** Opens the store, applies migrations, starts the outbox worker and serves HTTP. */
+export async function startRelay(options: RelayOptions): Promise<Relay> {
+  const { settings, logger } = options
+  const store = await openStore(options.databaseUrl)
+  try {
+    await store.migrate()
+  } catch (error) {
+    await store.close()
+    throw error
+  }
+  const owner = `${hostname()}/${process.pid}/${newId().slice(-8)}`
+  const metrics = createMetrics(store, { defaultMetrics: options.defaultMetrics ?? true })
+  const worker = new OutboxWorker({
+    store,
+    deliver:
+      options.deliverer ??
+      createDeliverer(settings, {
+        logger,
+        onRateLimit: (remaining) => metrics.githubRateLimitRemaining.set(remaining),
+      }),
+    publicUrl: settings.publicUrl,
+    logger,
+    owner,
+    metrics,
+    ...options.worker,
+  })
+  const app = createApp({ store, settings, logger, metrics, onWork: () => worker.kick() })
+  const server = await listen(app, options.port, options.host ?? '0.0.0.0')
+  worker.start()
+  const retention = settings.retentionMs
+    ? startRetention({ store, maxAgeMs: settings.retentionMs, logger })
+    : null
+  const address = server.address() as AddressInfo
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`
+  logger.info({ url, database: store.dialect, owner }, 'hookchain relay listening on %s', url)
+
+  let closing: Promise<void> | null = null
+  return {
+    url,
+    store,
+    worker,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve())
+          server.closeIdleConnections()
+        })
+        retention?.stop()
+        await worker.stop()
+        await store.close()
+      })()
+      return closing
+    },
+  }
+}
+
+function listen(app: ReturnType<typeof createApp>, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, (error?: Error) =>
+      error ? reject(error) : resolve(server),
+    )
+    server.keepAliveTimeout = 65_000
+    server.headersTimeout = 66_000
+    server.requestTimeout = 30_000
+  })
+}

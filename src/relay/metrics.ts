@@ -1,0 +1,82 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { Step } from './chains/run.js'
+import type { Store } from './store/store.js'
+
+/** The relay's Prometheus metrics, one registry per relay so tests can run several side by side. */
+export interface Metrics {
+  registry: Registry
+  events: Counter<'source' | 'outcome'>
+  callbacks: Counter<'state' | 'outcome'>
+  attempts: Counter<'kind' | 'outcome'>
+  stepDuration: Histogram<'kind' | 'state'>
+  githubRateLimitRemaining: Gauge
+}
+
+export function createMetrics(store: Store, options: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry()
+  if (options.defaultMetrics ?? true)
+    collectDefaultMetrics({ register: registry, prefix: 'hookchain_' })
+  const metrics: Metrics = {
+    registry,
+    events: new Counter({
+      name: 'hookchain_events_total',
+      help: 'Registry deliveries received, by source and outcome (started, unmatched, ignored, rejected, duplicate, unauthorized).',
+      labelNames: ['source', 'outcome'],
+      registers: [registry],
+    }),
+    callbacks: new Counter({
+      name: 'hookchain_callbacks_total',
+      help: 'Step callbacks received, by reported state and outcome (accepted, step-ended, stale).',
+      labelNames: ['state', 'outcome'],
+      registers: [registry],
+    }),
+    attempts: new Counter({
+      name: 'hookchain_dispatch_attempts_total',
+      help: 'Outbox deliveries, by kind (dispatch, webhook, registry-callback) and outcome (delivered, retry, failed, stale).',
+      labelNames: ['kind', 'outcome'],
+      registers: [registry],
+    }),
+    stepDuration: new Histogram({
+      name: 'hookchain_step_duration_seconds',
+      help: 'Time from a step being dispatched to its final state.',
+      labelNames: ['kind', 'state'],
+      buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200],
+      registers: [registry],
+    }),
+    githubRateLimitRemaining: new Gauge({
+      name: 'hookchain_github_rate_limit_remaining',
+      help: 'Requests left in the current GitHub rate limit window, as GitHub last reported.',
+      registers: [registry],
+    }),
+  }
+  new Gauge({
+    name: 'hookchain_outbox_depth',
+    help: 'Jobs waiting in the outbox (dispatches, webhook deliveries, registry callbacks).',
+    registers: [registry],
+    async collect() {
+      this.set(await store.outboxDepth())
+    },
+  })
+  new Gauge({
+    name: 'hookchain_runs',
+    help: 'Runs in the history, by state.',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      this.reset()
+      for (const [state, count] of Object.entries(await store.countRunsByState()))
+        this.set({ state }, count)
+    },
+  })
+  return metrics
+}
+
+/** Records how long each step that just ended took, from its dispatch (or start) to its end. */
+export function observeEndedSteps(metrics: Metrics | undefined, steps: readonly Step[]): void {
+  for (const step of steps) {
+    const from = step.dispatchedAt ?? step.startedAt
+    if (!metrics || !from || !step.finishedAt) continue
+    const seconds = (Date.parse(step.finishedAt) - Date.parse(from)) / 1000
+    metrics.stepDuration.observe({ kind: step.kind, state: step.state }, Math.max(0, seconds))
+  }
+}

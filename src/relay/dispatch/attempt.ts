@@ -1,0 +1,55 @@
+/** One HTTP request, as the run's history shows it. */
+export interface AttemptRecord {
+  /** `acme/deploy` for a dispatch, else the URL without secrets. */
+  target: string
+  /** What was sent (JSON-able), with secrets and tokens redacted. */
+  request: unknown
+  /** HTTP status; null when no response came. */
+  status: number | null
+  /** What went wrong, in words a person can act on; null when the request succeeded. */
+  error: string | null
+  durationMs: number
+  /** ISO 8601. */
+  startedAt: string
+}
+
+/**
+ * What one delivery came to. The outbox worker records `attempts`, then marks the step dispatched,
+ * reschedules the job (`retry`, no sooner than `retryAfterMs` when set) or ends the step (`failed`).
+ */
+export type DeliveryOutcome =
+  | { kind: 'delivered'; attempts: AttemptRecord[] }
+  | { kind: 'retry'; attempts: AttemptRecord[]; error: string; retryAfterMs: number | null }
+  | { kind: 'failed'; attempts: AttemptRecord[]; error: string }
+
+/** How one answer (or the lack of one) counts, before it is turned into a `DeliveryOutcome`. */
+export type Verdict =
+  | { kind: 'delivered' }
+  | { kind: 'retry'; error: string; retryAfterMs: number | null }
+  | { kind: 'failed'; error: string }
+
+export function toOutcome(verdict: Verdict, attempts: AttemptRecord[]): DeliveryOutcome {
+  switch (verdict.kind) {
+    case 'delivered':
+      return { kind: 'delivered', attempts }
+    case 'retry':
+      return { kind: 'retry', attempts, error: verdict.error, retryAfterMs: verdict.retryAfterMs }
+    case 'failed':
+      return { kind: 'failed', attempts, error: verdict.error }
+  }
+}
+
+/** Times one request; `finish` makes its record. */
+export function startAttempt(now: () => Date = () => new Date()): {
+  finish(fields: Pick<AttemptRecord, 'target' | 'request' | 'status' | 'error'>): AttemptRecord
+} {
+  const startedAt = now()
+  const started = performance.now()
+  return {
+    finish: (fields) => ({
+      ...fields,
+      durationMs: Math.round(performance.now() - started),
+      startedAt: startedAt.toISOString(),
+    }),
+  }
+}

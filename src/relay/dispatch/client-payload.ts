@@ -1,0 +1,108 @@
+import type { PushEvent, SourceName } from '../sources/types.js'
+
+/** The image a run is about, as `client_payload.image` and the webhook payload's `hookchain.image` show it. */
+export interface ImageRef {
+  registry: string
+  repository: string
+  tag: string | null
+  digest: string | null
+  /** `docker.io/acme/app:v1.2.0`, or `…@sha256:…` when the push has no tag. */
+  reference: string
+}
+
+/** `client_payload` of each `repository_dispatch`, exactly as DESIGN.md fixes it (9 top-level keys). */
+export interface ClientPayload {
+  callback_url: string
+  run_id: string
+  chain: string
+  /** 1-based. */
+  step: number
+  steps: number
+  image: ImageRef
+  pusher: string | null
+  /** ISO 8601, UTC. */
+  pushed_at: string
+  source: SourceName
+}
+
+/** Where a step stands in its run: what both payload builders need. */
+export interface StepContext {
+  /** The relay's per-step callback URL (it carries the step's token). */
+  callbackUrl: string
+  runId: string
+  chain: string
+  /** 1-based. */
+  step: number
+  steps: number
+  push: PushEvent
+}
+
+export const EVENT_TYPE_MAX = 100
+export const CLIENT_PAYLOAD_MAX_KEYS = 10
+/** GitHub wants the serialised client_payload to be less than 64 KB. */
+export const CLIENT_PAYLOAD_MAX_BYTES = 64 * 1024
+
+export function imageRef(push: PushEvent): ImageRef {
+  const name = `${push.registry}/${push.repository}`
+  const reference = push.tag ? `${name}:${push.tag}` : push.digest ? `${name}@${push.digest}` : name
+  return {
+    registry: push.registry,
+    repository: push.repository,
+    tag: push.tag,
+    digest: push.digest,
+    reference,
+  }
+}
+
+export function buildClientPayload({
+  callbackUrl,
+  runId,
+  chain,
+  step,
+  steps,
+  push,
+}: StepContext): ClientPayload {
+  return {
+    callback_url: callbackUrl,
+    run_id: runId,
+    chain,
+    step,
+    steps,
+    image: imageRef(push),
+    pusher: push.pusher,
+    pushed_at: push.pushedAt,
+    source: push.source,
+  }
+}
+
+/**
+ * Checks a dispatch against GitHub's limits before it is sent, so that an oversized request ends
+ * the step with a clear reason instead of GitHub's 422. Returns what is over, or null.
+ */
+export function checkDispatchRequest(eventType: string, clientPayload: unknown): string | null {
+  const problems: string[] = []
+  const length = [...eventType].length
+  if (length === 0) problems.push('event_type is empty; GitHub needs 1 to 100 characters')
+  if (length > EVENT_TYPE_MAX) {
+    problems.push(
+      `event_type is ${length} characters; GitHub accepts at most ${EVENT_TYPE_MAX}: shorten the step's event_type`,
+    )
+  }
+  if (typeof clientPayload !== 'object' || clientPayload === null || Array.isArray(clientPayload)) {
+    problems.push('client_payload must be a JSON object')
+    return problems.join('; ')
+  }
+  const keys = Object.keys(clientPayload)
+  if (keys.length > CLIENT_PAYLOAD_MAX_KEYS) {
+    problems.push(
+      `client_payload has ${keys.length} top-level keys (${keys.join(', ')}); GitHub accepts at most ${CLIENT_PAYLOAD_MAX_KEYS}`,
+    )
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(clientPayload))
+  if (bytes >= CLIENT_PAYLOAD_MAX_BYTES) {
+    problems.push(
+      `client_payload is ${bytes} bytes as JSON; GitHub accepts less than 64 KB (${CLIENT_PAYLOAD_MAX_BYTES} bytes)`,
+    )
+  }
+  return problems.length > 0 ? problems.join('; ') : null
+}

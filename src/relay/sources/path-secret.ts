@@ -1,0 +1,19 @@
+import { sameSecret } from './secret-compare.js'
+import { SourceAuthError, type SourceName, type SourceRequest } from './types.js'
+
+/**
+ * The check of registries that sign nothing (Docker Hub, Quay): the webhook URL ends with a secret,
+ * `/hooks/<source>/<secret>`, equal to `sources.<source>.secret`.
+ */
+export function pathSecretCheck(source: SourceName, registry: string) {
+  return (request: SourceRequest, secrets: { secret: string }): void => {
+    if (request.pathSecret === null) {
+      throw new SourceAuthError(
+        `the URL has no secret: point the ${registry} webhook at /hooks/${source}/<secret>, with the secret of sources.${source}.secret`,
+      )
+    }
+    if (!sameSecret(request.pathSecret, secrets.secret)) {
+      throw new SourceAuthError(`the secret in the URL does not match sources.${source}.secret`)
+    }
+  }
+}

@@ -1,0 +1,78 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { sourceNamed, sources } from '../../../src/relay/sources/index.js'
+import { SOURCE_NAMES, SourcePayloadError } from '../../../src/relay/sources/types.js'
+import { fixtureJson, requestOf } from './fixture-request.js'
+
+describe('sources', () => {
+  it('has one source per source name, each under its own name', () => {
+    expect(Object.keys(sources).sort()).toEqual([...SOURCE_NAMES].sort())
+    for (const name of SOURCE_NAMES) expect(sources[name].name).toBe(name)
+  })
+
+  it('finds a source by the name in /hooks/<name>, and nothing for other names', () => {
+    expect(sourceNamed('quay')).toBe(sources.quay)
+    expect(sourceNamed('harbor')).toBe(sources.harbor)
+    for (const name of ['nope', 'toString', '__proto__', 'constructor', 'Quay', '']) {
+      expect(sourceNamed(name)).toBeUndefined()
+    }
+  })
+})
+
+/** Every path to a value inside a JSON document, as lists of keys. */
+function pathsOf(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
+  if (typeof value !== 'object' || value === null) return [prefix]
+  const entries = Array.isArray(value)
+    ? value.map((v, i) => [i, v] as const)
+    : Object.entries(value)
+  return [prefix, ...entries.flatMap(([key, child]) => pathsOf(child, [...prefix, key]))]
+}
+
+function replaced(document: unknown, path: (string | number)[], value: unknown): unknown {
+  if (path.length === 0) return value
+  const [head, ...rest] = path as [string | number, ...(string | number)[]]
+  const copy = (Array.isArray(document) ? [...document] : { ...(document as object) }) as Record<
+    string | number,
+    unknown
+  >
+  copy[head] = replaced(copy[head], rest, value)
+  return copy
+}
+
+describe('every source, given a real payload with any one value changed to anything', () => {
+  const cases = [
+    ['dockerhub', 'dockerhub-push.json', {}],
+    ['distribution', 'distribution-envelope-several.json', {}],
+    ['github', 'github-registry-package-published.json', { 'x-github-event': 'registry_package' }],
+    ['github', 'github-package-published.json', { 'x-github-event': 'package' }],
+    ['harbor', 'harbor-push-artifact.json', {}],
+    ['harbor', 'harbor-push-artifact-cloudevents.json', {}],
+    ['quay', 'quay-repo-push.json', {}],
+  ] as const
+
+  it.each(cases)(
+    '%s (%s) answers with pushes that fit a reference, or a SourcePayloadError',
+    (name, file, headers) => {
+      const fixture = fixtureJson(file)
+      const paths = pathsOf(fixture)
+      fc.assert(
+        fc.property(fc.nat(paths.length - 1), fc.jsonValue(), (at, value) => {
+          const body = replaced(fixture, paths[at] ?? [], value)
+          try {
+            const result = sources[name].normalise(requestOf(body, { headers }))
+            for (const push of result.pushes) {
+              expect(push.tag).toMatch(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/)
+              expect(push.repository).toMatch(/^[a-z0-9]+(?:[._/-]+[a-z0-9]+)*$/)
+              expect(push.registry).not.toMatch(/[\s/]/)
+              expect(Number.isNaN(Date.parse(push.pushedAt))).toBe(false)
+            }
+            expect(result.pushes.length > 0 || typeof result.ignored === 'string').toBe(true)
+          } catch (error) {
+            if (!(error instanceof SourcePayloadError)) throw error
+          }
+        }),
+        { numRuns: 300 },
+      )
+    },
+  )
+})

@@ -49,20 +49,21 @@ export function apiRouter({ store, chains, now, logger, onWork }: ApiDeps): Rout
   })
 
   router.get('/api/runs/:id', async (req, res) => {
-    const id = String(req.params.id)
-    const run = ID_PATTERN.test(id) ? await store.getRun(id) : null
-    if (!run)
-      throw new Problem(
-        404,
-        'run-not-found',
-        'Run not found',
-        `There is no run ${id}; list runs with GET /api/runs.`,
-      )
+    const run = await findRun(store, String(req.params.id))
     const [attempts, callbacks] = await Promise.all([
-      store.attemptsFor([id]),
-      store.callbacksFor(id),
+      store.attemptsFor([run.id]),
+      store.callbacksFor(run.id),
     ])
     res.json(runJson(run, attempts, callbacks))
+  })
+
+  router.post('/api/runs/:id/retry', async (req, res) => {
+    const run = await retryRun({ store, now, logger, onWork }, String(req.params.id))
+    const [attempts, callbacks] = await Promise.all([
+      store.attemptsFor([run.id]),
+      store.callbacksFor(run.id),
+    ])
+    res.status(202).json(runJson(run, attempts, callbacks))
   })
 
   router.get('/api/events', async (req, res) => {
@@ -75,16 +76,37 @@ export function apiRouter({ store, chains, now, logger, onWork }: ApiDeps): Rout
   })
 
   router.get('/api/events/:id', async (req, res) => {
-    const id = String(req.params.id)
-    const event = ID_PATTERN.test(id) ? await store.getEvent(id) : null
-    if (!event)
+    res.json(eventJson(await findEvent(store, String(req.params.id)), true))
+  })
+
+  router.post('/api/events/:id/redeliver', async (req, res) => {
+    const event = await findEvent(store, String(req.params.id))
+    if (event.pushes.length === 0) {
       throw new Problem(
-        404,
-        'event-not-found',
-        'Event not found',
-        `There is no event ${id}; list events with GET /api/events.`,
+        409,
+        'event-has-no-push',
+        'Nothing to redeliver',
+        `Event ${event.id} holds no image push (${event.reason ?? event.outcome}); there is no chain to start.`,
       )
-    res.json(eventJson(event, true))
+    }
+    const { runs, jobs } = takeInAgain(event, chains(), now())
+    if (runs.length === 0) {
+      throw new Problem(
+        409,
+        'no-chain-matches',
+        'No chain matches',
+        `No chain in the current config matches the pushes of event ${event.id}; add or fix a chain's match first.`,
+      )
+    }
+    await store.addRuns(event.id, runs, jobs)
+    logger.info(
+      { event: event.id, runs: runs.map((r) => r.id) },
+      'event %s redelivered: %d run(s) started',
+      event.id,
+      runs.length,
+    )
+    onWork()
+    res.status(202).json({ event_id: event.id, runs: runs.map((r) => r.id) })
   })
 
   return router

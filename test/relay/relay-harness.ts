@@ -1,0 +1,125 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pino } from 'pino'
+import type { Chain, Settings } from '../../src/relay/config/settings.js'
+import { type Relay, type RelayOptions, startRelay } from '../../src/relay/main.js'
+import { STAND_IN_TOKEN } from '../support/github-stand-in.js'
+
+export const SECRETS = {
+  dockerhub: 'dockerhub-secret-0123456789',
+  distribution: 'distribution-token-0123456789',
+  github: 'github-webhook-secret-0123456789',
+  harbor: 'harbor-token-0123456789abcdef',
+  quay: 'quay-secret-0123456789abcdef',
+  admin: 'admin-token-0123456789abcdef',
+}
+
+export function fixture(name: string): string {
+  return readFileSync(new URL(`../fixtures/sources/${name}`, import.meta.url), 'utf8')
+}
+
+export const twoSteps: Chain = {
+  name: 'release',
+  match: { repository: 'svendowideit/testhook', tags: ['latest', 'v*'] },
+  stepTimeoutMs: 60_000,
+  steps: [
+    { kind: 'dispatch', repository: 'acme/integration-tests', eventType: 'image-pushed' },
+    { kind: 'dispatch', repository: 'acme/deploy', eventType: 'deploy' },
+  ],
+}
+
+export function testSettings(githubUrl: string, overrides: Partial<Settings> = {}): Settings {
+  return {
+    publicUrl: 'http://relay.test',
+    adminToken: SECRETS.admin,
+    github: {
+      apiUrl: githubUrl,
+      auth: { kind: 'token', token: STAND_IN_TOKEN },
+      writesPerMinute: 0,
+    },
+    sources: {
+      dockerhub: { secret: SECRETS.dockerhub },
+      distribution: { token: SECRETS.distribution },
+      github: { webhookSecret: SECRETS.github },
+      harbor: { token: SECRETS.harbor },
+      quay: { secret: SECRETS.quay },
+    },
+    registryCallbacks: { allowedHosts: [], allowHttp: false },
+    chains: [twoSteps],
+    retentionMs: null,
+    ...overrides,
+  }
+}
+
+export interface TestRelay {
+  relay: Relay
+  url: string
+  settings: Settings
+  /** POSTs to the relay; a non-string body is sent as JSON. */
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>
+  /** GETs from the relay with the admin token. */
+  api<T = unknown>(path: string): Promise<T>
+  /** Replaces the public callback base with this relay's real address. */
+  local(callbackUrl: string): string
+  close(): Promise<void>
+}
+
+/** A real relay on 127.0.0.1, port 0, with a real SQLite file in a temporary folder. */
+export async function startTestRelay(
+  settings: Settings,
+  options: Partial<RelayOptions> = {},
+): Promise<TestRelay> {
+  const dir = mkdtempSync(join(tmpdir(), 'hookchain-relay-'))
+  const relay = await startRelay({
+    settings,
+    databaseUrl: `sqlite:${join(dir, 'hookchain.db')}`,
+    port: 0,
+    host: '127.0.0.1',
+    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    defaultMetrics: false,
+    ...options,
+    worker: { pollMs: 20, retryDelay: () => 50, ...options.worker },
+  })
+  return {
+    relay,
+    url: relay.url,
+    settings,
+    post(path, body, headers = {}) {
+      const text = typeof body === 'string' ? body : JSON.stringify(body)
+      return fetch(`${relay.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: text,
+      })
+    },
+    async api<T>(path: string): Promise<T> {
+      const response = await fetch(`${relay.url}${path}`, {
+        headers: { authorization: `Bearer ${SECRETS.admin}` },
+      })
+      if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`)
+      return (await response.json()) as T
+    },
+    local(callbackUrl) {
+      return callbackUrl.replace(settings.publicUrl, relay.url)
+    },
+    async close() {
+      await relay.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Polls `probe` until it returns something other than undefined. */
+export async function eventually<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 5000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}

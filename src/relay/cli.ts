@@ -70,12 +70,20 @@ export async function main(argv: string[], env = process.env): Promise<number> {
   }
   const logger = createLogger()
   for (const warning of settingsWarnings(settings)) logger.warn(warning)
+  const leaseMs = env.HOOKCHAIN_LEASE_MS ? Number(env.HOOKCHAIN_LEASE_MS) : undefined
+  if (leaseMs !== undefined && !(Number.isInteger(leaseMs) && leaseMs >= 1000)) {
+    console.error(
+      'hookchain-relay: HOOKCHAIN_LEASE_MS must be a whole number of milliseconds, at least 1000',
+    )
+    return 2
+  }
   const relay = await startRelay({
     settings,
     port,
     host: values.host ?? env.HOST,
     databaseUrl: values.database ?? env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
     logger,
+    worker: { leaseMs },
   })
   const stop = (signal: string) => {
     logger.info('%s: finishing the work in flight, then stopping', signal)

@@ -64,7 +64,7 @@ export class OutboxWorker {
 
   constructor(private readonly options: OutboxWorkerOptions) {
     this.now = options.now ?? (() => new Date())
-    this.leaseMs = options.leaseMs ?? 60_000
+    this.leaseMs = options.leaseMs ?? 30_000
     this.pollMs = options.pollMs ?? 500
     this.concurrency = options.concurrency ?? 8
     this.retryDelay =

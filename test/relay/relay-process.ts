@@ -1,0 +1,54 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const CLI = fileURLToPath(new URL('../../src/relay/cli.ts', import.meta.url))
+
+export interface RelayProcess {
+  child: ChildProcess
+  url: string
+  /** Every log line so far. */
+  lines: string[]
+  exited: Promise<number | null>
+}
+
+/** Starts `hookchain-relay serve` as its own process (from the TypeScript sources) and waits until it listens. */
+export async function spawnRelay(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<RelayProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', CLI, 'serve', '--host', '127.0.0.1', '--port', '0', ...args],
+    {
+      env: { ...process.env, LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  const lines: string[] = []
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffer = ''
+    const onData = (chunk: Buffer) => {
+      buffer += chunk.toString('utf8')
+      let newline = buffer.indexOf('\n')
+      while (newline >= 0) {
+        const line = buffer.slice(0, newline)
+        buffer = buffer.slice(newline + 1)
+        lines.push(line)
+        const match = /listening on (http:\/\/\S+?)"/.exec(line)
+        if (match?.[1]) resolve(match[1])
+        newline = buffer.indexOf('\n')
+      }
+    }
+    child.stdout?.on('data', onData)
+    child.stderr?.on('data', (chunk: Buffer) => lines.push(chunk.toString('utf8')))
+    void exited.then((code) =>
+      reject(new Error(`the relay exited with ${code} before listening:\n${lines.join('\n')}`)),
+    )
+    setTimeout(
+      () => reject(new Error(`the relay did not listen within 20 s:\n${lines.join('\n')}`)),
+      20_000,
+    ).unref()
+  })
+  return { child, url, lines, exited }
+}

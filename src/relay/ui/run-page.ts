@@ -1,0 +1,269 @@
+import { STATUS_CODES } from 'node:http'
+import { isFinal, type Run, type Step } from '../chains/run.js'
+import type { Attempt, CallbackRecord } from '../store/store.js'
+import { reportBadge, stateBadge, toneOf } from './badges.js'
+import { type Html, html } from './html.js'
+import { layout, REFRESH_SECONDS } from './layout.js'
+import { actionsHref, externalLink, hostOf } from './links.js'
+import { imageLabel, retryStep, stoppingStep, whyItStopped } from './run-parts.js'
+import { clockTag, formatElapsed, instantTag, span } from './time.js'
+
+export interface RunView {
+  run: Run
+  /** The run's attempts, oldest first. */
+  attempts: readonly Attempt[]
+  callbacks: readonly CallbackRecord[]
+  now: Date
+  /** Where `owner/repo` links point: https://github.com, or a GitHub Enterprise Server. */
+  githubUrl: string
+}
+
+/** Why a callback changed nothing, in words (the store keeps the engine's reason). */
+const REFUSALS: Record<string, string> = {
+  'step-ended': 'arrived after the step had ended',
+  stale:
+    'was for an earlier try of this step (the run was retried since) or for a step that had not started',
+  'not-due': 'arrived before the step was due',
+}
+
+/** One line of a step's log. `rank` orders lines that share a time. */
+interface LogLine {
+  at: string
+  rank: number
+  what: Html
+}
+
+/** `GET /runs/:id`: the run's header, why it stopped, and the timeline of its steps. */
+export function runPage(view: RunView): string {
+  const { run, now } = view
+  return layout({
+    title: `${run.chain} · ${run.image.reference}`,
+    section: 'runs',
+    refreshSeconds: run.state === 'running' ? REFRESH_SECONDS : null,
+    body: html`
+<a class="back" href="/">← Runs</a>
+<div class="page-head">
+<h1>${run.chain}</h1>
+${stateBadge(run.state)}
+${run.state === 'running' ? html`<span class="live">Refreshing every ${REFRESH_SECONDS} s while the run is going</span>` : ''}
+<p class="subtitle">${imageLabel(run.image)}</p>
+</div>
+${stopped(view)}
+${facts(run, now)}
+<h2>Steps <span class="muted hint">times in UTC</span></h2>
+<ol class="timeline">
+${run.steps.map((step) => stepItem(view, step))}
+</ol>
+${registryCallback(view)}`,
+  })
+}
+
+function stopped({ run, attempts }: RunView): Html {
+  if (run.state !== 'failure' && run.state !== 'error') return html``
+  const step = stoppingStep(run)
+  const from = retryStep(run)
+  // An attempt's error explains the stop only when the step never got through.
+  const lastError =
+    step && step.dispatchedAt === null
+      ? attempts.filter((a) => a.step === step.index && a.error).at(-1)?.error
+      : undefined
+  return html`<section class="callout${run.state === 'error' ? ' callout-warn' : ''}" aria-labelledby="why">
+<h2 id="why">Why it stopped</h2>
+${step ? html`<p class="message">${whyItStopped(step, run.steps.length)}</p>` : ''}
+${lastError && lastError !== step?.description ? html`<p class="attempt-error">${lastError}</p>` : ''}
+${step?.targetUrl ? html`<p>Details: ${externalLink(step.targetUrl)}</p>` : ''}
+${from ? retryForm(run, from) : ''}
+</section>`
+}
+
+/** A plain form, so retrying works without JavaScript; the relay's POST handler does the rest. */
+function retryForm(run: Run, from: Step): Html {
+  const kept =
+    from.index === 1
+      ? 'The chain starts again from its first step.'
+      : from.index === 2
+        ? 'Step 1 succeeded and is not run again.'
+        : `Steps 1 to ${from.index - 1} succeeded and are not run again.`
+  return html`<form class="retry" method="post" action="/runs/${run.id}/retry">
+<button class="button" type="submit">Retry from step ${from.index}</button>
+<p>${kept}</p>
+</form>`
+}
+
+function facts(run: Run, now: Date): Html {
+  const fact = (label: string, value: Html | string | null) =>
+    html`<div><dt>${label}</dt><dd>${value ?? html`<span class="muted">—</span>`}</dd></div>`
+  return html`<dl class="facts card">
+${fact('Image', html`<code>${run.image.reference}</code>`)}
+${run.image.digest ? fact('Digest', html`<code title="${run.image.digest}">${run.image.digest}</code>`) : ''}
+${fact('Source', run.source)}
+${fact('Pusher', run.push.pusher)}
+${fact('Pushed', instantTag(run.push.pushedAt, now))}
+${fact('Started', instantTag(run.createdAt, now))}
+${fact('Finished', run.finishedAt ? instantTag(run.finishedAt, now) : null)}
+${fact('Duration', html`${span(run.createdAt, run.finishedAt, now)}${run.finishedAt ? '' : html` <span class="muted">so far</span>`}`)}
+${fact('Event', html`<a href="/events/${run.eventId}">The push that started it</a>`)}
+${fact('Run id', html`<code>${run.id}</code>`)}
+</dl>`
+}
+
+function stepItem(view: RunView, step: Step): Html {
+  const { run, now } = view
+  const tone = toneOf(step.state)
+  const target =
+    step.kind === 'dispatch'
+      ? html`Dispatch to ${externalLink(actionsHref(view.githubUrl, step.target), step.target)}`
+      : html`Webhook to <code>${step.target}</code>`
+  const { current, earlier } = stepLog(view, step)
+  return html`<li class="step step-${step.state}" id="step-${step.index}">
+<div class="marker marker-${tone}" aria-hidden="true">${step.index}</div>
+<div class="step-body card">
+<div class="step-head"><h3><span class="visually-hidden">Step ${step.index}: </span>${target}</h3>${stateBadge(step.state)}</div>
+<p class="step-meta">${stepMeta(run, step, now)}</p>
+${report(step)}
+${current.length ? html`<ol class="log">${current.map(logItem(now, run.createdAt))}</ol>` : ''}
+${
+  earlier.length
+    ? html`<details class="earlier"><summary>Earlier tries of this step, before the run was retried (${earlier.length})</summary><ol class="log">${earlier.map(logItem(now, run.createdAt))}</ol></details>`
+    : ''
+}
+</div>
+</li>`
+}
+
+function stepMeta(run: Run, step: Step, now: Date): Html {
+  const parts: (Html | string)[] = []
+  if (step.eventType) parts.push(html`event type <code>${step.eventType}</code>`)
+  if (step.state === 'queued') {
+    const stop = stoppingStep(run)
+    parts.push(
+      stop && stop.index < step.index
+        ? `Not run: the chain stopped at step ${stop.index}`
+        : 'Not reached yet',
+    )
+  } else if (step.startedAt) {
+    parts.push(
+      isFinal(step.state)
+        ? `took ${span(step.startedAt, step.finishedAt, now)}`
+        : `running for ${span(step.startedAt, null, now)}`,
+    )
+  }
+  return html`${parts.map((p, i) => html`${i ? ' · ' : ''}${p}`)}`
+}
+
+/** The step's latest report: description first, as the reader came for it. */
+function report(step: Step): Html {
+  if (!step.description && !step.context && !step.targetUrl) return html``
+  const tone =
+    step.state === 'failure' ? ' report-bad' : step.state === 'error' ? ' report-warn' : ''
+  return html`<div class="report${tone}">
+${step.description ? html`<p class="description">${step.description}</p>` : ''}
+${step.context ? html`<p class="context">${step.context}</p>` : ''}
+${step.targetUrl ? html`<p class="link">${externalLink(step.targetUrl)}</p>` : ''}
+</div>`
+}
+
+/** The step's happenings in time order, split into this try and the tries before a retry. */
+function stepLog(view: RunView, step: Step): { current: LogLine[]; earlier: LogLine[] } {
+  const current: LogLine[] = []
+  const earlier: LogLine[] = []
+  const thisTry = (at: string) => step.startedAt !== null && at >= step.startedAt
+
+  if (step.startedAt) {
+    const queued = step.kind === 'dispatch' ? 'Queued for dispatch' : 'Queued for delivery'
+    current.push({ at: step.startedAt, rank: 0, what: html`${queued}` })
+  }
+  for (const attempt of view.attempts) {
+    if (attempt.step !== step.index) continue
+    const line = { at: attempt.startedAt, rank: 1, what: attemptLine(attempt) }
+    ;(thisTry(attempt.startedAt) ? current : earlier).push(line)
+  }
+  if (step.dispatchedAt) {
+    const done =
+      step.kind === 'dispatch'
+        ? 'Dispatched: GitHub accepted the repository_dispatch event'
+        : 'Delivered'
+    current.push({ at: step.dispatchedAt, rank: 2, what: html`${done}` })
+  }
+  let reportedEnd = false
+  for (const callback of view.callbacks) {
+    if (callback.step !== step.index) continue
+    const line = { at: callback.receivedAt, rank: 3, what: callbackLine(callback) }
+    const mine = callback.generation === step.generation && step.startedAt !== null
+    if (mine && callback.outcome === 'accepted' && callback.body.state !== 'pending')
+      reportedEnd = true
+    ;(mine ? current : earlier).push(line)
+  }
+  if (step.finishedAt && !reportedEnd) {
+    current.push({
+      at: step.finishedAt,
+      rank: 4,
+      what: html`Ended as ${stateBadge(step.state)} without a final report from the step`,
+    })
+  }
+  if (!isFinal(step.state) && step.deadline) {
+    current.push({
+      at: step.deadline,
+      rank: 5,
+      what: html`<span class="muted">Ends as error at this time unless a final report arrives first</span>`,
+    })
+  }
+  const byTime = (a: LogLine, b: LogLine) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.rank - b.rank)
+  return { current: current.sort(byTime), earlier: earlier.sort(byTime) }
+}
+
+/** A log line; times show the date only when it is not the day the run started. */
+function logItem(now: Date, runStart: string) {
+  const day = runStart.slice(0, 10)
+  return (line: LogLine) =>
+    html`<li>${clockTag(line.at, now, day)}<div class="what">${line.what}</div></li>`
+}
+
+const ATTEMPT_LABELS: Record<Attempt['kind'], string> = {
+  dispatch: 'Dispatch attempt',
+  webhook: 'Delivery attempt',
+  'registry-callback': 'Callback attempt',
+}
+
+/** An attempt: its answer, and its error in the dispatcher's words, shown where it cannot be missed. */
+function attemptLine(attempt: Attempt): Html {
+  const answer =
+    attempt.status === null
+      ? 'no answer'
+      : `HTTP ${attempt.status} ${STATUS_CODES[attempt.status] ?? ''}`.trimEnd()
+  return html`${ATTEMPT_LABELS[attempt.kind]}: ${answer} <span class="muted">· ${formatElapsed(attempt.durationMs)}</span>
+${attempt.error ? html`<p class="attempt-error">${attempt.error}</p>` : ''}`
+}
+
+function callbackLine(callback: CallbackRecord): Html {
+  const { body, outcome } = callback
+  const refused =
+    outcome === 'accepted'
+      ? ''
+      : html` <span class="refused">Refused: it ${REFUSALS[outcome] ?? `was not applied (${outcome})`}</span>`
+  return html`Reported ${reportBadge(body.state)}${refused}
+${body.description ? html`<p>${body.description}</p>` : ''}
+${body.context ? html`<p class="muted">${body.context}</p>` : ''}
+${body.target_url ? html`<p>${externalLink(body.target_url)}</p>` : ''}`
+}
+
+function registryCallback({ run, attempts, now }: RunView): Html {
+  if (!run.push.callbackUrl) return html``
+  const calls = attempts.filter((a) => a.kind === 'registry-callback')
+  const host = hostOf(run.push.callbackUrl)
+  const last = calls.at(-1)
+  const delivered = last && !last.error && last.status !== null && last.status < 300
+  const status =
+    run.state === 'running'
+      ? `When the run ends, the relay reports its result to ${host}.`
+      : delivered
+        ? `The relay reported the run's result to ${host}.`
+        : last
+          ? `The relay has not managed to report the run's result to ${host}; see each attempt below.`
+          : `The relay reports the run's result to ${host}; no attempt is recorded yet.`
+  return html`<h2>Registry callback</h2>
+<div class="card step-body">
+<p>${status}</p>
+${calls.length ? html`<ol class="log">${calls.map((a) => logItem(now, run.createdAt)({ at: a.startedAt, rank: 0, what: attemptLine(a) }))}</ol>` : ''}
+</div>`
+}

@@ -1,0 +1,43 @@
+import type { Image, Run, Step } from '../chains/run.js'
+import { toneOf } from './badges.js'
+import { type Html, html } from './html.js'
+
+/** The step that stopped the chain, when one did. */
+export function stoppingStep(run: Run): Step | undefined {
+  return run.steps.find((s) => s.state === 'failure' || s.state === 'error')
+}
+
+/** The step a retry starts from: the first that did not succeed (as the engine decides). */
+export function retryStep(run: Run): Step | undefined {
+  return run.steps.find((s) => s.state !== 'success')
+}
+
+/** `Step 2 (acme/deploy) ended as failure: 3 tests failed`. */
+export function whyItStopped(step: Step, steps: number): string {
+  const base = `Step ${step.index} of ${steps} (${step.target}) ended as ${step.state}`
+  return step.description ? `${base}: ${step.description}` : base
+}
+
+/** `docker.io/acme/app` with its tag (or short digest) as a chip. */
+export function imageLabel(image: Pick<Image, 'registry' | 'repository' | 'tag' | 'digest'>): Html {
+  const version = image.tag
+    ? html`<span class="tag" title="tag">${image.tag}</span>`
+    : image.digest
+      ? html`<span class="tag" title="${image.digest}">${shortDigest(image.digest)}</span>`
+      : ''
+  return html`<span class="ref"><span class="repo">${image.registry}/</span>${image.repository}</span> ${version}`
+}
+
+export function shortDigest(digest: string): string {
+  const [algorithm, hex] = digest.split(':', 2)
+  return hex ? `${algorithm}:${hex.slice(0, 12)}` : digest.slice(0, 19)
+}
+
+/** One dot per step, coloured by state, with the states in words for screen readers and tooltips. */
+export function stepDots(run: Run): Html {
+  const done = run.steps.filter((s) => s.state === 'success').length
+  return html`<span class="steps"><ol class="dots" aria-label="Steps">${run.steps.map(
+    (s) =>
+      html`<li class="dot dot-${toneOf(s.state)}" title="Step ${s.index}: ${s.target} — ${s.state}"><span class="visually-hidden">Step ${s.index} ${s.state}</span></li>`,
+  )}</ol><span class="dots-count">${done}/${run.steps.length} done</span></span>`
+}

@@ -1,0 +1,198 @@
+// Bundles the Action (src/action) into dist/index.js, with dist/licenses.txt for the code it
+// carries. `npm run package`; CI rebuilds it and fails when the committed bundle differs.
+// What the Action imports with `import()` goes into dist/chunks/, loaded only when a run needs
+// it: reading JUnit files (@actions/glob, fast-xml-parser) is most of the code.
+//
+// Two substitutions keep a run of the Action close to a bare `node` start (see the README's
+// Benchmarks), and both leave the behaviour as it is:
+// - ajv: src/shared/callback.ts compiles the callback schema when it loads, and ajv's first
+//   compile also compiles its meta-schema, about 20 ms. The bundle carries the same validator,
+//   generated here by ajv's standalone code from that same schema and those same options; the
+//   bundled `Ajv` refuses any other schema or options, so the two cannot drift apart silently.
+// - @actions/http-client: @actions/core imports it, and with it undici (400 kB, 30 ms to load),
+//   only for core.getIDToken(), which the Action never calls.
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join, relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Ajv } from 'ajv'
+import standaloneCode from 'ajv/dist/standalone/index.js'
+import { build } from 'esbuild'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const entry = join(root, 'src/action/index.ts')
+const outdir = join(root, 'dist')
+const chunksDir = join(outdir, 'chunks')
+const licensesFile = join(outdir, 'licenses.txt')
+const callbackModule = join(root, 'src/shared/callback.ts')
+const MAX_BUNDLE_BYTES = 1024 * 1024
+/** The options src/shared/callback.ts gives ajv; the bundled stand-in checks them. */
+const CALLBACK_AJV_OPTIONS = { allErrors: true, strict: true }
+const REQUIRE_BANNER =
+  "import{createRequire as __hookchainCreateRequire}from'node:module';" +
+  'const require=__hookchainCreateRequire(import.meta.url);'
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node24',
+  format: 'esm',
+  logLevel: 'warning',
+  absWorkingDir: root,
+}
+
+async function main() {
+  const precompiled = await precompileCallbackValidator()
+  let result = await bundle(precompiled, false)
+  // A CommonJS dependency that requires a Node built-in needs a real `require` in an ES module.
+  if (result.files.some((file) => file.text.includes('Dynamic require of'))) {
+    result = await bundle(precompiled, true)
+  }
+  // Chunk names carry a hash of their content: drop the last build's.
+  rmSync(chunksDir, { recursive: true, force: true })
+  let size = 0
+  for (const file of result.files) {
+    const bytes = Buffer.byteLength(file.text)
+    mkdirSync(dirname(file.path), { recursive: true })
+    writeFileSync(file.path, file.text)
+    size += bytes
+    console.log(`${relative(root, file.path)}: ${(bytes / 1024).toFixed(1)} kB`)
+  }
+  writeFileSync(licensesFile, licensesOf(result.metafile))
+  if (size > MAX_BUNDLE_BYTES) {
+    console.error(
+      `The bundle is over ${MAX_BUNDLE_BYTES / 1024} kB: bundle less (see the metafile).`,
+    )
+    process.exit(1)
+  }
+}
+
+async function bundle(precompiled, withRequire) {
+  const result = await build({
+    ...common,
+    entryPoints: [entry],
+    outdir,
+    entryNames: '[name]',
+    chunkNames: 'chunks/[name]-[hash]',
+    splitting: true,
+    write: false,
+    minify: true,
+    legalComments: 'none',
+    metafile: true,
+    banner: withRequire ? { js: REQUIRE_BANNER } : undefined,
+    plugins: [precompiledAjv(precompiled), withoutHttpClient()],
+  })
+  const files = result.outputFiles.map((file) => ({ path: file.path, text: file.text }))
+  return { files, metafile: result.metafile }
+}
+
+/** Loads the callback schema from its TypeScript source and generates its validator's code. */
+async function precompileCallbackValidator() {
+  const loaded = await build({ ...common, entryPoints: [callbackModule], write: false })
+  const source = loaded.outputFiles[0].text
+  const { callbackSchema } = await import(
+    `data:text/javascript;base64,${Buffer.from(source).toString('base64')}`
+  )
+  const ajv = new Ajv({ ...CALLBACK_AJV_OPTIONS, code: { source: true, esm: true } })
+  const validate = ajv.compile(callbackSchema)
+  return {
+    code: standaloneCode(ajv, validate),
+    schema: JSON.stringify(callbackSchema),
+    options: JSON.stringify(CALLBACK_AJV_OPTIONS),
+  }
+}
+
+function precompiledAjv(precompiled) {
+  return {
+    name: 'precompiled-ajv',
+    setup(buildApi) {
+      buildApi.onResolve({ filter: /^ajv$/ }, (args) => {
+        if (args.importer !== callbackModule) {
+          throw new Error(
+            `${args.importer} imports ajv: only src/shared/callback.ts is precompiled`,
+          )
+        }
+        return { path: 'ajv', namespace: 'precompiled-ajv' }
+      })
+      buildApi.onResolve({ filter: /^callback-validator$/ }, () => ({
+        path: 'callback-validator',
+        namespace: 'precompiled-ajv',
+      }))
+      buildApi.onLoad({ filter: /^callback-validator$/, namespace: 'precompiled-ajv' }, () => ({
+        contents: precompiled.code,
+        resolveDir: root,
+        loader: 'js',
+      }))
+      buildApi.onLoad({ filter: /^ajv$/, namespace: 'precompiled-ajv' }, () => ({
+        contents: `
+import validate from 'callback-validator'
+const stale = 'dist/index.js was built for another callback schema: run npm run package'
+export class Ajv {
+  constructor(options) {
+    if (JSON.stringify(options) !== ${JSON.stringify(precompiled.options)}) throw new Error(stale)
+  }
+  compile(schema) {
+    if (JSON.stringify(schema) !== ${JSON.stringify(precompiled.schema)}) throw new Error(stale)
+    return validate
+  }
+}`,
+        resolveDir: root,
+        loader: 'js',
+      }))
+    },
+  }
+}
+
+function withoutHttpClient() {
+  return {
+    name: 'without-http-client',
+    setup(buildApi) {
+      buildApi.onResolve({ filter: /^@actions\/http-client(\/.*)?$/ }, (args) => ({
+        path: args.path,
+        namespace: 'without-http-client',
+      }))
+      buildApi.onLoad({ filter: /.*/, namespace: 'without-http-client' }, () => ({
+        contents: `
+const missing = () => { throw new Error('@actions/http-client is not in the hookchain bundle') }
+export class HttpClient { constructor() { missing() } }
+export class BearerCredentialHandler { constructor() { missing() } }`,
+        loader: 'js',
+      }))
+    },
+  }
+}
+
+/** The license of every package whose code is in the bundle, from the package itself. */
+function licensesOf(metafile) {
+  const packages = new Map()
+  const inputs = Object.values(metafile.outputs).flatMap((output) => Object.entries(output.inputs))
+  for (const [input, { bytesInOutput }] of inputs) {
+    if (bytesInOutput === 0) continue
+    const at = input.lastIndexOf('node_modules/')
+    if (at === -1) continue
+    const rest = input.slice(at + 'node_modules/'.length).split('/')
+    const name = rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]
+    const dir = join(root, input.slice(0, at), 'node_modules', name)
+    packages.set(dir, name)
+  }
+  const sections = [...packages.entries()]
+    .map(([dir, name]) => {
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
+      const licenseFile = readdirSync(dir)
+        .sort()
+        .find((file) => /^(licen[cs]e|copying)(\.|$)/i.test(file))
+      const text = licenseFile
+        ? readFileSync(join(dir, licenseFile), 'utf8').replace(/\r\n?/g, '\n').trim()
+        : `The package has no license file; its package.json says: ${manifest.license}`
+      return { name, heading: `${name} ${manifest.version} (${manifest.license})`, text }
+    })
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const rule = '-'.repeat(80)
+  return [
+    'dist/ bundles the packages below. Their licenses follow, as each package ships it.',
+    ...sections.map((s) => `${rule}\n${s.heading}\n${rule}\n\n${s.text}`),
+  ]
+    .join('\n\n')
+    .concat('\n')
+}
+
+await main()

@@ -1,0 +1,78 @@
+import type { request as httpRequest } from 'node:http'
+import { getErrorMessage } from '../shared/errors.js'
+import type { HttpAnswer } from './relay-answer.js'
+
+/** No HTTP answer at all: the connection failed, or the relay did not answer in time. */
+export class NoAnswerError extends Error {
+  override name = 'NoAnswerError'
+}
+
+/**
+ * POSTs a JSON body and reads the whole answer within `timeoutMs`. Redirects are handed back
+ * as they are, never followed: a callback must reach the URL the relay handed out.
+ *
+ * Node's http module rather than its global fetch: fetch's first call loads undici and compiles
+ * its WebAssembly HTTP parser, which (with the wait for that compilation at exit) adds about
+ * 75 ms to every run of the Action, more than the rest of the run takes.
+ */
+export async function postJson(
+  url: URL,
+  body: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<HttpAnswer> {
+  const signal = AbortSignal.timeout(timeoutMs)
+  // TLS is loaded only for an https relay.
+  const { request }: { request: typeof httpRequest } =
+    url.protocol === 'https:' ? await import('node:https') : await import('node:http')
+  return new Promise((resolve, reject) => {
+    const fail = (error: unknown) =>
+      reject(
+        new NoAnswerError(
+          signal.aborted
+            ? `no answer within ${formatSeconds(timeoutMs)}`
+            : describeNetworkError(error),
+        ),
+      )
+    const outgoing = request(
+      url,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          ...headers,
+        },
+        signal,
+      },
+      (response) => {
+        const chunks: Buffer[] = []
+        response.on('data', (chunk: Buffer) => chunks.push(chunk))
+        response.on('error', fail)
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            statusText: response.statusMessage ?? '',
+            header: (name) => {
+              const value = response.headers[name.toLowerCase()]
+              return Array.isArray(value) ? value.join(', ') : (value ?? null)
+            },
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        )
+      },
+    )
+    outgoing.on('error', fail)
+    outgoing.end(body)
+  })
+}
+
+export function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`
+}
+
+function describeNetworkError(error: unknown): string {
+  const code = error instanceof Error && 'code' in error ? String(error.code) : null
+  const message = getErrorMessage(error)
+  return code && !message.includes(code) ? `${message} (${code})` : message
+}

@@ -1,0 +1,4 @@
+import { fail, run } from './main.js'
+
+process.on('unhandledRejection', fail)
+await run()

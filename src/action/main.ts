@@ -1,0 +1,79 @@
+import * as core from '@actions/core'
+import { getErrorMessage } from '../shared/errors.js'
+import { composeCallback } from './callback-body.js'
+import { sendCallback } from './callback-client.js'
+import { redactCallbackUrl } from './callback-url.js'
+import type { TestCounts } from './junit.js'
+import { setCallbackOutputs, setChainStateOutput } from './outputs.js'
+import { getSettings, type Settings } from './settings.js'
+import { writeSummary } from './summary.js'
+import { USER_AGENT } from './version.js'
+
+/** Reports this job's result to the hookchain relay. Never throws: failures fail the step. */
+export async function run(): Promise<void> {
+  try {
+    await report()
+  } catch (error) {
+    fail(error)
+  }
+}
+
+/** The one place where an error becomes the step's failure. */
+export function fail(error: unknown): void {
+  core.setFailed(getErrorMessage(error))
+}
+
+async function report(): Promise<void> {
+  const settings = getSettings()
+  const tests = await readTests(settings.testResults)
+  const { callback, warnings } = composeCallback(settings, tests)
+  for (const warning of warnings) core.warning(warning)
+  setCallbackOutputs(callback)
+
+  const where = redactCallbackUrl(settings.callbackUrl)
+  core.info(`Reporting ${callback.state} to ${where}: ${callback.description ?? ''}`)
+  const delivery = await sendCallback(settings.callbackUrl, callback, {
+    ...deliveryOptions(settings),
+    log: (message) => core.info(message),
+  }).catch(async (error: unknown) => {
+    await writeSummary({
+      callback,
+      chainState: '',
+      delivery: `not delivered: ${getErrorMessage(error)}`,
+    })
+    throw error
+  })
+
+  setChainStateOutput(delivery.chainState)
+  const chain = delivery.chainState ? `; the chain is ${delivery.chainState}` : ''
+  core.info(`The relay took the callback (HTTP ${delivery.status})${chain}.`)
+  await writeSummary({
+    callback,
+    chainState: delivery.chainState,
+    delivery: `delivered (HTTP ${delivery.status}, attempt ${delivery.attempts} of ${settings.retries + 1})`,
+  })
+}
+
+async function readTests(patterns: string[]): Promise<TestCounts | null> {
+  if (patterns.length === 0) return null
+  // Loaded only when needed: the glob and XML libraries are most of the bundle's start-up time.
+  const { readTestResults } = await import('./test-results.js')
+  const results = await readTestResults(patterns)
+  if (results.files.length === 0) {
+    core.warning(
+      `test-results: no file matched ${patterns.join(', ')}; the description tells the job status instead.`,
+    )
+    return null
+  }
+  core.info(`Read ${results.files.length} JUnit file(s): ${results.files.join(', ')}`)
+  return results.counts
+}
+
+function deliveryOptions(settings: Settings) {
+  return {
+    timeoutMs: settings.timeoutMs,
+    retries: settings.retries,
+    backoffMs: settings.backoffMs,
+    userAgent: USER_AGENT,
+  }
+}

@@ -47,7 +47,7 @@ async function main() {
   if (result.files.some((file) => file.text.includes('Dynamic require of'))) {
     result = await bundle(precompiled, true)
   }
-  // Chunk names carry a hash of their content: drop the last build's.
+  // Drop the chunks of the last build, which this one may no longer make.
   rmSync(chunksDir, { recursive: true, force: true })
   let size = 0
   for (const file of result.files) {
@@ -72,7 +72,9 @@ async function bundle(precompiled, withRequire) {
     entryPoints: [entry],
     outdir,
     entryNames: '[name]',
-    chunkNames: 'chunks/[name]-[hash]',
+    // No content hash in the names: esbuild's hash also covers input paths, which would make
+    // the build depend on where the checkout is. (A second shared chunk would clash: rename it.)
+    chunkNames: 'chunks/[name]',
     splitting: true,
     write: false,
     minify: true,

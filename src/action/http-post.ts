@@ -2,6 +2,8 @@ import type { request as httpRequest } from 'node:http'
 import { getErrorMessage } from '../shared/errors.js'
 import type { HttpAnswer } from './relay-answer.js'
 
+const MAX_BODY_BYTES = 64 * 1024
+
 /** No HTTP answer at all: the connection failed, or the relay did not answer in time. */
 export class NoAnswerError extends Error {
   override name = 'NoAnswerError'
@@ -38,6 +40,8 @@ export async function postJson(
       url,
       {
         method: 'POST',
+        // A fresh connection per attempt: a retry never reuses a socket the relay gave up on.
+        agent: false,
         headers: {
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(body),
@@ -47,7 +51,12 @@ export async function postJson(
       },
       (response) => {
         const chunks: Buffer[] = []
-        response.on('data', (chunk: Buffer) => chunks.push(chunk))
+        let received = 0
+        response.on('data', (chunk: Buffer) => {
+          // The relay's answers are small: keep enough of anything else to quote it.
+          if (received < MAX_BODY_BYTES) chunks.push(chunk)
+          received += chunk.length
+        })
         response.on('error', fail)
         response.on('end', () =>
           resolve({

@@ -1,12 +1,12 @@
 import * as core from '@actions/core'
 import { getErrorMessage } from '../shared/errors.js'
 import { composeCallback } from './callback-body.js'
-import { sendCallback } from './callback-client.js'
+import { type Delivery, sendCallback } from './callback-client.js'
 import { redactCallbackUrl } from './callback-url.js'
 import type { TestCounts } from './junit.js'
 import { setCallbackOutputs, setChainStateOutput } from './outputs.js'
-import { getSettings, type Settings } from './settings.js'
-import { writeSummary } from './summary.js'
+import { getSettings } from './settings.js'
+import { type ReportedCallback, writeSummary } from './summary.js'
 import { USER_AGENT } from './version.js'
 
 /** Reports this job's result to the hookchain relay. Never throws: failures fail the step. */
@@ -30,28 +30,45 @@ async function report(): Promise<void> {
   for (const warning of warnings) core.warning(warning)
   setCallbackOutputs(callback)
 
-  const where = redactCallbackUrl(settings.callbackUrl)
-  core.info(`Reporting ${callback.state} to ${where}: ${callback.description ?? ''}`)
-  const delivery = await sendCallback(settings.callbackUrl, callback, {
-    ...deliveryOptions(settings),
-    log: (message) => core.info(message),
-  }).catch(async (error: unknown) => {
-    await writeSummary({
+  core.info(
+    `Reporting ${callback.state} to ${redactCallbackUrl(settings.callbackUrl)}: ${callback.description ?? ''}`,
+  )
+  let delivery: Delivery
+  try {
+    delivery = await sendCallback(settings.callbackUrl, callback, {
+      timeoutMs: settings.timeoutMs,
+      retries: settings.retries,
+      backoffMs: settings.backoffMs,
+      userAgent: USER_AGENT,
+      log: (message) => core.info(message),
+    })
+  } catch (error) {
+    await summarise({
       callback,
       chainState: '',
       delivery: `not delivered: ${getErrorMessage(error)}`,
     })
     throw error
-  })
+  }
 
   setChainStateOutput(delivery.chainState)
-  const chain = delivery.chainState ? `; the chain is ${delivery.chainState}` : ''
+  const chain = delivery.chainState ? `; chain state: ${delivery.chainState}` : ''
   core.info(`The relay took the callback (HTTP ${delivery.status})${chain}.`)
-  await writeSummary({
+  const attempts = `attempt ${delivery.attempts} of ${settings.retries + 1}`
+  await summarise({
     callback,
     chainState: delivery.chainState,
-    delivery: `delivered (HTTP ${delivery.status}, attempt ${delivery.attempts} of ${settings.retries + 1})`,
+    delivery: `delivered (HTTP ${delivery.status}, ${attempts})`,
   })
+}
+
+/** The summary only shows what happened: failing to write it must not change the outcome. */
+async function summarise(report: ReportedCallback): Promise<void> {
+  try {
+    await writeSummary(report)
+  } catch (error) {
+    core.warning(`Could not write the job summary: ${getErrorMessage(error)}`)
+  }
 }
 
 async function readTests(patterns: string[]): Promise<TestCounts | null> {
@@ -67,13 +84,4 @@ async function readTests(patterns: string[]): Promise<TestCounts | null> {
   }
   core.info(`Read ${results.files.length} JUnit file(s): ${results.files.join(', ')}`)
   return results.counts
-}
-
-function deliveryOptions(settings: Settings) {
-  return {
-    timeoutMs: settings.timeoutMs,
-    retries: settings.retries,
-    backoffMs: settings.backoffMs,
-    userAgent: USER_AGENT,
-  }
 }

@@ -1,12 +1,13 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
-/** One scripted answer; `hang` never answers, to test timeouts. */
+/** One scripted answer; `hang` never answers and `stall` stops halfway, to test timeouts. */
 export interface ScriptedAnswer {
   status?: number
   headers?: Record<string, string>
   body?: unknown
   hang?: boolean
+  stall?: boolean
 }
 
 export interface ReceivedRequest {
@@ -61,7 +62,8 @@ export async function startCallbackReceiver(
           ? { 'content-type': 'application/json' }
           : { 'content-type': 'text/plain' }
       response.writeHead(answer.status ?? 200, { ...contentType, ...answer.headers })
-      response.end(body)
+      if (answer.stall) response.write(body.slice(0, body.length >> 1))
+      else response.end(body)
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

@@ -54,6 +54,15 @@ describe('postJson', () => {
     expect(Date.now() - started).toBeLessThan(2000)
   })
 
+  it('gives up when the answer stops halfway', async () => {
+    receiver = await startCallbackReceiver([
+      { status: 200, body: { run: { state: 'running' } }, stall: true },
+    ])
+    await expect(postJson(new URL(receiver.callbackUrl), '{}', {}, 200)).rejects.toThrow(
+      new NoAnswerError('no answer within 0.2 s'),
+    )
+  })
+
   it('says why it could not connect', async () => {
     const port = await closedPort()
     await expect(

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
@@ -142,5 +142,24 @@ describe('run', () => {
     expect(result.exitCode).toBeUndefined()
     expect(result.bodies).toHaveLength(3)
     expect(result.summary).toContain('delivered (HTTP 200, attempt 3 of 4)')
+  })
+
+  it('still succeeds, with a warning, when the job summary cannot be written', async () => {
+    rmSync(summaryFile)
+    mkdirSync(summaryFile)
+    try {
+      receiver = await startCallbackReceiver()
+      stubActionEnv(
+        { 'callback-url': receiver.callbackUrl, 'job-status': 'success' },
+        { GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summaryFile },
+      )
+      const stdout = await captureStdout(run)
+      expect(process.exitCode).toBeUndefined()
+      expect(stdout).toContain('::warning::Could not write the job summary: ')
+      expect(receiver.requests).toHaveLength(1)
+    } finally {
+      rmSync(summaryFile, { recursive: true })
+      writeFileSync(summaryFile, '')
+    }
   })
 })

@@ -11,7 +11,15 @@
 //   bundled `Ajv` refuses any other schema or options, so the two cannot drift apart silently.
 // - @actions/http-client: @actions/core imports it, and with it undici (400 kB, 30 ms to load),
 //   only for core.getIDToken(), which the Action never calls.
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Ajv } from 'ajv'
@@ -47,23 +55,37 @@ async function main() {
   if (result.files.some((file) => file.text.includes('Dynamic require of'))) {
     result = await bundle(precompiled, true)
   }
-  // Drop the chunks of the last build, which this one may no longer make.
-  rmSync(chunksDir, { recursive: true, force: true })
-  let size = 0
-  for (const file of result.files) {
-    const bytes = Buffer.byteLength(file.text)
-    mkdirSync(dirname(file.path), { recursive: true })
-    writeFileSync(file.path, file.text)
-    size += bytes
-    console.log(`${relative(root, file.path)}: ${(bytes / 1024).toFixed(1)} kB`)
-  }
-  writeFileSync(licensesFile, licensesOf(result.metafile))
+  const size = result.files.reduce((total, file) => total + Buffer.byteLength(file.text), 0)
   if (size > MAX_BUNDLE_BYTES) {
     console.error(
       `The bundle is over ${MAX_BUNDLE_BYTES / 1024} kB: bundle less (see the metafile).`,
     )
     process.exit(1)
   }
+  for (const file of result.files) {
+    writeIfChanged(file.path, file.text)
+    console.log(
+      `${relative(root, file.path)}: ${(Buffer.byteLength(file.text) / 1024).toFixed(1)} kB`,
+    )
+  }
+  // Chunks of an earlier build that this one no longer makes.
+  const made = new Set(result.files.map((file) => file.path))
+  for (const name of existsSync(chunksDir) ? readdirSync(chunksDir) : []) {
+    if (!made.has(join(chunksDir, name))) rmSync(join(chunksDir, name))
+  }
+  writeIfChanged(licensesFile, licensesOf(result.metafile))
+}
+
+/**
+ * Leaves a file that already holds the text alone, and replaces one that does not in a single
+ * rename: a test or bench running the Action meanwhile never sees a file half written.
+ */
+function writeIfChanged(path, text) {
+  if (existsSync(path) && readFileSync(path, 'utf8') === text) return
+  mkdirSync(dirname(path), { recursive: true })
+  const temporary = `${path}.${process.pid}.tmp`
+  writeFileSync(temporary, text)
+  renameSync(temporary, path)
 }
 
 async function bundle(precompiled, withRequire) {

@@ -242,6 +242,18 @@ describe('dist/index.js', () => {
     expect(requests).toHaveLength(0)
   })
 
+  it('cuts a long description as the bundled schema counts it, and warns', async () => {
+    const { callbackUrl, requests } = await relay([{ status: 200, body: RUN_RUNNING }])
+    const result = await runDist({ 'callback-url': callbackUrl, description: '🚀'.repeat(300) })
+    expect(result.exitCode).toBe(0)
+    const { description } = JSON.parse(requests[0]?.body ?? '') as { description: string }
+    expect([...description]).toHaveLength(255)
+    expect(description.endsWith('🚀…')).toBe(true)
+    expect(result.stdout).toContain(
+      "::warning::The description is 300 characters long; it was cut to the callback's limit of 255.",
+    )
+  })
+
   it('stays under 1 MB, with the chunks it loads when needed', () => {
     const files = readdirSync(join(root, 'dist'), { recursive: true, encoding: 'utf8' })
     const size = files

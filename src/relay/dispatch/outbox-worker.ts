@@ -7,6 +7,7 @@ import { applyInput } from '../chains/transitions.js'
 import { type Metrics, observeEndedSteps } from '../metrics.js'
 import type { Job, Store } from '../store/store.js'
 import type { DeliveryOutcome } from './attempt.js'
+import { retryDelayMs } from './backoff.js'
 
 /** The network side of a job: the only part of the worker that leaves the process. */
 export interface Deliverer {
@@ -67,9 +68,7 @@ export class OutboxWorker {
     this.leaseMs = options.leaseMs ?? 30_000
     this.pollMs = options.pollMs ?? 500
     this.concurrency = options.concurrency ?? 8
-    this.retryDelay =
-      options.retryDelay ??
-      ((tries) => Math.min(300_000, 1000 * 2 ** tries) * (0.5 + Math.random() / 2))
+    this.retryDelay = options.retryDelay ?? ((tries) => retryDelayMs(tries + 1))
     this.registryTries = options.registryTries ?? 8
   }
 

@@ -39,6 +39,15 @@ import type {
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const
   private readonly db: Database.Database
+  private readonly statements = new Map<string, Database.Statement>()
+  /** Called inside `batch`, a transaction function runs in a savepoint; made once, its statements are prepared once. */
+  private readonly savepoint: (work: () => unknown) => unknown
+  private readonly batch: Database.Transaction<(run: () => void) => void>
+  private readonly pending: {
+    work: () => unknown
+    resolve: (value: unknown) => void
+    reject: (error: unknown) => void
+  }[] = []
 
   constructor(readonly path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
@@ -48,6 +57,53 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = FULL')
     this.db.pragma('foreign_keys = ON')
     this.db.pragma('busy_timeout = 5000')
+    this.savepoint = this.db.transaction((work: () => unknown) => work())
+    this.batch = this.db.transaction((run: () => void) => run())
+  }
+
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text)
+    if (!statement) {
+      statement = this.db.prepare(text)
+      this.statements.set(text, statement)
+    }
+    return statement
+  }
+
+  /**
+   * Group commit: every write asked for in the same turn of the event loop runs in one
+   * transaction, each inside its own savepoint, so one fsync serves them all while a write that
+   * fails rolls back alone. A promise resolves only once its write is committed.
+   */
+  private write<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ work, resolve: resolve as (value: unknown) => void, reject })
+      if (this.pending.length === 1) setImmediate(() => this.flush())
+    })
+  }
+
+  private flush(): void {
+    const batch = this.pending.splice(0)
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = []
+    try {
+      this.batch.immediate(() => {
+        for (const { work } of batch) {
+          try {
+            outcomes.push({ ok: true, value: this.savepoint(work) })
+          } catch (error) {
+            outcomes.push({ ok: false, error })
+          }
+        }
+      })
+    } catch (error) {
+      for (const { reject } of batch) reject(error)
+      return
+    }
+    batch.forEach(({ resolve, reject }, i) => {
+      const outcome = outcomes[i]
+      if (outcome?.ok) resolve(outcome.value)
+      else reject(outcome?.error)
+    })
   }
 
   async migrate(): Promise<void> {
@@ -56,87 +112,84 @@ export class SqliteStore implements Store {
     )
     const apply = this.db.transaction(() => {
       const done = new Set(
-        (
-          this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]
-        ).map((r) => r.version),
+        (this.sql('SELECT version FROM schema_migrations').all() as { version: number }[]).map(
+          (r) => r.version,
+        ),
       )
       for (const m of sqliteMigrations) {
         if (done.has(m.version)) continue
         this.db.exec(m.sql)
-        this.db
-          .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
-          .run(m.version, m.name, new Date().toISOString())
+        this.sql('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+          m.version,
+          m.name,
+          new Date().toISOString(),
+        )
       }
     })
     apply.immediate()
   }
 
   async ping(): Promise<void> {
-    this.db.prepare('SELECT 1').get()
+    this.sql('SELECT 1').get()
   }
 
   async close(): Promise<void> {
+    if (this.pending.length) await new Promise((resolve) => setImmediate(resolve))
     if (this.db.open) this.db.close()
   }
 
   async recordEvent(event: EventRecord, runs: Run[], jobs: NewJob[]) {
-    const insert = this.db.transaction(() => {
-      const inserted = this.db
-        .prepare(
-          'INSERT INTO events (id, source, delivery_id, received_at, outcome, reason, content_type, payload, pushes, run_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, delivery_id) DO NOTHING',
-        )
-        .run(...eventParams(event))
+    return this.write(() => {
+      const inserted = this.sql(
+        'INSERT INTO events (id, source, delivery_id, received_at, outcome, reason, content_type, payload, pushes, run_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, delivery_id) DO NOTHING',
+      ).run(...eventParams(event))
       if (inserted.changes === 0) {
-        const first = this.db
-          .prepare('SELECT * FROM events WHERE source = ? AND delivery_id = ?')
-          .get(event.source, event.deliveryId) as EventRow
+        const first = this.sql('SELECT * FROM events WHERE source = ? AND delivery_id = ?').get(
+          event.source,
+          event.deliveryId,
+        ) as EventRow
         return { duplicate: true, event: toEvent(first) }
       }
       for (const run of runs) this.insertRun(run)
       this.insertJobs(jobs)
       return { duplicate: false, event }
     })
-    return insert.immediate()
   }
 
   private insertRun(run: Run): void {
-    this.db
-      .prepare(
-        'INSERT INTO runs (id, event_id, chain, source, repository, state, push, image, step_timeout_ms, created_at, finished_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(...runParams(run))
-    const step = this.db.prepare(
+    this.sql(
+      'INSERT INTO runs (id, event_id, chain, source, repository, state, push, image, step_timeout_ms, created_at, finished_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ).run(...runParams(run))
+    const step = this.sql(
       `INSERT INTO steps (run_id, idx, ${STEP_COLUMNS.join(', ')}) VALUES (?, ?, ${STEP_COLUMNS.map(() => '?').join(', ')})`,
     )
     for (const s of run.steps) step.run(run.id, s.index, ...stepParams(s))
   }
 
   private insertJobs(jobs: NewJob[]): void {
-    const insert = this.db.prepare(
+    const insert = this.sql(
       'INSERT INTO outbox (kind, run_id, idx, generation, due_at) VALUES (?, ?, ?, ?, ?)',
     )
     for (const j of jobs) insert.run(j.kind, j.runId, j.step, j.generation, j.dueAt)
   }
 
   async addRuns(eventId: string, runs: Run[], jobs: NewJob[]): Promise<void> {
-    this.db
-      .transaction(() => {
-        const row = this.db.prepare('SELECT run_ids FROM events WHERE id = ?').get(eventId) as
-          | { run_ids: string }
-          | undefined
-        if (!row) throw new Error(`event ${eventId} does not exist`)
-        for (const run of runs) this.insertRun(run)
-        this.insertJobs(jobs)
-        const runIds = [...(JSON.parse(row.run_ids) as string[]), ...runs.map((r) => r.id)]
-        this.db
-          .prepare("UPDATE events SET run_ids = ?, outcome = 'started', reason = NULL WHERE id = ?")
-          .run(JSON.stringify(runIds), eventId)
-      })
-      .immediate()
+    return this.write(() => {
+      const row = this.sql('SELECT run_ids FROM events WHERE id = ?').get(eventId) as
+        | { run_ids: string }
+        | undefined
+      if (!row) throw new Error(`event ${eventId} does not exist`)
+      for (const run of runs) this.insertRun(run)
+      this.insertJobs(jobs)
+      const runIds = [...(JSON.parse(row.run_ids) as string[]), ...runs.map((r) => r.id)]
+      this.sql(
+        "UPDATE events SET run_ids = ?, outcome = 'started', reason = NULL WHERE id = ?",
+      ).run(JSON.stringify(runIds), eventId)
+    })
   }
 
   async getEvent(id: string) {
-    const row = this.db.prepare('SELECT * FROM events WHERE id = ?').get(id) as EventRow | undefined
+    const row = this.sql('SELECT * FROM events WHERE id = ?').get(id) as EventRow | undefined
     return row ? toEvent(row) : null
   }
 
@@ -146,16 +199,17 @@ export class SqliteStore implements Store {
     limit: number,
   ): Promise<Page<EventRecord>> {
     const { where, params } = conditions({ source: filter.source, outcome: filter.outcome }, before)
-    const rows = this.db
-      .prepare(`SELECT * FROM events ${where} ORDER BY id DESC LIMIT ?`)
-      .all(...params, limit + 1) as EventRow[]
+    const rows = this.sql(`SELECT * FROM events ${where} ORDER BY id DESC LIMIT ?`).all(
+      ...params,
+      limit + 1,
+    ) as EventRow[]
     return page(rows.map(toEvent), limit)
   }
 
   async getRun(id: string) {
-    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined
+    const row = this.sql('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined
     if (!row) return null
-    const steps = this.db.prepare('SELECT * FROM steps WHERE run_id = ?').all(id) as StepRow[]
+    const steps = this.sql('SELECT * FROM steps WHERE run_id = ?').all(id) as StepRow[]
     return toRun(row, steps)
   }
 
@@ -164,14 +218,15 @@ export class SqliteStore implements Store {
       { repository: filter.repository, chain: filter.chain, state: filter.state },
       before,
     )
-    const rows = this.db
-      .prepare(`SELECT * FROM runs ${where} ORDER BY id DESC LIMIT ?`)
-      .all(...params, limit + 1) as RunRow[]
+    const rows = this.sql(`SELECT * FROM runs ${where} ORDER BY id DESC LIMIT ?`).all(
+      ...params,
+      limit + 1,
+    ) as RunRow[]
     const shown = rows.slice(0, limit)
     const steps = shown.length
-      ? (this.db
-          .prepare(`SELECT * FROM steps WHERE run_id IN (${shown.map(() => '?').join(', ')})`)
-          .all(...shown.map((r) => r.id)) as StepRow[])
+      ? (this.sql(`SELECT * FROM steps WHERE run_id IN (${shown.map(() => '?').join(', ')})`).all(
+          ...shown.map((r) => r.id),
+        ) as StepRow[])
       : []
     return page(
       rows.map((r) =>
@@ -185,14 +240,12 @@ export class SqliteStore implements Store {
   }
 
   async saveTransition(run: Run, jobs: NewJob[], callback?: CallbackRecord): Promise<boolean> {
-    const save = this.db.transaction(() => {
-      const updated = this.db
-        .prepare(
-          'UPDATE runs SET state = ?, finished_at = ?, version = ? WHERE id = ? AND version = ?',
-        )
-        .run(run.state, run.finishedAt, run.version, run.id, run.version - 1)
+    return this.write(() => {
+      const updated = this.sql(
+        'UPDATE runs SET state = ?, finished_at = ?, version = ? WHERE id = ? AND version = ?',
+      ).run(run.state, run.finishedAt, run.version, run.id, run.version - 1)
       if (updated.changes === 0) return false
-      const step = this.db.prepare(
+      const step = this.sql(
         `UPDATE steps SET ${STEP_COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE run_id = ? AND idx = ?`,
       )
       for (const s of run.steps) step.run(...stepParams(s), run.id, s.index)
@@ -200,98 +253,99 @@ export class SqliteStore implements Store {
       if (callback) this.insertCallback(callback)
       return true
     })
-    return save.immediate()
   }
 
   private insertCallback(c: CallbackRecord): void {
-    this.db
-      .prepare(
-        'INSERT INTO callbacks (run_id, idx, generation, received_at, body, outcome) VALUES (?, ?, ?, ?, ?, ?)',
-      )
-      .run(...callbackParams(c))
+    this.sql(
+      'INSERT INTO callbacks (run_id, idx, generation, received_at, body, outcome) VALUES (?, ?, ?, ?, ?, ?)',
+    ).run(...callbackParams(c))
   }
 
   async recordCallback(callback: CallbackRecord): Promise<void> {
-    this.insertCallback(callback)
+    return this.write(() => this.insertCallback(callback))
   }
 
   async callbacksFor(runId: string): Promise<CallbackRecord[]> {
-    const rows = this.db
-      .prepare('SELECT * FROM callbacks WHERE run_id = ? ORDER BY id')
-      .all(runId) as CallbackRow[]
+    const rows = this.sql('SELECT * FROM callbacks WHERE run_id = ? ORDER BY id').all(
+      runId,
+    ) as CallbackRow[]
     return rows.map(toCallback)
   }
 
   async addToken(hash: string, token: TokenRecord): Promise<void> {
-    this.db
-      .prepare('INSERT INTO tokens (hash, run_id, idx, generation) VALUES (?, ?, ?, ?)')
-      .run(hash, token.runId, token.step, token.generation)
+    return this.write(() => {
+      this.sql('INSERT INTO tokens (hash, run_id, idx, generation) VALUES (?, ?, ?, ?)').run(
+        hash,
+        token.runId,
+        token.step,
+        token.generation,
+      )
+    })
   }
 
   async findToken(hash: string): Promise<TokenRecord | null> {
-    const row = this.db
-      .prepare('SELECT run_id, idx, generation FROM tokens WHERE hash = ?')
-      .get(hash) as { run_id: string; idx: number; generation: number } | undefined
+    const row = this.sql('SELECT run_id, idx, generation FROM tokens WHERE hash = ?').get(hash) as
+      | { run_id: string; idx: number; generation: number }
+      | undefined
     return row ? { runId: row.run_id, step: row.idx, generation: row.generation } : null
   }
 
   async claimJobs(owner: string, now: number, leaseMs: number, limit: number): Promise<Job[]> {
-    const rows = this.db
-      .prepare(
-        `UPDATE outbox SET lease_owner = ?, lease_until = ?
-         WHERE id IN (SELECT id FROM outbox WHERE due_at <= ? AND (lease_until IS NULL OR lease_until < ?) ORDER BY due_at, id LIMIT ?)
-         RETURNING *`,
-      )
-      .all(owner, now + leaseMs, now, now, limit) as JobRow[]
+    const rows = await this.write(
+      () =>
+        this.sql(
+          `UPDATE outbox SET lease_owner = ?, lease_until = ?
+           WHERE id IN (SELECT id FROM outbox WHERE due_at <= ? AND (lease_until IS NULL OR lease_until < ?) ORDER BY due_at, id LIMIT ?)
+           RETURNING *`,
+        ).all(owner, now + leaseMs, now, now, limit) as JobRow[],
+    )
     return rows.map(toJob).sort((a, b) => a.dueAt - b.dueAt || a.id - b.id)
   }
 
   async finishJob(id: number, owner: string): Promise<void> {
-    this.db.prepare('DELETE FROM outbox WHERE id = ? AND lease_owner = ?').run(id, owner)
+    return this.write(() => {
+      this.sql('DELETE FROM outbox WHERE id = ? AND lease_owner = ?').run(id, owner)
+    })
   }
 
   async rescheduleJob(id: number, owner: string, dueAt: number, error: string): Promise<void> {
-    this.db
-      .prepare(
+    return this.write(() => {
+      this.sql(
         'UPDATE outbox SET due_at = ?, tries = tries + 1, last_error = ?, lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?',
-      )
-      .run(dueAt, error, id, owner)
+      ).run(dueAt, error, id, owner)
+    })
   }
 
   async outboxDepth(): Promise<number> {
-    return (this.db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n
+    return (this.sql('SELECT count(*) AS n FROM outbox').get() as { n: number }).n
   }
 
   async recordAttempts(attempts: Attempt[]): Promise<void> {
-    const insert = this.db.prepare(
+    const insert = this.sql(
       'INSERT INTO attempts (run_id, idx, kind, target, request, status, error, duration_ms, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     )
-    this.db.transaction(() => {
+    return this.write(() => {
       for (const a of attempts) insert.run(...attemptParams(a))
-    })()
+    })
   }
 
   async attemptsFor(runIds: readonly string[]): Promise<Attempt[]> {
     if (runIds.length === 0) return []
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM attempts WHERE run_id IN (${runIds.map(() => '?').join(', ')}) ORDER BY id`,
-      )
-      .all(...runIds) as AttemptRow[]
+    const rows = this.sql(
+      `SELECT * FROM attempts WHERE run_id IN (${runIds.map(() => '?').join(', ')}) ORDER BY id`,
+    ).all(...runIds) as AttemptRow[]
     return rows.map(toAttempt)
   }
 
   async overdueSteps(nowIso: string, limit: number) {
-    const rows = this.db
-      .prepare(
-        `SELECT run_id, idx FROM steps WHERE deadline IS NOT NULL AND deadline <= ? AND state IN ('dispatching', 'running', 'pending') ORDER BY deadline LIMIT ?`,
-      )
-      .all(nowIso, limit) as { run_id: string; idx: number }[]
+    const rows = this.sql(
+      `SELECT run_id, idx FROM steps WHERE deadline IS NOT NULL AND deadline <= ? AND state IN ('dispatching', 'running', 'pending') ORDER BY deadline LIMIT ?`,
+    ).all(nowIso, limit) as { run_id: string; idx: number }[]
     return rows.map((r) => ({ runId: r.run_id, step: r.idx }))
   }
 
   async countRunsByState() {
-    const rows = this.db.prepare('SELECT state, count(*) AS n FROM runs GROUP BY state').all() as {
+    const rows = this.sql('SELECT state, count(*) AS n FROM runs GROUP BY state').all() as {
       state: RunState
       n: number
     }[]
@@ -299,30 +353,24 @@ export class SqliteStore implements Store {
   }
 
   async prune(beforeIso: string, limit: number) {
-    return this.db
-      .transaction(() => {
-        const ids = (
-          this.db
-            .prepare(
-              "SELECT id FROM runs WHERE created_at < ? AND state <> 'running' ORDER BY id LIMIT ?",
-            )
-            .all(beforeIso, limit) as { id: string }[]
-        ).map((r) => r.id)
-        if (ids.length) {
-          const list = ids.map(() => '?').join(', ')
-          for (const table of ['attempts', 'callbacks', 'tokens', 'outbox', 'steps']) {
-            this.db.prepare(`DELETE FROM ${table} WHERE run_id IN (${list})`).run(...ids)
-          }
-          this.db.prepare(`DELETE FROM runs WHERE id IN (${list})`).run(...ids)
+    return this.write(() => {
+      const ids = (
+        this.sql(
+          "SELECT id FROM runs WHERE created_at < ? AND state <> 'running' ORDER BY id LIMIT ?",
+        ).all(beforeIso, limit) as { id: string }[]
+      ).map((r) => r.id)
+      if (ids.length) {
+        const list = ids.map(() => '?').join(', ')
+        for (const table of ['attempts', 'callbacks', 'tokens', 'outbox', 'steps']) {
+          this.sql(`DELETE FROM ${table} WHERE run_id IN (${list})`).run(...ids)
         }
-        const events = this.db
-          .prepare(
-            'DELETE FROM events WHERE id IN (SELECT id FROM events WHERE received_at < ? AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.event_id = events.id) ORDER BY id LIMIT ?)',
-          )
-          .run(beforeIso, limit)
-        return { runs: ids.length, events: events.changes }
-      })
-      .immediate()
+        this.sql(`DELETE FROM runs WHERE id IN (${list})`).run(...ids)
+      }
+      const events = this.sql(
+        'DELETE FROM events WHERE id IN (SELECT id FROM events WHERE received_at < ? AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.event_id = events.id) ORDER BY id LIMIT ?)',
+      ).run(beforeIso, limit)
+      return { runs: ids.length, events: events.changes }
+    })
   }
 }
 

@@ -564,3 +564,48 @@ describe('the admin API', () => {
     expect(metrics).toMatch(/hookchain_outbox_depth \d/)
   })
 })
+
+describe('the history pages', () => {
+  beforeEach(async () => start())
+  const basic = () => `Basic ${Buffer.from(`admin:${SECRETS.admin}`).toString('base64')}`
+
+  it('ask a browser for the admin token and show the runs to one that has it', async () => {
+    const refused = await fetch(`${t.url}/`)
+    expect(refused.status).toBe(401)
+    expect(refused.headers.get('www-authenticate')).toContain('Basic')
+    for (const path of ['/runs/x', '/events', '/events/x', '/assets/hookchain.css']) {
+      expect((await fetch(`${t.url}${path}`)).status).toBe(401)
+    }
+    const runId = (await push()).runs[0] as string
+    const page = await fetch(`${t.url}/`, { headers: { authorization: basic() } })
+    expect(page.status).toBe(200)
+    expect(page.headers.get('content-type')).toContain('text/html')
+    expect(await page.text()).toContain(`/runs/${runId}`)
+  })
+
+  it('retries a failed run from its page, and refuses the same form posted from another site', async () => {
+    const runId = (await push()).runs[0] as string
+    const first = await dispatchFor(runId, 1)
+    await report(first.callbackUrl, { state: 'failure' })
+    const crossSite = await fetch(`${t.url}/runs/${runId}/retry`, {
+      method: 'POST',
+      headers: { authorization: basic(), 'sec-fetch-site': 'cross-site' },
+      redirect: 'manual',
+    })
+    expect(crossSite.status).toBe(403)
+    expect((await run(runId)).state).toBe('failure')
+    const unauthenticated = await fetch(`${t.url}/runs/${runId}/retry`, {
+      method: 'POST',
+      redirect: 'manual',
+    })
+    expect(unauthenticated.status).toBe(401)
+    const retried = await fetch(`${t.url}/runs/${runId}/retry`, {
+      method: 'POST',
+      headers: { authorization: basic(), 'sec-fetch-site': 'same-origin' },
+      redirect: 'manual',
+    })
+    expect(retried.status).toBe(303)
+    expect(retried.headers.get('location')).toBe(`/runs/${runId}`)
+    expect((await run(runId)).state).toBe('running')
+  })
+})

@@ -3,8 +3,10 @@ import type { Logger } from 'pino'
 import type { Settings } from '../config/settings.js'
 import type { Metrics } from '../metrics.js'
 import type { Store } from '../store/store.js'
+import { pagesRouter } from '../ui/pages.js'
 import { requireAdmin } from './admin-auth.js'
-import { apiRouter } from './api.js'
+import { apiRouter, retryRun } from './api.js'
+import { githubWebUrl, sameOrigin } from './browser-guard.js'
 import { callbacksRouter } from './callbacks.js'
 import { hooksRouter } from './hooks.js'
 import { Problem, problemHandler } from './problem.js'
@@ -79,6 +81,20 @@ export function createApp(deps: AppDeps): Express {
       logger: deps.logger,
       onWork,
     }),
+  )
+
+  const browser = requireAdmin(deps.settings.adminToken, { browser: true })
+  app.get('/', browser)
+  app.use(['/runs', '/events', '/assets'], browser)
+  app.post('/runs/:id/retry', sameOrigin, async (req, res) => {
+    const run = await retryRun(
+      { store: deps.store, now, logger: deps.logger, onWork },
+      String(req.params.id),
+    )
+    res.redirect(303, `/runs/${run.id}`)
+  })
+  app.use(
+    pagesRouter({ store: deps.store, now, githubUrl: githubWebUrl(deps.settings.github.apiUrl) }),
   )
 
   app.use((req, _res) => {

@@ -1,4 +1,5 @@
 import type { Callback } from '../../shared/callback.js'
+import { formatDuration } from '../config/duration.js'
 import { isFinal, type Run, type Step } from './run.js'
 
 /** What happened to a run, as the chain engine sees it. */
@@ -175,12 +176,4 @@ function finish(
 
 function refuse(reason: Extract<Transition, { ok: false }>['reason'], message: string): Transition {
   return { ok: false, reason, message }
-}
-
-export function formatDuration(ms: number): string {
-  if (ms % 86_400_000 === 0) return `${ms / 86_400_000}d`
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`
-  if (ms % 1000 === 0) return `${ms / 1000}s`
-  return `${ms}ms`
 }

@@ -14,7 +14,7 @@ export function parseDuration(text: string): number | null {
   return ms
 }
 
-/** The shortest way to write a duration: `90000` → `1m30s`. */
+/** The shortest way to write a duration: `90000` → `1m30s`; under a second, in ms. */
 export function formatDuration(ms: number): string {
   let rest = Math.floor(ms / 1000)
   let text = ''
@@ -23,5 +23,5 @@ export function formatDuration(ms: number): string {
     if (amount > 0) text += `${amount}${unit}`
     rest -= amount * (unitMs / 1000)
   }
-  return text || '0s'
+  return text || (ms > 0 ? `${ms}ms` : '0s')
 }

@@ -1,14 +1,5 @@
+import { type Image, imageOf } from '../chains/run.js'
 import type { PushEvent, SourceName } from '../sources/types.js'
-
-/** The image a run is about, as `client_payload.image` and the webhook payload's `hookchain.image` show it. */
-export interface ImageRef {
-  registry: string
-  repository: string
-  tag: string | null
-  digest: string | null
-  /** `docker.io/acme/app:v1.2.0`, or `…@sha256:…` when the push has no tag. */
-  reference: string
-}
 
 /** `client_payload` of each `repository_dispatch`, exactly as DESIGN.md fixes it (9 top-level keys). */
 export interface ClientPayload {
@@ -18,7 +9,7 @@ export interface ClientPayload {
   /** 1-based. */
   step: number
   steps: number
-  image: ImageRef
+  image: Image
   pusher: string | null
   /** ISO 8601, UTC. */
   pushed_at: string
@@ -42,18 +33,6 @@ export const CLIENT_PAYLOAD_MAX_KEYS = 10
 /** GitHub wants the serialised client_payload to be less than 64 KB. */
 export const CLIENT_PAYLOAD_MAX_BYTES = 64 * 1024
 
-export function imageRef(push: PushEvent): ImageRef {
-  const name = `${push.registry}/${push.repository}`
-  const reference = push.tag ? `${name}:${push.tag}` : push.digest ? `${name}@${push.digest}` : name
-  return {
-    registry: push.registry,
-    repository: push.repository,
-    tag: push.tag,
-    digest: push.digest,
-    reference,
-  }
-}
-
 export function buildClientPayload({
   callbackUrl,
   runId,
@@ -68,7 +47,7 @@ export function buildClientPayload({
     chain,
     step,
     steps,
-    image: imageRef(push),
+    image: imageOf(push),
     pusher: push.pusher,
     pushed_at: push.pushedAt,
     source: push.source,

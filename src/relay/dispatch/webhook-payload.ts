@@ -1,4 +1,5 @@
-import { type ClientPayload, type ImageRef, imageRef, type StepContext } from './client-payload.js'
+import { type Image, imageOf } from '../chains/run.js'
+import type { ClientPayload, StepContext } from './client-payload.js'
 
 /**
  * What a `webhook` step receives: Docker Hub's push payload (as its webhook chains sent it), with
@@ -30,7 +31,7 @@ export interface WebhookPayload {
     chain: string
     step: number
     steps: number
-    image: ImageRef
+    image: Image
     pushed_at: string
     source: ClientPayload['source']
   }
@@ -68,7 +69,7 @@ export function buildWebhookPayload({
       chain,
       step,
       steps,
-      image: imageRef(push),
+      image: imageOf(push),
       pushed_at: push.pushedAt,
       source: push.source,
     },

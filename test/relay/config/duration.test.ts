@@ -25,6 +25,7 @@ describe('formatDuration', () => {
     [604_800_000, '7d'],
     [5_400_000, '1h30m'],
     [0, '0s'],
+    [300, '300ms'],
   ])('writes %i ms as %s', (ms, text) => {
     expect(formatDuration(ms)).toBe(text)
   })

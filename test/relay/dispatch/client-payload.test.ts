@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import { imageOf } from '../../../src/relay/chains/run.js'
 import {
   buildClientPayload,
   checkDispatchRequest,
-  imageRef,
 } from '../../../src/relay/dispatch/client-payload.js'
 import type { PushEvent } from '../../../src/relay/sources/types.js'
 
@@ -61,7 +61,7 @@ describe('buildClientPayload', () => {
     ],
     [{ tag: null, digest: null }, 'docker.io/acme/app'],
   ])('names the image %o as %s', (change, reference) => {
-    expect(imageRef({ ...push, ...change }).reference).toBe(reference)
+    expect(imageOf({ ...push, ...change }).reference).toBe(reference)
   })
 })
 

@@ -8,7 +8,7 @@ import { sqliteFactory } from '../store/store-factories.js'
 import { type History, seedHistory } from './history-fixture.js'
 import { type PageServer, servePages } from './page-server.js'
 
-const CHROMIUM = '/usr/bin/chromium'
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const SCREENSHOTS = join(process.cwd(), 'artifacts', 'screenshots')
 const DESKTOP = { width: 1280, height: 900 }
 const PHONE = { width: 390, height: 844 }

@@ -40,9 +40,9 @@ export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const
   private readonly db: Database.Database
   private readonly statements = new Map<string, Database.Statement>()
-  /** Called inside `batch`, a transaction function runs in a savepoint; made once, its statements are prepared once. */
-  private readonly savepoint: (work: () => unknown) => unknown
-  private readonly batch: Database.Transaction<(run: () => void) => void>
+  /** Made once, so that their BEGIN and COMMIT statements are prepared once. */
+  private readonly batch: Database.Transaction<(works: (() => unknown)[]) => unknown[]>
+  private readonly single: Database.Transaction<(work: () => unknown) => unknown>
   private readonly pending: {
     work: () => unknown
     resolve: (value: unknown) => void
@@ -57,8 +57,8 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = FULL')
     this.db.pragma('foreign_keys = ON')
     this.db.pragma('busy_timeout = 5000')
-    this.savepoint = this.db.transaction((work: () => unknown) => work())
-    this.batch = this.db.transaction((run: () => void) => run())
+    this.batch = this.db.transaction((works: (() => unknown)[]) => works.map((work) => work()))
+    this.single = this.db.transaction((work: () => unknown) => work())
   }
 
   private sql(text: string): Database.Statement {
@@ -72,8 +72,9 @@ export class SqliteStore implements Store {
 
   /**
    * Group commit: every write asked for in the same turn of the event loop runs in one
-   * transaction, each inside its own savepoint, so one fsync serves them all while a write that
-   * fails rolls back alone. A promise resolves only once its write is committed.
+   * transaction, so one commit (and one fsync) serves them all. Should one of them fail, the batch
+   * is rolled back and each write is run again in a transaction of its own, so that a failing
+   * write fails alone. A promise resolves only once its write is committed.
    */
   private write<T>(work: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -84,26 +85,20 @@ export class SqliteStore implements Store {
 
   private flush(): void {
     const batch = this.pending.splice(0)
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = []
+    let values: unknown[]
     try {
-      this.batch.immediate(() => {
-        for (const { work } of batch) {
-          try {
-            outcomes.push({ ok: true, value: this.savepoint(work) })
-          } catch (error) {
-            outcomes.push({ ok: false, error })
-          }
+      values = this.batch.immediate(batch.map((item) => item.work))
+    } catch {
+      for (const { work, resolve, reject } of batch) {
+        try {
+          resolve(this.single.immediate(work))
+        } catch (error) {
+          reject(error)
         }
-      })
-    } catch (error) {
-      for (const { reject } of batch) reject(error)
+      }
       return
     }
-    batch.forEach(({ resolve, reject }, i) => {
-      const outcome = outcomes[i]
-      if (outcome?.ok) resolve(outcome.value)
-      else reject(outcome?.error)
-    })
+    batch.forEach(({ resolve }, i) => resolve(values[i]))
   }
 
   async migrate(): Promise<void> {

@@ -98,7 +98,7 @@ export class SqliteStore implements Store {
       }
       return
     }
-    batch.forEach(({ resolve }, i) => resolve(values[i]))
+    for (const [i, { resolve }] of batch.entries()) resolve(values[i])
   }
 
   async migrate(): Promise<void> {

@@ -173,7 +173,7 @@ export class OutboxWorker {
   private async sendStep(job: Job, run: Run): Promise<void> {
     const { store, owner, logger } = this.options
     const step = run.steps[(job.step ?? 0) - 1]
-    if (!step || step.state !== 'dispatching' || step.generation !== job.generation) {
+    if (step?.state !== 'dispatching' || step.generation !== job.generation) {
       this.options.metrics?.attempts.inc({ kind: step?.kind ?? 'dispatch', outcome: 'stale' })
       return store.finishJob(job.id, owner)
     }

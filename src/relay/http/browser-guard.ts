@@ -13,13 +13,15 @@ export function sameOrigin(req: Request, _res: Response, next: NextFunction): vo
     site !== undefined
       ? site === 'same-origin' || site === 'none'
       : origin === undefined || hostOf(origin) === host
-  if (fromHere) return next()
-  throw new Problem(
-    403,
-    'cross-site-request',
-    'Cross-site request refused',
-    "This action is taken only from the relay's own pages; open the run page and press the button there.",
-  )
+  if (!fromHere) {
+    throw new Problem(
+      403,
+      'cross-site-request',
+      'Cross-site request refused',
+      "This action is taken only from the relay's own pages; open the run page and press the button there.",
+    )
+  }
+  next()
 }
 
 function hostOf(origin: string): string | null {

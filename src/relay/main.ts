@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import type { Settings } from './config/settings.js'
+import { createClusterPacer, pacingKey } from './dispatch/cluster-pacer.js'
 import { createDeliverer } from './dispatch/deliverer.js'
 import { type Deliverer, OutboxWorker, type OutboxWorkerOptions } from './dispatch/outbox-worker.js'
 import { createApp } from './http/app.js'
@@ -52,6 +53,11 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       options.deliverer ??
       createDeliverer(settings, {
         logger,
+        pacer: createClusterPacer(
+          store,
+          pacingKey(settings.github.auth, settings.github.apiUrl),
+          settings.github.writesPerMinute,
+        ),
         onRateLimit: (remaining) => metrics.githubRateLimitRemaining.set(remaining),
       }),
     publicUrl: settings.publicUrl,

@@ -102,4 +102,9 @@ export const postgresMigrations: readonly { version: number; name: string; sql: 
       CREATE INDEX outbox_by_due ON outbox (due_at);
     `,
   },
+  {
+    version: 2,
+    name: 'write slots shared by every relay of a database',
+    sql: `CREATE TABLE write_slots (key TEXT COLLATE "C" PRIMARY KEY, next_at BIGINT NOT NULL);`,
+  },
 ]

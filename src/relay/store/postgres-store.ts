@@ -333,6 +333,17 @@ export class PostgresStore implements Store {
     )
   }
 
+  async reserveSlot(key: string, intervalMs: number, now: number): Promise<number> {
+    const [row] = await select<{ slot: string }>(
+      this.pool,
+      `INSERT INTO write_slots (key, next_at) VALUES ($1, $2::bigint + $3::bigint)
+       ON CONFLICT (key) DO UPDATE SET next_at = GREATEST(write_slots.next_at, $2::bigint) + $3::bigint
+       RETURNING next_at - $3::bigint AS slot`,
+      [key, Math.round(now), Math.round(intervalMs)],
+    )
+    return Number(row?.slot)
+  }
+
   async outboxDepth(): Promise<number> {
     const [row] = await select<{ n: number }>(
       this.pool,

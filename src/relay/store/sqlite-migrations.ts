@@ -98,4 +98,9 @@ export const sqliteMigrations: readonly { version: number; name: string; sql: st
       CREATE INDEX outbox_by_due ON outbox (due_at);
     `,
   },
+  {
+    version: 2,
+    name: 'write slots shared by every relay of a database',
+    sql: `CREATE TABLE write_slots (key TEXT PRIMARY KEY, next_at INTEGER NOT NULL);`,
+  },
 ]

@@ -339,6 +339,17 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ runId: r.run_id, step: r.idx }))
   }
 
+  async reserveSlot(key: string, intervalMs: number, now: number): Promise<number> {
+    return this.write(() => {
+      const row = this.sql(
+        `INSERT INTO write_slots (key, next_at) VALUES (?, ? + ?)
+         ON CONFLICT (key) DO UPDATE SET next_at = MAX(write_slots.next_at, excluded.next_at - ?) + ?
+         RETURNING next_at - ? AS slot`,
+      ).get(key, now, intervalMs, intervalMs, intervalMs, intervalMs) as { slot: number }
+      return row.slot
+    })
+  }
+
   async countRunsByState() {
     const rows = this.sql('SELECT state, count(*) AS n FROM runs GROUP BY state').all() as {
       state: RunState

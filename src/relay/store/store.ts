@@ -132,6 +132,13 @@ export interface Store {
   /** Steps past their deadline that have not ended. */
   overdueSteps(nowIso: string, limit: number): Promise<{ runId: string; step: number }[]>
 
+  /**
+   * Takes the next free slot of a paced resource shared by every relay on this database (GitHub
+   * writes under one token): slots are `intervalMs` apart. Returns the slot's time (epoch ms),
+   * at or after `now`.
+   */
+  reserveSlot(key: string, intervalMs: number, now: number): Promise<number>
+
   countRunsByState(): Promise<Partial<Record<RunState, number>>>
   /**
    * Deletes up to `limit` ended runs created before `beforeIso` with all they own, then events

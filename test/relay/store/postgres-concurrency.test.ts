@@ -77,6 +77,7 @@ describe('two PostgreSQL stores on one schema', () => {
       'schema_migrations',
       'steps',
       'tokens',
+      'write_slots',
     ])
     expect([await a.outboxDepth(), await b.outboxDepth()]).toEqual([0, 0])
   })

@@ -1,108 +1,24 @@
 // The relay's ingest path against bare Express, and how fast a chain moves (unpaced).
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import autocannon from 'autocannon'
 import Database from 'better-sqlite3'
+import { type GitHubStandIn, startGitHubStandIn } from '../test/support/github-stand-in.js'
 import {
-  type GitHubStandIn,
-  STAND_IN_TOKEN,
-  startGitHubStandIn,
-} from '../test/support/github-stand-in.js'
+  CONNECTIONS,
+  config,
+  DURATION_S,
+  load,
+  pushBody,
+  root,
+  SECRET,
+  spawnServer,
+  stop,
+} from './support/relay-load.js'
 import { type BenchRow, formatMs, formatRatio } from './table.js'
 
-const root = join(import.meta.dirname, '..')
-const SECRET = 'bench-dockerhub-secret-0123456789'
-const DURATION_S = 5
-const CONNECTIONS = 20
 const LATENCY_SAMPLES = 200
-
-const pushBody = JSON.parse(
-  readFileSync(join(root, 'test/fixtures/sources/dockerhub-push.json'), 'utf8'),
-)
-
-/** A server as users run it: the compiled relay (`npm run build`), or a TypeScript script through tsx. */
-async function spawnServer(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ child: ChildProcess; url: string }> {
-  const loader = args[0]?.endsWith('.ts') ? ['--import', 'tsx'] : []
-  const child = spawn(process.execPath, [...loader, ...args], {
-    cwd: root,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  const url = await new Promise<string>((resolve, reject) => {
-    let buffer = ''
-    child.stdout?.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString('utf8')
-      const match = /listening on (http:\/\/[^"\s]+)/.exec(buffer)
-      if (match?.[1]) resolve(match[1])
-    })
-    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)))
-  })
-  return { child, url }
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.on('exit', resolve))
-  child.kill('SIGTERM')
-  await exited
-}
-
-/** Every request a different push (its own delivery), as a registry would send them. */
-async function load(url: string): Promise<autocannon.Result> {
-  let n = 0
-  return autocannon({
-    url: `${url}/hooks/dockerhub/${SECRET}`,
-    method: 'POST',
-    connections: CONNECTIONS,
-    duration: DURATION_S,
-    headers: { 'content-type': 'application/json' },
-    requests: [
-      {
-        setupRequest: (request) => {
-          n++
-          return {
-            ...request,
-            body: JSON.stringify({
-              ...pushBody,
-              push_data: { ...pushBody.push_data, tag: `v${n}`, pushed_at: 1417566161 + n },
-            }),
-          }
-        },
-      },
-    ],
-  })
-}
-
-function config(
-  dir: string,
-  github: GitHubStandIn,
-  steps: number,
-  writesPerMinute: number,
-): string {
-  const file = join(dir, `hookchain-${steps}-${writesPerMinute}.yml`)
-  const step = '      - dispatch: { repository: acme/tests, event_type: image-pushed }\n'
-  writeFileSync(
-    file,
-    `public_url: http://127.0.0.1:1
-github:
-  api_url: ${github.url}
-  token: ${STAND_IN_TOKEN}
-  writes_per_minute: ${writesPerMinute}
-sources:
-  dockerhub:
-    secret: ${SECRET}
-chains:
-  - name: bench
-    match: { repository: svendowideit/testhook }
-    steps:
-${step.repeat(steps)}`,
-  )
-  return file
-}
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b)

@@ -21,6 +21,8 @@ export interface RelayOptions {
   logger: Logger
   /** Replaces the network side (tests); by default GitHub, webhooks and registries are called for real. */
   deliverer?: Deliverer
+  /** Per outbound HTTP request (GitHub, webhooks, registries). Default 10 s. */
+  outboundTimeoutMs?: number
   /** Process-wide metrics (memory, event loop); off when several relays share a process, as in tests. */
   defaultMetrics?: boolean
   worker?: Partial<
@@ -53,6 +55,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       options.deliverer ??
       createDeliverer(settings, {
         logger,
+        timeoutMs: options.outboundTimeoutMs,
         pacer: createClusterPacer(
           store,
           pacingKey(settings.github.auth, settings.github.apiUrl),

@@ -55,6 +55,8 @@ export function testSettings(githubUrl: string, overrides: Partial<Settings> = {
 export interface TestRelay {
   relay: Relay
   url: string
+  /** The SQLite file. */
+  databaseFile: string
   settings: Settings
   /** POSTs to the relay; a non-string body is sent as JSON. */
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>
@@ -71,9 +73,10 @@ export async function startTestRelay(
   options: Partial<RelayOptions> = {},
 ): Promise<TestRelay> {
   const dir = mkdtempSync(join(tmpdir(), 'hookchain-relay-'))
+  const databaseFile = join(dir, 'hookchain.db')
   const relay = await startRelay({
     settings,
-    databaseUrl: `sqlite:${join(dir, 'hookchain.db')}`,
+    databaseUrl: `sqlite:${databaseFile}`,
     port: 0,
     host: '127.0.0.1',
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
@@ -84,6 +87,7 @@ export async function startTestRelay(
   return {
     relay,
     url: relay.url,
+    databaseFile,
     settings,
     post(path, body, headers = {}) {
       const text = typeof body === 'string' ? body : JSON.stringify(body)

@@ -73,11 +73,36 @@ function fromBodyParser(error: { type?: string; status?: number; limit?: number 
   }
 }
 
+/**
+ * SQLite's busy, locked, read-only, I/O and full-disk errors, and PostgreSQL's connection and
+ * resource errors: the request was fine, the relay could not keep it, and a retry may succeed.
+ */
+function isDatabaseError(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code
+  if (typeof code !== 'string') return false
+  return (
+    /^SQLITE_(BUSY|LOCKED|READONLY|IOERR|FULL|CANTOPEN|PROTOCOL)/.test(code) ||
+    /^(08|53|57P)/.test(code) ||
+    code === 'ECONNREFUSED'
+  )
+}
+
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     let problem = error instanceof Problem ? error : fromBodyParser(error)
     if (!problem && error?.status >= 400 && error?.status < 500) {
       problem = new Problem(error.status, 'bad-request', 'Bad request', String(error.message))
+    }
+    if (!problem && isDatabaseError(error)) {
+      logger.error({ err: error, path: req.path }, 'database unavailable: %s', error?.message)
+      problem = new Problem(
+        503,
+        'database-unavailable',
+        'Database unavailable',
+        'The relay could not write to its database, so nothing of this request was kept. Send it again later.',
+        {},
+        { 'Retry-After': '5' },
+      )
     }
     if (!problem) {
       logger.error({ err: error, path: req.path }, 'unexpected error: %s', error?.message)

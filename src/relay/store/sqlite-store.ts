@@ -56,7 +56,9 @@ export class SqliteStore implements Store {
     // FULL: an acknowledged event survives a power cut, not only a crash of the relay.
     this.db.pragma('synchronous = FULL')
     this.db.pragma('foreign_keys = ON')
-    this.db.pragma('busy_timeout = 5000')
+    // better-sqlite3 waits for a lock synchronously: keep the wait short, or a database locked by
+    // another process (a backup, the sqlite3 shell) would stall every request.
+    this.db.pragma('busy_timeout = 250')
     this.batch = this.db.transaction((works: (() => unknown)[]) => works.map((work) => work()))
     this.single = this.db.transaction((work: () => unknown) => work())
   }

@@ -62,7 +62,8 @@ function defaultInputs(jobStatus: string): Record<string, string> {
   const inputs: Record<string, string> = {}
   for (const [name, input] of Object.entries(action.inputs)) {
     if (input.default === undefined) continue
-    inputs[name] = input.default === '${{ job.status }}' ? jobStatus : String(input.default)
+    // The runner evaluates the expression; the job's status is what the case plays.
+    inputs[name] = input.default.includes('job.status') ? jobStatus : String(input.default)
   }
   return inputs
 }

@@ -141,7 +141,9 @@ describe('webhook servers and registries in trouble', () => {
     const id = await push('latest', body)
     const [hook] = await receiver.waitForRequests(1)
     receiver.replyNext(2, { hang: true })
-    const callbackUrl = t.local(String((hook?.body as { callback_url?: string } | undefined)?.callback_url))
+    const callbackUrl = t.local(
+      String((hook?.body as { callback_url?: string } | undefined)?.callback_url),
+    )
     await fetch(callbackUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -2,8 +2,19 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
+    projects: [
+      { extends: true, test: { name: 'all', include: ['test/**/*.test.ts'] } },
+      {
+        // The relay's end-to-end suites again, on PostgreSQL: same tests, other store.
+        extends: true,
+        test: {
+          name: 'relay on postgres',
+          include: ['test/relay/relay.test.ts', 'test/relay/http/*.test.ts'],
+          env: { HOOKCHAIN_TEST_DATABASE: 'postgres' },
+        },
+      },
+    ],
   },
 })

@@ -5,6 +5,7 @@ import { pino } from 'pino'
 import type { Chain, Settings } from '../../src/relay/config/settings.js'
 import { type Relay, type RelayOptions, startRelay } from '../../src/relay/main.js'
 import { STAND_IN_TOKEN } from '../support/github-stand-in.js'
+import { dropSchema, newSchemaName, schemaUrl } from './store/postgres-factory.js'
 
 export const SECRETS = {
   dockerhub: 'dockerhub-secret-0123456789',
@@ -55,7 +56,7 @@ export function testSettings(githubUrl: string, overrides: Partial<Settings> = {
 export interface TestRelay {
   relay: Relay
   url: string
-  /** The SQLite file. */
+  /** The SQLite file (unused when the suite runs on PostgreSQL). */
   databaseFile: string
   settings: Settings
   /** POSTs to the relay; a non-string body is sent as JSON. */
@@ -74,9 +75,11 @@ export async function startTestRelay(
 ): Promise<TestRelay> {
   const dir = mkdtempSync(join(tmpdir(), 'hookchain-relay-'))
   const databaseFile = join(dir, 'hookchain.db')
+  // The same suites run on PostgreSQL in the `relay on postgres` vitest project.
+  const schema = process.env.HOOKCHAIN_TEST_DATABASE === 'postgres' ? newSchemaName() : null
   const relay = await startRelay({
     settings,
-    databaseUrl: `sqlite:${databaseFile}`,
+    databaseUrl: schema ? schemaUrl(schema) : `sqlite:${databaseFile}`,
     port: 0,
     host: '127.0.0.1',
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
@@ -109,6 +112,7 @@ export async function startTestRelay(
     },
     async close() {
       await relay.close()
+      if (schema) await dropSchema(schema)
       rmSync(dir, { recursive: true, force: true })
     },
   }

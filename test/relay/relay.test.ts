@@ -555,7 +555,7 @@ describe('the admin API', () => {
     expect(await (await fetch(`${t.url}/healthz`)).json()).toEqual({ status: 'ok' })
     expect(await (await fetch(`${t.url}/readyz`)).json()).toEqual({
       status: 'ready',
-      database: 'sqlite',
+      database: process.env.HOOKCHAIN_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite',
     })
     await push()
     const metrics = await (await fetch(`${t.url}/metrics`)).text()

@@ -37,6 +37,10 @@ export interface OutboxWorkerOptions {
   metrics?: Metrics
 }
 
+/** What the history shows of an attempt whose relay stopped before it learnt how it went. */
+export const IN_FLIGHT =
+  'sent, or about to be, when the relay stopped: no answer was recorded, and the step was dispatched again'
+
 export function callbackToken(): { token: string; hash: string } {
   const token = randomBytes(32).toString('base64url')
   return { token, hash: hashToken(token) }
@@ -180,6 +184,17 @@ export class OutboxWorker {
     const { token, hash } = callbackToken()
     await store.addToken(hash, { runId: run.id, step: step.index, generation: step.generation })
     const callbackUrl = `${this.options.publicUrl}/callbacks/${token}`
+    const inFlight = await store.startAttempt({
+      runId: run.id,
+      step: step.index,
+      kind: step.kind,
+      target: step.target,
+      request: null,
+      status: null,
+      error: IN_FLIGHT,
+      durationMs: 0,
+      startedAt: this.now().toISOString(),
+    })
 
     const outcome = await this.options.deliver.step(run, step, callbackUrl).catch(
       (error): DeliveryOutcome => ({
@@ -191,6 +206,7 @@ export class OutboxWorker {
     )
     await store.recordAttempts(
       outcome.attempts.map((a) => ({ ...a, runId: run.id, step: step.index, kind: step.kind })),
+      inFlight,
     )
     this.options.metrics?.attempts.inc({ kind: step.kind, outcome: outcome.kind })
     const log = { run: run.id, chain: run.chain, step: step.index, target: step.target }

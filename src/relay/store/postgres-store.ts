@@ -353,14 +353,27 @@ export class PostgresStore implements Store {
     return row?.n ?? 0
   }
 
-  async recordAttempts(attempts: Attempt[]): Promise<void> {
-    if (attempts.length === 0) return
-    const { text, params } = valuesList(attempts.map(attemptParams))
-    await execute(
+  async startAttempt(attempt: Attempt): Promise<number> {
+    const [row] = await select<{ id: string }>(
       this.pool,
-      `INSERT INTO attempts (run_id, idx, kind, target, request, status, error, duration_ms, started_at) VALUES ${text}`,
-      params,
+      'INSERT INTO attempts (run_id, idx, kind, target, request, status, error, duration_ms, started_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id',
+      attemptParams(attempt),
     )
+    return Number(row?.id)
+  }
+
+  async recordAttempts(attempts: Attempt[], replacing?: number): Promise<void> {
+    await this.transaction(async (tx) => {
+      if (replacing !== undefined)
+        await execute(tx, 'DELETE FROM attempts WHERE id = $1', [replacing])
+      if (attempts.length === 0) return
+      const { text, params } = valuesList(attempts.map(attemptParams))
+      await execute(
+        tx,
+        `INSERT INTO attempts (run_id, idx, kind, target, request, status, error, duration_ms, started_at) VALUES ${text}`,
+        params,
+      )
+    })
   }
 
   async attemptsFor(runIds: readonly string[]): Promise<Attempt[]> {

@@ -317,13 +317,23 @@ export class SqliteStore implements Store {
     return (this.sql('SELECT count(*) AS n FROM outbox').get() as { n: number }).n
   }
 
-  async recordAttempts(attempts: Attempt[]): Promise<void> {
-    const insert = this.sql(
+  async startAttempt(attempt: Attempt): Promise<number> {
+    return this.write(() =>
+      Number(this.insertAttempt().run(...attemptParams(attempt)).lastInsertRowid),
+    )
+  }
+
+  async recordAttempts(attempts: Attempt[], replacing?: number): Promise<void> {
+    return this.write(() => {
+      if (replacing !== undefined) this.sql('DELETE FROM attempts WHERE id = ?').run(replacing)
+      for (const a of attempts) this.insertAttempt().run(...attemptParams(a))
+    })
+  }
+
+  private insertAttempt() {
+    return this.sql(
       'INSERT INTO attempts (run_id, idx, kind, target, request, status, error, duration_ms, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     )
-    return this.write(() => {
-      for (const a of attempts) insert.run(...attemptParams(a))
-    })
   }
 
   async attemptsFor(runIds: readonly string[]): Promise<Attempt[]> {

@@ -125,7 +125,12 @@ export interface Store {
   rescheduleJob(id: number, owner: string, dueAt: number, error: string): Promise<void>
   outboxDepth(): Promise<number>
 
-  recordAttempts(attempts: Attempt[]): Promise<void>
+  /**
+   * Records an attempt before it is sent, so that a relay dying in flight still leaves it in the
+   * history. Returns its id, for `recordAttempts` to replace with what really happened.
+   */
+  startAttempt(attempt: Attempt): Promise<number>
+  recordAttempts(attempts: Attempt[], replacing?: number): Promise<void>
   /** The attempts of these runs, oldest first. */
   attemptsFor(runIds: readonly string[]): Promise<Attempt[]>
 

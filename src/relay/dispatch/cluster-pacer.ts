@@ -1,12 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { GitHubAuth } from '../config/settings.js'
 import type { Store } from '../store/store.js'
-import type { PacerClock, WritePacer } from './pacer.js'
-
-const realClock: PacerClock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-}
+import { type PacerClock, pacingInterval, realClock, UNPACED, type WritePacer } from './pacer.js'
 
 /**
  * Which rate limit a set of credentials draws on, as a key safe to store: GitHub's secondary rate
@@ -32,13 +27,8 @@ export function createClusterPacer(
   writesPerMinute: number,
   clock: PacerClock = realClock,
 ): WritePacer {
-  if (!Number.isFinite(writesPerMinute) || writesPerMinute < 0) {
-    throw new RangeError(
-      `writes per minute must be 0 (unpaced) or a positive number, not ${writesPerMinute}`,
-    )
-  }
-  if (writesPerMinute === 0) return { acquire: () => Promise.resolve() }
-  const intervalMs = 60_000 / writesPerMinute
+  const intervalMs = pacingInterval(writesPerMinute)
+  if (intervalMs === null) return UNPACED
   return {
     async acquire() {
       const now = clock.now()

@@ -9,7 +9,7 @@ export interface PacerClock {
   sleep(ms: number): Promise<void>
 }
 
-const realClock: PacerClock = {
+export const realClock: PacerClock = {
   now: () => Date.now(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 }
@@ -18,17 +18,24 @@ const realClock: PacerClock = {
  * Paces the writes of this process evenly at `writesPerMinute` (0 = unpaced), first come first
  * served. Each caller is given the next free slot at once and sleeps until it; nothing polls.
  */
-export function createLocalPacer(
-  writesPerMinute: number,
-  clock: PacerClock = realClock,
-): WritePacer {
+export const UNPACED: WritePacer = { acquire: () => Promise.resolve() }
+
+/** Milliseconds between two writes at `writesPerMinute`; null when unpaced (0). */
+export function pacingInterval(writesPerMinute: number): number | null {
   if (!Number.isFinite(writesPerMinute) || writesPerMinute < 0) {
     throw new RangeError(
       `writes per minute must be 0 (unpaced) or a positive number, not ${writesPerMinute}`,
     )
   }
-  if (writesPerMinute === 0) return { acquire: () => Promise.resolve() }
-  const intervalMs = 60_000 / writesPerMinute
+  return writesPerMinute === 0 ? null : 60_000 / writesPerMinute
+}
+
+export function createLocalPacer(
+  writesPerMinute: number,
+  clock: PacerClock = realClock,
+): WritePacer {
+  const intervalMs = pacingInterval(writesPerMinute)
+  if (intervalMs === null) return UNPACED
   let nextSlot = Number.NEGATIVE_INFINITY
   return {
     async acquire() {

@@ -27,11 +27,17 @@ export async function spawnServer(
   })
   const url = await new Promise<string>((resolve, reject) => {
     let buffer = ''
-    child.stdout?.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       buffer += chunk.toString('utf8')
       const match = /listening on (http:\/\/[^"\s]+)/.exec(buffer)
-      if (match?.[1]) resolve(match[1])
-    })
+      if (!match?.[1]) return
+      // From here on the server's log is drained unread: parsing it would load the process that
+      // also runs the load generator, and measure the harness instead of the relay.
+      child.stdout?.off('data', onData)
+      child.stdout?.resume()
+      resolve(match[1])
+    }
+    child.stdout?.on('data', onData)
     child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)))
   })
   return { child, url }

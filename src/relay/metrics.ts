@@ -8,6 +8,7 @@ export interface Metrics {
   events: Counter<'source' | 'outcome'>
   callbacks: Counter<'state' | 'outcome'>
   attempts: Counter<'kind' | 'outcome'>
+  requests: Counter<'kind' | 'status'>
   stepDuration: Histogram<'kind' | 'state'>
   githubRateLimitRemaining: Gauge
 }
@@ -34,6 +35,12 @@ export function createMetrics(store: Store, options: { defaultMetrics?: boolean 
       name: 'hookchain_dispatch_attempts_total',
       help: 'Outbox deliveries, by kind (dispatch, webhook, registry-callback) and outcome (delivered, retry, failed, stale).',
       labelNames: ['kind', 'outcome'],
+      registers: [registry],
+    }),
+    requests: new Counter({
+      name: 'hookchain_outbound_requests_total',
+      help: 'HTTP requests to GitHub, webhook steps and registries, by kind and HTTP status ("none" when no answer came).',
+      labelNames: ['kind', 'status'],
       registers: [registry],
     }),
     stepDuration: new Histogram({
@@ -69,6 +76,16 @@ export function createMetrics(store: Store, options: { defaultMetrics?: boolean 
     },
   })
   return metrics
+}
+
+/** Counts each HTTP request of an outbox delivery by its status. */
+export function countRequests(
+  metrics: Metrics | undefined,
+  kind: string,
+  attempts: readonly { status: number | null }[],
+): void {
+  for (const a of attempts)
+    metrics?.requests.inc({ kind, status: a.status === null ? 'none' : String(a.status) })
 }
 
 /** Records how long each step that just ended took, from its dispatch (or start) to its end. */

@@ -562,6 +562,20 @@ describe('the admin API', () => {
     expect(metrics).toContain('hookchain_events_total{source="dockerhub",outcome="started"} 1')
     expect(metrics).toMatch(/hookchain_runs\{state="running"\} 1/)
     expect(metrics).toMatch(/hookchain_outbox_depth \d/)
+    const first = await dispatchFor((await push()).runs[0] as string, 1)
+    await report(first.callbackUrl, { state: 'failure' })
+    const after = await eventually(async () => {
+      const text = await (await fetch(`${t.url}/metrics`)).text()
+      return /hookchain_step_duration_seconds_count\{kind="dispatch",state="failure"\} 1/.test(text)
+        ? text
+        : undefined
+    })
+    expect(after).toMatch(/hookchain_outbound_requests_total\{kind="dispatch",status="204"\} [1-9]/)
+    expect(after).toMatch(
+      /hookchain_dispatch_attempts_total\{kind="dispatch",outcome="delivered"\} [1-9]/,
+    )
+    expect(after).toMatch(/hookchain_callbacks_total\{state="failure",outcome="accepted"\} 1/)
+    expect(after).toMatch(/hookchain_github_rate_limit_remaining \d+/)
   })
 })
 

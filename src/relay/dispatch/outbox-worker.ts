@@ -4,7 +4,7 @@ import type { Callback } from '../../shared/callback.js'
 import { getErrorMessage } from '../../shared/errors.js'
 import { type Run, runResult, type Step } from '../chains/run.js'
 import { applyInput } from '../chains/transitions.js'
-import { type Metrics, observeEndedSteps } from '../metrics.js'
+import { countRequests, type Metrics, observeEndedSteps } from '../metrics.js'
 import type { Job, Store } from '../store/store.js'
 import type { DeliveryOutcome } from './attempt.js'
 import { retryDelayMs } from './backoff.js'
@@ -209,6 +209,7 @@ export class OutboxWorker {
       inFlight,
     )
     this.options.metrics?.attempts.inc({ kind: step.kind, outcome: outcome.kind })
+    countRequests(this.options.metrics, step.kind, outcome.attempts)
     const log = { run: run.id, chain: run.chain, step: step.index, target: step.target }
 
     if (outcome.kind === 'retry') {
@@ -258,6 +259,7 @@ export class OutboxWorker {
       outcome.attempts.map((a) => ({ ...a, runId: run.id, step: null, kind: 'registry-callback' })),
     )
     this.options.metrics?.attempts.inc({ kind: 'registry-callback', outcome: outcome.kind })
+    countRequests(this.options.metrics, 'registry-callback', outcome.attempts)
     if (outcome.kind === 'retry' && job.tries + 1 < this.registryTries) {
       const delay = Math.max(outcome.retryAfterMs ?? 0, this.retryDelay(job.tries))
       logger.warn({ run: run.id }, 'registry callback: %s; trying again', outcome.error)

@@ -1,86 +1,118 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { stringify } from 'yaml'
 import { eventually, fixture, SECRETS } from '../relay/relay-harness.js'
 import { type RelayProcess, spawnRelay } from '../relay/relay-process.js'
 import {
+  type AcceptedDispatch,
   type GitHubStandIn,
   STAND_IN_TOKEN,
   startGitHubStandIn,
 } from '../support/github-stand-in.js'
 import { type HttpReceiver, startHttpReceiver } from '../support/http-receiver.js'
+import { freePort } from './free-port.js'
+import { buildOciImage } from './oci-image.js'
+import { REGISTRY_BINARY, type Registry, startRegistry } from './registry.js'
+import { copyToRegistry, SKOPEO } from './skopeo.js'
 import {
-  buildOciImage,
-  freePort,
-  push,
-  REGISTRY_BINARY,
-  type Registry,
-  SKOPEO,
-  startRegistry,
-} from './registry.js'
-import { output, repositoryDispatchEvent, runAction } from './workflow.js'
+  DEFAULT_CONTEXT,
+  RUN_ID,
+  repositoryDispatchEvent,
+  runAction,
+  type WorkflowJob,
+} from './workflow.js'
 
 const missing = [REGISTRY_BINARY, SKOPEO].filter((binary) => !existsSync(binary))
-if (missing.length && process.env.CI) {
-  throw new Error(
-    `${missing.join(' and ')} missing: run scripts/e2e-setup.sh (apt-get install docker-registry skopeo)`,
+const install = 'run scripts/e2e-setup.sh (apt-get install docker-registry skopeo)'
+if (missing.length > 0 && process.env.CI) {
+  throw new Error(`The end-to-end suite needs ${missing.join(' and ')}: ${install}.`)
+}
+if (missing.length > 0) {
+  console.warn(
+    `Skipping the registry end-to-end suite: ${missing.join(' and ')} missing; ${install}.`,
   )
 }
-if (missing.length)
-  console.warn(
-    `Skipping the registry end-to-end tests: ${missing.join(' and ')} missing; run scripts/e2e-setup.sh.`,
-  )
+
+const junit = (name: string) =>
+  readFileSync(join(import.meta.dirname, '../fixtures/junit', name), 'utf8')
 
 interface RunJson {
   id: string
   state: string
   image: { reference: string; digest: string | null }
-  steps: { state: string; description: string | null; target_url: string | null }[]
+  steps: {
+    state: string
+    description: string | null
+    context: string | null
+    target_url: string | null
+    dispatched_at: string | null
+    attempts: unknown[]
+  }[]
+}
+
+interface EventJson {
+  outcome: string
+  reason: string | null
+  pushes: { tag: string | null }[]
+}
+
+interface ClientPayload {
+  callback_url?: string
+  run_id?: string
+  step?: number
+  image?: { tag?: string }
 }
 
 let dir: string
 let github: GitHubStandIn
-let receiver: HttpReceiver
+let hub: HttpReceiver
 let relay: RelayProcess
 let registry: Registry
 const admin = { authorization: `Bearer ${SECRETS.admin}` }
+
+function relayConfig(port: number): string {
+  return stringify({
+    public_url: `http://127.0.0.1:${port}`,
+    admin_token: SECRETS.admin,
+    github: { api_url: github.url, token: STAND_IN_TOKEN, writes_per_minute: 0 },
+    sources: {
+      distribution: { token: SECRETS.distribution },
+      dockerhub: { secret: SECRETS.dockerhub },
+    },
+    registry_callbacks: { allowed_hosts: ['127.0.0.1'], allow_http: true },
+    chains: [
+      {
+        name: 'release',
+        match: { repository: 'acme/app', tags: ['v*'] },
+        step_timeout: '5m',
+        steps: [
+          { dispatch: { repository: 'acme/integration-tests', event_type: 'image-pushed' } },
+          { dispatch: { repository: 'acme/deploy', event_type: 'deploy' } },
+        ],
+      },
+      {
+        name: 'hub',
+        match: { repository: 'svendowideit/testhook' },
+        steps: [{ dispatch: { repository: 'acme/notify', event_type: 'hub-push' } }],
+      },
+    ],
+  })
+}
+
+const payloadOf = (dispatch: AcceptedDispatch) => (dispatch.clientPayload ?? {}) as ClientPayload
+const dispatchesOf = (tag: string) =>
+  github.dispatches.filter((d) => payloadOf(d).image?.tag === tag)
 
 describe.skipIf(missing.length > 0)('a real registry, the relay and the Action, end to end', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'hookchain-e2e-'))
     github = await startGitHubStandIn()
-    receiver = await startHttpReceiver()
+    hub = await startHttpReceiver()
+    // The relay hands out callback URLs under public_url: it must be the relay's real address.
     const port = await freePort()
-    writeFileSync(
-      join(dir, 'hookchain.yml'),
-      `public_url: http://127.0.0.1:${port}
-admin_token: ${SECRETS.admin}
-github:
-  api_url: ${github.url}
-  token: ${STAND_IN_TOKEN}
-  writes_per_minute: 0
-sources:
-  distribution:
-    token: ${SECRETS.distribution}
-  dockerhub:
-    secret: ${SECRETS.dockerhub}
-registry_callbacks:
-  allowed_hosts: [127.0.0.1]
-  allow_http: true
-chains:
-  - name: release
-    match: { repository: acme/app, tags: ["v*"] }
-    step_timeout: 5m
-    steps:
-      - dispatch: { repository: acme/integration-tests, event_type: image-pushed }
-      - dispatch: { repository: acme/deploy, event_type: deploy }
-  - name: hub
-    match: { repository: svendowideit/testhook }
-    steps:
-      - dispatch: { repository: acme/notify, event_type: hub-push }
-`,
-    )
+    writeFileSync(join(dir, 'hookchain.yml'), relayConfig(port))
     relay = await spawnRelay([
       '--config',
       join(dir, 'hookchain.yml'),
@@ -97,57 +129,58 @@ chains:
 
   afterAll(async () => {
     await registry?.stop()
-    relay?.child.kill('SIGTERM')
-    await relay?.exited
+    if (relay) {
+      relay.child.kill('SIGTERM')
+      await relay.exited
+    }
     await github?.close()
-    await receiver?.close()
-    rmSync(dir, { recursive: true, force: true })
+    await hub?.close()
+    if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
-  const dispatchOf = (tag: string, step: number) =>
-    eventually(
-      () =>
-        github.dispatches.find((d) => {
-          const payload = d.clientPayload as { step?: number; image?: { tag?: string } } | undefined
-          return payload?.step === step && payload.image?.tag === tag
-        }),
-      20_000,
-    )
+  /** Pushes a fresh image with skopeo; resolves with its manifest digest. */
+  async function pushImage(tag: string): Promise<string> {
+    const image = buildOciImage(dir, tag)
+    await copyToRegistry(image, `${registry.host}/acme/app:${tag}`)
+    return image.digest
+  }
 
-  async function play(
+  /** Waits for step `step`'s dispatch of `tag`, then plays that repository's workflow. */
+  async function playStep(
     tag: string,
     step: number,
-    jobStatus: string,
-    inputs: Record<string, string> = {},
+    job: Omit<WorkflowJob, 'repository' | 'event'>,
   ) {
-    const dispatch = await dispatchOf(tag, step)
+    const dispatch = await eventually(
+      () => dispatchesOf(tag).find((d) => payloadOf(d).step === step),
+      20_000,
+    )
     const event = repositoryDispatchEvent(
       dispatch.repository,
       dispatch.eventType,
-      dispatch.clientPayload ?? {},
+      payloadOf(dispatch) as Record<string, unknown>,
     )
-    return {
-      dispatch,
-      result: await runAction({
-        dir,
-        id: `${tag}-${step}`,
-        repository: dispatch.repository,
-        event,
-        jobStatus,
-        inputs,
-      }),
-    }
+    const action = await runAction(dir, { ...job, repository: dispatch.repository, event })
+    return { dispatch, payload: payloadOf(dispatch), action }
   }
 
-  const runOf = async (id: string) =>
+  const runOf = async (id: string | undefined) =>
     (await (await fetch(`${relay.url}/api/runs/${id}`, { headers: admin })).json()) as RunJson
 
   it('completes a two-step chain started by a skopeo push', async () => {
-    const digest = push(buildOciImage(dir, 'v1'), 'v1', `${registry.host}/acme/app:v1`)
-    const first = await play('v1', 1, 'success')
+    const digest = await pushImage('v1')
+
+    const first = await playStep('v1', 1, {
+      jobStatus: 'success',
+      inputs: { 'test-results': 'reports/**/*.xml' },
+      files: { 'reports/jest/junit.xml': junit('jest-junit.xml') },
+    })
     expect(first.dispatch.repository).toBe('acme/integration-tests')
-    expect(first.dispatch.clientPayload).toMatchObject({
+    expect(first.dispatch.eventType).toBe('image-pushed')
+    expect(first.payload).toMatchObject({
       chain: 'release',
+      step: 1,
+      steps: 2,
       source: 'distribution',
       image: {
         registry: registry.host,
@@ -157,46 +190,84 @@ chains:
         reference: `${registry.host}/acme/app:v1`,
       },
     })
-    expect(first.result.code).toBe(0)
-    expect(output(first.result, 'chain-state')).toBe('running')
+    expect(first.action.exitCode).toBe(0)
+    expect(first.action.outputs).toMatchObject({ state: 'success', 'chain-state': 'running' })
+    expect(first.action.summary).toContain('4 tests PASSED, 1 skipped')
+    // The callback token is masked before anything else is logged, and never shown in clear.
+    const token = new URL(String(first.payload.callback_url)).pathname.split('/').pop() ?? ''
+    const lines = first.action.stdout.split('\n')
+    expect(lines[0]).toBe(`::add-mask::${token}`)
+    expect(lines.slice(1).join('\n')).not.toContain(token)
 
-    const second = await play('v1', 2, 'success')
+    const second = await playStep('v1', 2, { jobStatus: 'success' })
     expect(second.dispatch.repository).toBe('acme/deploy')
-    expect(second.result.code).toBe(0)
-    expect(output(second.result, 'chain-state')).toBe('success')
+    expect(second.dispatch.eventType).toBe('deploy')
+    expect(second.payload.run_id).toBe(first.payload.run_id)
+    expect(second.action.exitCode).toBe(0)
+    expect(second.action.outputs['chain-state']).toBe('success')
 
-    const run = await runOf(String(first.dispatch.clientPayload?.run_id))
+    const run = await runOf(first.payload.run_id)
     expect(run.state).toBe('success')
-    expect(run.steps.map((s) => s.state)).toEqual(['success', 'success'])
-    expect(run.steps[0]?.target_url).toBe(
-      'https://github.com/acme/integration-tests/actions/runs/4242',
-    )
+    expect(run.image).toMatchObject({ reference: `${registry.host}/acme/app:v1`, digest })
+    expect(run.steps).toMatchObject([
+      {
+        state: 'success',
+        description: '4 tests PASSED, 1 skipped',
+        context: DEFAULT_CONTEXT,
+        target_url: `https://github.com/acme/integration-tests/actions/runs/${RUN_ID}`,
+      },
+      {
+        state: 'success',
+        context: DEFAULT_CONTEXT,
+        target_url: `https://github.com/acme/deploy/actions/runs/${RUN_ID}`,
+      },
+    ])
   })
 
-  it('stops the chain when a step reports failed tests', async () => {
-    push(buildOciImage(dir, 'v2'), 'v2', `${registry.host}/acme/app:v2`)
-    writeFileSync(
-      join(dir, 'junit.xml'),
-      '<testsuite name="unit" tests="390" failures="3" errors="0" skipped="2"><testcase name="a"/></testsuite>',
-    )
-    const first = await play('v2', 1, 'success', { 'test-results': 'junit.xml' })
-    expect(first.result.code).toBe(0)
-    expect(output(first.result, 'state')).toBe('failure')
-    expect(output(first.result, 'chain-state')).toBe('failure')
-    const run = await runOf(String(first.dispatch.clientPayload?.run_id))
-    expect(run.state).toBe('failure')
-    expect(run.steps[0]?.description).toBe('3 of 390 tests FAILED, 2 skipped')
-    await new Promise((resolve) => setTimeout(resolve, 300))
-    expect(
-      github.dispatches.filter(
-        (d) => (d.clientPayload as { image?: { tag?: string } })?.image?.tag === 'v2',
-      ),
-    ).toHaveLength(1)
-  })
+  it.each([
+    {
+      name: 'its job fails',
+      tag: 'v2',
+      job: { jobStatus: 'failure' },
+      description: 'Job failed',
+    },
+    {
+      name: 'its tests fail',
+      tag: 'v3',
+      job: {
+        jobStatus: 'success',
+        inputs: { 'test-results': 'reports/**/*.xml' },
+        files: {
+          'reports/TEST-com.acme.app.ImageTest.xml': junit('TEST-com.acme.app.ImageTest.xml'),
+        },
+      },
+      description: '1 of 4 tests FAILED, 1 skipped',
+    },
+  ] as const)(
+    'stops the chain when a step reports failure: $name',
+    async ({ tag, job, description }) => {
+      await pushImage(tag)
+      const first = await playStep(tag, 1, job)
+      expect(first.action.exitCode).toBe(0)
+      expect(first.action.outputs).toMatchObject({
+        state: 'failure',
+        description,
+        'chain-state': 'failure',
+      })
+
+      const run = await runOf(first.payload.run_id)
+      expect(run.state).toBe('failure')
+      expect(run.steps[0]).toMatchObject({ state: 'failure', description })
+      expect(run.steps[1]).toMatchObject({ dispatched_at: null, attempts: [] })
+      // A dispatch of step 2 would leave at once (the outbox is woken on commit): give it time.
+      await new Promise((resolve) => setTimeout(resolve, 600))
+      expect(dispatchesOf(tag).map((d) => payloadOf(d).step)).toEqual([1])
+    },
+  )
 
   it("posts the final result to a Docker Hub payload's own callback_url", async () => {
     const body = JSON.parse(fixture('dockerhub-push.json'))
-    body.callback_url = `${receiver.url}/u/svendowideit/testhook/hook/abc/`
+    body.callback_url = `${hub.url}/u/svendowideit/testhook/hook/2141b5bi5i5b02bec211i4eeih0242eg11000a/`
     body.push_data.tag = 'hub-1'
     const accepted = await fetch(`${relay.url}/hooks/dockerhub/${SECRETS.dockerhub}`, {
       method: 'POST',
@@ -204,39 +275,55 @@ chains:
       body: JSON.stringify(body),
     })
     expect(accepted.status).toBe(202)
-    const step = await play('hub-1', 1, 'success', { description: 'notified' })
-    expect(step.result.code).toBe(0)
-    const [callback] = await receiver.waitForRequests(1, 10_000)
-    expect(callback?.path).toBe('/u/svendowideit/testhook/hook/abc/')
+
+    const step = await playStep('hub-1', 1, {
+      jobStatus: 'success',
+      inputs: { description: 'notified' },
+    })
+    expect(step.dispatch).toMatchObject({ repository: 'acme/notify', eventType: 'hub-push' })
+    expect(step.action.outputs['chain-state']).toBe('success')
+
+    const [callback] = await hub.waitForRequests(1, 10_000)
+    expect(callback?.method).toBe('POST')
+    expect(callback?.path).toBe(
+      '/u/svendowideit/testhook/hook/2141b5bi5i5b02bec211i4eeih0242eg11000a/',
+    )
     expect(callback?.body).toEqual({
       state: 'success',
       description: '1 of 1 steps succeeded',
       context: 'hookchain/hub',
-      target_url: `${relay.url}/runs/${step.dispatch.clientPayload?.run_id}`,
+      target_url: `${relay.url}/runs/${step.payload.run_id}`,
     })
   })
 
-  it('records a tag no chain matches as unmatched, and blob pushes as ignored', async () => {
-    push(buildOciImage(dir, 'dev'), 'dev', `${registry.host}/acme/app:dev`)
+  it('records a tag no chain matches as unmatched, and answers every blob push 2xx', async () => {
+    await pushImage('dev')
     const events = await eventually(async () => {
       const answer = (await (
         await fetch(`${relay.url}/api/events?source=distribution&limit=100`, { headers: admin })
-      ).json()) as {
-        events: { outcome: string; reason: string | null; pushes: { tag: string | null }[] }[]
-      }
+      ).json()) as { events: EventJson[] }
       return answer.events.some((e) => e.outcome === 'unmatched' && e.pushes[0]?.tag === 'dev')
         ? answer.events
         : undefined
     }, 20_000)
-    const unmatched = events.find((e) => e.outcome === 'unmatched')
-    expect(unmatched?.reason).toBe(`no chain matches ${registry.host}/acme/app:dev`)
-    expect(
-      events.filter((e) => e.outcome === 'ignored' && /blob/.test(e.reason ?? '')).length,
-    ).toBeGreaterThan(0)
-    expect(
-      github.dispatches.filter(
-        (d) => (d.clientPayload as { image?: { tag?: string } })?.image?.tag === 'dev',
-      ),
-    ).toHaveLength(0)
+    const unmatched = events.filter((e) => e.outcome === 'unmatched')
+    expect(unmatched.map((e) => e.reason)).toEqual([
+      `no chain matches ${registry.host}/acme/app:dev`,
+    ])
+    expect(dispatchesOf('dev')).toEqual([])
+
+    // Each push of a one-layer image sends two blob events (layer, config) and one manifest event.
+    const ignored = events.filter((e) => e.outcome === 'ignored')
+    expect(ignored.length).toBeGreaterThanOrEqual(2 * 4)
+    for (const event of ignored) expect(event.reason).toMatch(/blob push/)
+
+    // The registry's own account: every notification answered 2xx, none failed or left to retry.
+    const metrics = await eventually(async () => {
+      const now = await registry.notifications()
+      return now.Pending === 0 ? now : undefined
+    }, 10_000)
+    expect(metrics.Events).toBeGreaterThanOrEqual(3 * 4)
+    expect(metrics).toMatchObject({ Successes: metrics.Events, Failures: 0, Errors: 0 })
+    for (const status of Object.keys(metrics.Statuses)) expect(status).toMatch(/^2\d\d /)
   })
 })

@@ -1,20 +1,22 @@
 import { execFile } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
 import { parse } from 'yaml'
+import { inputVariable, parseOutputFile } from '../action/action-env.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const require = createRequire(import.meta.url)
 
+/** A real webhook's repository and sender, renamed for each dispatched repository. */
 const githubFixture = JSON.parse(
   readFileSync(join(root, 'test/fixtures/sources/github-registry-package-published.json'), 'utf8'),
 )
 
-const webhooks = (() => {
+const validateEvent = (() => {
   const ajv = new Ajv({ strict: false, allErrors: true })
   addFormats.default(ajv)
   ajv.addSchema(
@@ -26,7 +28,10 @@ const webhooks = (() => {
   return validate
 })()
 
-/** The `repository_dispatch` event GitHub hands the workflow that a dispatch starts, checked against GitHub's own schema. */
+/**
+ * The `repository_dispatch` event GitHub hands the workflow a dispatch starts (the file at
+ * GITHUB_EVENT_PATH), checked against GitHub's published webhook schema.
+ */
 export function repositoryDispatchEvent(
   fullName: string,
   eventType: string,
@@ -49,12 +54,15 @@ export function repositoryDispatchEvent(
     sender: githubFixture.sender,
     installation: { id: 4242, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==' },
   }
-  if (!webhooks(event))
-    throw new Error(`not a repository_dispatch event: ${JSON.stringify(webhooks.errors)}`)
+  if (!validateEvent(event)) {
+    throw new Error(
+      `not a repository_dispatch event as GitHub sends it: ${JSON.stringify(validateEvent.errors)}`,
+    )
+  }
   return event
 }
 
-/** The inputs as the runner passes them when the workflow sets none: action.yml's defaults. */
+/** The inputs the runner passes when the workflow sets none: action.yml's defaults. */
 function defaultInputs(jobStatus: string): Record<string, string> {
   const action = parse(readFileSync(join(root, 'action.yml'), 'utf8')) as {
     inputs: Record<string, { default?: string }>
@@ -62,68 +70,93 @@ function defaultInputs(jobStatus: string): Record<string, string> {
   const inputs: Record<string, string> = {}
   for (const [name, input] of Object.entries(action.inputs)) {
     if (input.default === undefined) continue
-    // The runner evaluates the expression; the job's status is what the case plays.
+    // The runner evaluates `${{ job.status }}`; the job's status is what the case plays.
     inputs[name] = input.default.includes('job.status') ? jobStatus : String(input.default)
   }
   return inputs
 }
 
-export interface ActionRun {
-  code: number
-  stdout: string
-  outputs: string
+export interface WorkflowJob {
+  /** The repository the dispatch went to (`owner/name`). */
+  repository: string
+  /** The `repository_dispatch` event that starts the workflow. */
+  event: object
+  /** What `${{ job.status }}` is when the Action's step runs. */
+  jobStatus: 'success' | 'failure' | 'cancelled'
+  /** The step's `with:` inputs. */
+  inputs?: Record<string, string>
+  /** Files of the job's workspace (e.g. test reports), by path relative to it. */
+  files?: Record<string, string>
 }
 
-/** Runs the built Action (dist/index.js) the way the GitHub runner does, for one workflow of a dispatched repository. */
-export function runAction(options: {
-  dir: string
-  id: string
-  repository: string
-  event: object
-  jobStatus: string
-  inputs?: Record<string, string>
-}): Promise<ActionRun> {
-  const files = {
-    GITHUB_EVENT_PATH: join(options.dir, `event-${options.id}.json`),
-    GITHUB_OUTPUT: join(options.dir, `output-${options.id}`),
-    GITHUB_STEP_SUMMARY: join(options.dir, `summary-${options.id}.md`),
+export interface ActionRun {
+  exitCode: number
+  stdout: string
+  outputs: Record<string, string>
+  summary: string
+}
+
+const WORKFLOW = 'Integration tests'
+const JOB = 'test'
+export const RUN_ID = '4242'
+/** The context the Action reports by default: workflow name and job id. */
+export const DEFAULT_CONTEXT = `${WORKFLOW} / ${JOB}`
+
+let jobs = 0
+
+/**
+ * Runs the built Action (`node dist/index.js`) as the GitHub runner runs the last step of a
+ * dispatched repository's workflow: inputs in `INPUT_*` variables (dashes kept), the event in
+ * a file, outputs and summary in files, in a workspace of its own.
+ */
+export function runAction(dir: string, job: WorkflowJob): Promise<ActionRun> {
+  const id = ++jobs
+  const workspace = join(dir, `job-${id}`)
+  mkdirSync(workspace, { recursive: true })
+  for (const [path, text] of Object.entries(job.files ?? {})) {
+    mkdirSync(join(workspace, path, '..'), { recursive: true })
+    writeFileSync(join(workspace, path), text)
   }
-  writeFileSync(files.GITHUB_EVENT_PATH, JSON.stringify(options.event))
+  const files = {
+    GITHUB_EVENT_PATH: join(dir, `event-${id}.json`),
+    GITHUB_OUTPUT: join(dir, `output-${id}`),
+    GITHUB_STEP_SUMMARY: join(dir, `summary-${id}.md`),
+  }
+  writeFileSync(files.GITHUB_EVENT_PATH, JSON.stringify(job.event))
   writeFileSync(files.GITHUB_OUTPUT, '')
   writeFileSync(files.GITHUB_STEP_SUMMARY, '')
-  const inputs = { ...defaultInputs(options.jobStatus), ...options.inputs }
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     ...files,
+    CI: 'true',
     GITHUB_ACTIONS: 'true',
     GITHUB_EVENT_NAME: 'repository_dispatch',
-    GITHUB_WORKFLOW: 'Integration tests',
-    GITHUB_JOB: 'test',
+    GITHUB_WORKFLOW: WORKFLOW,
+    GITHUB_JOB: JOB,
     GITHUB_SERVER_URL: 'https://github.com',
-    GITHUB_REPOSITORY: options.repository,
-    GITHUB_RUN_ID: '4242',
+    GITHUB_API_URL: 'https://api.github.com',
+    GITHUB_REPOSITORY: job.repository,
+    GITHUB_RUN_ID: RUN_ID,
     GITHUB_RUN_ATTEMPT: '1',
-    GITHUB_WORKSPACE: options.dir,
+    GITHUB_WORKSPACE: workspace,
+    RUNNER_TEMP: dir,
   }
-  for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value
+  const inputs = { ...defaultInputs(job.jobStatus), ...job.inputs }
+  for (const [name, value] of Object.entries(inputs)) env[inputVariable(name)] = value
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [join(root, 'dist/index.js')],
-      { env, cwd: options.dir, timeout: 30_000 },
+      { env, cwd: workspace, timeout: 30_000 },
       (error, stdout) => {
+        const code = (error as { code?: unknown } | null)?.code
         resolve({
-          code: error ? Number((error as { code?: number }).code ?? 1) : 0,
+          exitCode: error ? (typeof code === 'number' ? code : 1) : 0,
           stdout,
-          outputs: readFileSync(files.GITHUB_OUTPUT, 'utf8'),
+          outputs: parseOutputFile(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
+          summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
         })
       },
     )
   })
-}
-
-/** One output from the GITHUB_OUTPUT file (`name<<delimiter … delimiter`). */
-export function output(run: ActionRun, name: string): string | undefined {
-  const match = new RegExp(`^${name}<<(.+)\\n([\\s\\S]*?)\\n\\1$`, 'm').exec(run.outputs)
-  return match?.[2]
 }

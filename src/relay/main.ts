@@ -3,9 +3,10 @@ import type { AddressInfo } from 'node:net'
 import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import type { Settings } from './config/settings.js'
-import { createClusterPacer, pacingKey } from './dispatch/cluster-pacer.js'
+import { createClusterPacer, pacingKey, slotWaitLimit } from './dispatch/cluster-pacer.js'
 import { createDeliverer } from './dispatch/deliverer.js'
 import { type Deliverer, OutboxWorker, type OutboxWorkerOptions } from './dispatch/outbox-worker.js'
+import { realClock } from './dispatch/pacer.js'
 import { createApp } from './http/app.js'
 import { newId } from './ids.js'
 import { createMetrics } from './metrics.js'
@@ -37,6 +38,9 @@ export interface Relay {
   close(): Promise<void>
 }
 
+/** How long a relay keeps the jobs it claimed (HOOKCHAIN_LEASE_MS); a dead relay's come back after it. */
+const DEFAULT_LEASE_MS = 30_000
+
 /** Opens the store, applies migrations, starts the outbox worker and serves HTTP. */
 export async function startRelay(options: RelayOptions): Promise<Relay> {
   const { settings, logger } = options
@@ -48,6 +52,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     throw error
   }
   const owner = `${hostname()}/${process.pid}/${newId().slice(-8)}`
+  const leaseMs = options.worker?.leaseMs ?? DEFAULT_LEASE_MS
   const metrics = createMetrics(store, { defaultMetrics: options.defaultMetrics ?? true })
   const worker = new OutboxWorker({
     store,
@@ -56,10 +61,14 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       createDeliverer(settings, {
         logger,
         timeoutMs: options.outboundTimeoutMs,
+        // Always the store's pacer, SQLite included: one code path, a pace that survives a
+        // restart, and a bounded wait for a slot, which keeps a backlog from outliving leases.
         pacer: createClusterPacer(
           store,
           pacingKey(settings.github.auth, settings.github.apiUrl),
           settings.github.writesPerMinute,
+          realClock,
+          slotWaitLimit(leaseMs),
         ),
         onRateLimit: (remaining) => metrics.githubRateLimitRemaining.set(remaining),
       }),
@@ -68,6 +77,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     owner,
     metrics,
     ...options.worker,
+    leaseMs,
   })
   const app = createApp({ store, settings, logger, metrics, onWork: () => worker.kick() })
   const server = await listen(app, options.port, options.host ?? '0.0.0.0')

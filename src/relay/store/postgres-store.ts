@@ -127,8 +127,13 @@ export class PostgresStore implements Store {
     try {
       await this.applyMigrations()
     } catch (error) {
+      // 42501: insufficient_privilege.
+      const hint =
+        (error as { code?: unknown }).code === '42501'
+          ? '; the database user needs CREATE on the schema to apply migrations (or start one relay once with a user that has it)'
+          : ''
       throw new Error(
-        `could not migrate the PostgreSQL database ${this.place}: ${getErrorMessage(error)}`,
+        `could not migrate the PostgreSQL database ${this.place}: ${getErrorMessage(error)}${hint}`,
         { cause: error },
       )
     }
@@ -142,9 +147,18 @@ export class PostgresStore implements Store {
         const found = await tx.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.schema])
         if (found.rowCount === 0) await tx.query(`CREATE SCHEMA "${this.schema}"`)
       }
-      await tx.query(
-        'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+      // Not CREATE TABLE IF NOT EXISTS, which needs CREATE on the schema even when the table is
+      // there: a user without it may still start a relay on a database that is up to date.
+      const [known] = await select<{ present: boolean }>(
+        tx,
+        "SELECT to_regclass('schema_migrations') IS NOT NULL AS present",
+        [],
       )
+      if (!known?.present) {
+        await tx.query(
+          'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+        )
+      }
       const done = new Set(
         (await select<{ version: number }>(tx, 'SELECT version FROM schema_migrations', [])).map(
           (r) => r.version,
@@ -333,15 +347,34 @@ export class PostgresStore implements Store {
     )
   }
 
-  async reserveSlot(key: string, intervalMs: number, now: number): Promise<number> {
-    const [row] = await select<{ slot: string }>(
+  async reserveSlot(
+    key: string,
+    intervalMs: number,
+    now: number,
+    latest?: number,
+  ): Promise<number> {
+    // Rounded up: a slot a fraction of a millisecond early would pace a little too fast.
+    const [taken] = await select<{ slot: string }>(
       this.pool,
       `INSERT INTO write_slots (key, next_at) VALUES ($1, $2::bigint + $3::bigint)
        ON CONFLICT (key) DO UPDATE SET next_at = GREATEST(write_slots.next_at, $2::bigint) + $3::bigint
+       WHERE $4::bigint IS NULL OR write_slots.next_at <= $4::bigint
        RETURNING next_at - $3::bigint AS slot`,
-      [key, Math.round(now), Math.round(intervalMs)],
+      [
+        key,
+        Math.floor(now),
+        Math.ceil(intervalMs),
+        latest === undefined ? null : Math.floor(latest),
+      ],
     )
-    return Number(row?.slot)
+    if (taken) return Number(taken.slot)
+    // Refused: next_at was past `latest`, and it only ever grows, so it still is.
+    const [free] = await select<{ next_at: string }>(
+      this.pool,
+      'SELECT next_at FROM write_slots WHERE key = $1',
+      [key],
+    )
+    return Number(free?.next_at)
   }
 
   async outboxDepth(): Promise<number> {

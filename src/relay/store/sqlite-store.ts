@@ -351,14 +351,32 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ runId: r.run_id, step: r.idx }))
   }
 
-  async reserveSlot(key: string, intervalMs: number, now: number): Promise<number> {
+  async reserveSlot(
+    key: string,
+    intervalMs: number,
+    now: number,
+    latest?: number,
+  ): Promise<number> {
+    // Whole milliseconds, the interval rounded up: a slot a fraction early would pace too fast.
+    const slot = {
+      key,
+      now: Math.floor(now),
+      interval: Math.ceil(intervalMs),
+      latest: latest === undefined ? null : Math.floor(latest),
+    }
     return this.write(() => {
-      const row = this.sql(
-        `INSERT INTO write_slots (key, next_at) VALUES (?, ? + ?)
-         ON CONFLICT (key) DO UPDATE SET next_at = MAX(write_slots.next_at, excluded.next_at - ?) + ?
-         RETURNING next_at - ? AS slot`,
-      ).get(key, now, intervalMs, intervalMs, intervalMs, intervalMs) as { slot: number }
-      return row.slot
+      const taken = this.sql(
+        `INSERT INTO write_slots (key, next_at) VALUES (@key, @now + @interval)
+         ON CONFLICT (key) DO UPDATE SET next_at = MAX(write_slots.next_at, @now) + @interval
+         WHERE @latest IS NULL OR write_slots.next_at <= @latest
+         RETURNING next_at - @interval AS slot`,
+      ).get(slot) as { slot: number } | undefined
+      if (taken) return taken.slot
+      // Refused: the next free slot is after `latest`, and nothing changed.
+      const free = this.sql('SELECT next_at FROM write_slots WHERE key = ?').get(key) as {
+        next_at: number
+      }
+      return free.next_at
     })
   }
 

@@ -140,9 +140,10 @@ export interface Store {
   /**
    * Takes the next free slot of a paced resource shared by every relay on this database (GitHub
    * writes under one token): slots are `intervalMs` apart. Returns the slot's time (epoch ms),
-   * at or after `now`.
+   * at or after `now`. With `latest` (at or after `now`), a slot later than it is not taken: the
+   * answer is then the next free slot, after `latest`, and nothing changes.
    */
-  reserveSlot(key: string, intervalMs: number, now: number): Promise<number>
+  reserveSlot(key: string, intervalMs: number, now: number, latest?: number): Promise<number>
 
   countRunsByState(): Promise<Partial<Record<RunState, number>>>
   /**

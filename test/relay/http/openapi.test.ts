@@ -1,8 +1,17 @@
 import { createHmac, randomUUID } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
+import Database from 'better-sqlite3'
+import fc from 'fast-check'
+import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Chain } from '../../../src/relay/config/settings.js'
+import { createApp } from '../../../src/relay/http/app.js'
+import { createMetrics } from '../../../src/relay/metrics.js'
+import { callbackSchema, validateCallback } from '../../../src/shared/callback.js'
 import { type GitHubStandIn, startGitHubStandIn } from '../../support/github-stand-in.js'
-import { openApiChecker } from '../../support/openapi-check.js'
+import { type HttpReceiver, startHttpReceiver } from '../../support/http-receiver.js'
+import { type CheckedAnswer, openApiChecker } from '../../support/openapi-check.js'
 import {
   eventually,
   fixture,
@@ -10,192 +19,619 @@ import {
   startTestRelay,
   type TestRelay,
   testSettings,
+  twoSteps,
 } from '../relay-harness.js'
 
 const spec = fileURLToPath(new URL('../../../openapi.yaml', import.meta.url))
+const checker = openApiChecker(spec)
+const onPostgres = process.env.HOOKCHAIN_TEST_DATABASE === 'postgres'
 
 let github: GitHubStandIn
+let receiver: HttpReceiver
 let t: TestRelay
-const checker = openApiChecker(spec)
+
+/** Runs of acme/app v1.2.0 (Quay, Harbor, GitHub) start with a webhook step, then a dispatch. */
+const webhookFirst = (url: string): Chain => ({
+  name: 'publish',
+  match: { repository: 'acme/app', tags: ['v1.2.0'] },
+  stepTimeoutMs: 60_000,
+  steps: [
+    { kind: 'webhook', url: `${url}/hook`, secret: 'webhook-secret-0123456789' },
+    { kind: 'dispatch', repository: 'acme/deploy', eventType: 'deploy' },
+  ],
+})
 
 beforeAll(async () => {
   github = await startGitHubStandIn()
-  t = await startTestRelay(testSettings(github.url))
+  receiver = await startHttpReceiver()
+  t = await startTestRelay(
+    testSettings(github.url, {
+      chains: [twoSteps, webhookFirst(receiver.url)],
+      registryCallbacks: { allowedHosts: ['127.0.0.1'], allowHttp: true },
+    }),
+  )
 })
 afterAll(async () => {
   await t.close()
+  await receiver.close()
   await github.close()
 })
 
 const admin = { authorization: `Bearer ${SECRETS.admin}` }
+const basicAdmin = {
+  authorization: `Basic ${Buffer.from(`admin:${SECRETS.admin}`).toString('base64')}`,
+}
+/** Callback tokens handed out so far: no answer of the relay may show one. */
+const tokens = new Set<string>()
+const NO_RUN = '0193b0c0-0000-7000-8000-000000000000'
 
-async function call(
-  method: string,
-  path: string,
-  init: { body?: string; headers?: Record<string, string> } = {},
-) {
-  const url = path.startsWith('http') ? path : `${t.url}${path}`
-  const response = await fetch(url, { method, body: init.body, headers: init.headers })
-  const status = response.status
-  return { status, body: (await checker.check(method, url, response)) as Record<string, unknown> }
+interface Sent {
+  body?: string | Buffer
+  headers?: Record<string, string>
 }
 
-const json = (body: unknown, headers: Record<string, string> = {}) => ({
+/** Sends a request to the relay and holds the answer (and the request) against openapi.yaml. */
+async function call(method: string, path: string, init: Sent = {}): Promise<CheckedAnswer> {
+  const url = path.startsWith('http') ? path : `${t.url}${path}`
+  const headers = init.headers ?? {}
+  const response = await fetch(url, { method, headers, body: init.body, redirect: 'manual' })
+  const body = typeof init.body === 'string' ? init.body : undefined
+  const answer = await checker.check({ method, url, headers, body }, response)
+  for (const secret of [...Object.values(SECRETS), ...tokens])
+    expect(answer.text, `${method} ${path} shows a secret`).not.toContain(secret)
+  return answer
+}
+
+const json = (body: unknown, headers: Record<string, string> = {}): Sent => ({
   body: typeof body === 'string' ? body : JSON.stringify(body),
   headers: { 'content-type': 'application/json', ...headers },
 })
 
-describe('the relay keeps to openapi.yaml', () => {
-  it('in every answer of a realistic session, on every documented operation', async () => {
-    // A push starts a run; its steps report pending, success, failure; a late report is refused.
-    const pushed = await call(
+/** X-Hub-Signature-256 of a body, as GitHub signs it with the webhook secret. */
+const signature = (body: string) =>
+  `sha256=${createHmac('sha256', SECRETS.github).update(body).digest('hex')}`
+
+function dockerHubPush(tag: string, callbackUrl?: string): string {
+  const body = JSON.parse(fixture('dockerhub-push.json'))
+  body.push_data.tag = tag
+  if (callbackUrl) body.callback_url = callbackUrl
+  return JSON.stringify(body)
+}
+
+async function pushed(answer: CheckedAnswer): Promise<string> {
+  expect(answer.status).toBe(202)
+  const runs = (answer.body as { runs: string[] }).runs
+  expect(runs).toHaveLength(1)
+  return runs[0] as string
+}
+
+/** The callback path of a step's latest dispatch to the GitHub stand-in. */
+async function dispatched(runId: string, step: number, count = 1): Promise<string> {
+  const found = await eventually(() => {
+    const mine = github.dispatches.filter(
+      (d) => d.clientPayload?.run_id === runId && d.clientPayload?.step === step,
+    )
+    return mine.length >= count ? mine : undefined
+  })
+  return remember(String(found.at(-1)?.clientPayload?.callback_url))
+}
+
+/** The callback path of a run's latest webhook delivery. */
+async function webhooked(runId: string, count = 1): Promise<string> {
+  const found = await eventually(() => {
+    const mine = receiver.requests.filter(
+      (r) => (r.body as { hookchain?: { run_id?: string } })?.hookchain?.run_id === runId,
+    )
+    return mine.length >= count ? mine : undefined
+  })
+  const payload = found.at(-1)?.body as { callback_url?: string } | undefined
+  return remember(String(payload?.callback_url))
+}
+
+function remember(callbackUrl: string): string {
+  const path = new URL(callbackUrl).pathname
+  tokens.add(path.split('/').at(-1) as string)
+  return path
+}
+
+const run = async (id: string) =>
+  (await call('GET', `/api/runs/${id}`, { headers: admin })).body as {
+    state: string
+    steps: { state: string; generation: number; callbacks: unknown[]; attempts: unknown[] }[]
+    registry_callback: { attempts: { status: number | null }[] } | null
+  }
+
+describe('every answer of the relay keeps to openapi.yaml', () => {
+  it('through a Docker Hub push, its steps reporting, a retry and the registry told', async () => {
+    const registry = `${receiver.url}/registry/hook/2141b5bi5i5b02bec211i4eeih0242eg11000a/`
+    const push = dockerHubPush('latest', registry)
+    const runId = await pushed(
+      await call('POST', `/hooks/dockerhub/${SECRETS.dockerhub}`, json(push)),
+    )
+    const again = await call('POST', `/hooks/dockerhub/${SECRETS.dockerhub}`, json(push))
+    expect(again.body).toMatchObject({ duplicate: true, runs: [runId] })
+
+    const first = await dispatched(runId, 1)
+    const progress = { state: 'pending', target_url: 'https://ci.example.com/runs/1' }
+    expect((await call('POST', first, json(progress))).status).toBe(200)
+    const passed = await call(
       'POST',
-      `/hooks/dockerhub/${SECRETS.dockerhub}`,
-      json(fixture('dockerhub-push.json')),
+      first,
+      json({ state: 'success', description: '387 tests PASSED', context: 'Acme CI' }),
     )
-    expect(pushed.status).toBe(202)
-    const runId = (pushed.body.runs as string[])[0] as string
-    const callbackOf = async (step: number, count = 1) => {
-      const dispatches = await eventually(() => {
-        const found = github.dispatches.filter(
-          (d) => d.clientPayload?.run_id === runId && d.clientPayload?.step === step,
-        )
-        return found.length >= count ? found : undefined
-      })
-      return t.local(String(dispatches.at(-1)?.clientPayload?.callback_url))
-    }
-    const first = await callbackOf(1)
-    expect(
-      (
-        await call(
-          'POST',
-          first,
-          json({ state: 'pending', target_url: 'https://ci.example.com/1' }),
-        )
-      ).status,
-    ).toBe(200)
-    expect(
-      (await call('POST', first, json({ state: 'success', description: '387 tests PASSED' })))
-        .status,
-    ).toBe(200)
-    const second = await callbackOf(2)
-    expect((await call('POST', second, json({ state: 'failure' }))).status).toBe(200)
+    expect(passed.body).toMatchObject({ run: { state: 'running' }, step: { state: 'success' } })
+
+    const second = await dispatched(runId, 2)
+    const failed = await call('POST', second, json({ state: 'failure', description: 'no' }))
+    expect(failed.body).toMatchObject({ run: { state: 'failure' } })
     expect((await call('POST', second, json({ state: 'success' }))).status).toBe(409)
-    expect((await call('POST', second, json({ state: 'done' }))).status).toBe(422)
-    expect(
-      (await call('POST', second, { body: 'success', headers: { 'content-type': 'text/plain' } }))
-        .status,
-    ).toBe(415)
-    expect(
-      (await call('POST', `${t.url}/callbacks/${'x'.repeat(43)}`, json({ state: 'success' })))
-        .status,
-    ).toBe(404)
-    expect((await call('POST', second, json('{"state":'))).status).toBe(400)
 
-    // History, retry and redelivery.
-    expect((await call('GET', '/api/runs?limit=1', { headers: admin })).status).toBe(200)
-    expect((await call('GET', '/api/runs?state=finished', { headers: admin })).status).toBe(400)
-    expect((await call('GET', '/api/runs')).status).toBe(401)
-    expect((await call('GET', `/api/runs/${runId}`, { headers: admin })).status).toBe(200)
-    expect((await call('GET', '/api/runs/nope', { headers: admin })).status).toBe(404)
-    expect((await call('POST', `/api/runs/${runId}/retry`, { headers: admin })).status).toBe(202)
+    // The registry hears how the run ended; the history shows every attempt and callback.
+    await receiver.waitForRequests(1)
+    const ended = await eventually(async () => {
+      const r = await run(runId)
+      return r.registry_callback?.attempts.length ? r : undefined
+    })
+    expect(ended.steps[0]?.callbacks).toHaveLength(2)
+    expect(ended.steps[1]?.attempts.length).toBeGreaterThan(0)
+
+    const retried = await call('POST', `/api/runs/${runId}/retry`, { headers: admin })
+    expect(retried.status).toBe(202)
+    expect(retried.body).toMatchObject({ state: 'running' })
     expect((await call('POST', `/api/runs/${runId}/retry`, { headers: admin })).status).toBe(409)
-    const retried = await callbackOf(2, 2)
-    expect((await call('POST', retried, json({ state: 'success' }))).status).toBe(200)
-    const events = await call('GET', '/api/events', { headers: admin })
-    const eventId = (events.body.events as { id: string }[])[0]?.id as string
-    expect((await call('GET', `/api/events/${eventId}`, { headers: admin })).status).toBe(200)
-    expect(
-      (await call('POST', `/api/events/${eventId}/redeliver`, { headers: admin })).status,
-    ).toBe(202)
-
-    // Every source, and what a registry can get wrong.
-    const blob = fixture('distribution-blob-push.json')
-    const distribution = {
-      authorization: `Bearer ${SECRETS.distribution}`,
-      'content-type': 'application/vnd.docker.distribution.events.v1+json',
-    }
-    expect(
-      (await call('POST', '/hooks/distribution', { body: blob, headers: distribution })).status,
-    ).toBe(202)
-    const pkg = fixture('github-registry-package-published.json')
-    const signature = `sha256=${createHmac('sha256', SECRETS.github).update(pkg).digest('hex')}`
-    const githubHeaders = {
-      'x-github-event': 'registry_package',
-      'x-github-delivery': randomUUID(),
-      'x-hub-signature-256': signature,
-    }
-    expect((await call('POST', '/hooks/github', json(pkg, githubHeaders))).status).toBe(202)
-    expect(
-      (
-        await call(
-          'POST',
-          '/hooks/harbor',
-          json(fixture('harbor-push-artifact.json'), { authorization: SECRETS.harbor }),
-        )
-      ).status,
-    ).toBe(202)
-    expect(
-      (await call('POST', `/hooks/quay/${SECRETS.quay}`, json(fixture('quay-repo-push.json'))))
-        .status,
-    ).toBe(202)
-    expect(
-      (
-        await call(
-          'POST',
-          '/hooks/quay/wrong-secret-0123456789',
-          json(fixture('quay-repo-push.json')),
-        )
-      ).status,
-    ).toBe(401)
-    expect((await call('POST', `/hooks/dockerhub/${SECRETS.dockerhub}`, json('{'))).status).toBe(
-      400,
-    )
-    expect(
-      (await call('POST', `/hooks/dockerhub/${SECRETS.dockerhub}`, json({ push_data: {} }))).status,
-    ).toBe(422)
-    expect(
-      (
-        await call('POST', `/hooks/dockerhub/${SECRETS.dockerhub}`, {
-          body: 'x',
-          headers: { 'content-type': 'text/plain' },
-        })
-      ).status,
-    ).toBe(415)
-    const big = JSON.stringify({ padding: 'x'.repeat(1024 * 1024) })
-    expect((await call('POST', `/hooks/dockerhub/${SECRETS.dockerhub}`, json(big))).status).toBe(
-      413,
-    )
-
-    // Operations.
-    expect((await call('GET', '/healthz')).status).toBe(200)
-    expect((await call('GET', '/readyz')).status).toBe(200)
-    expect((await call('GET', '/metrics')).status).toBe(200)
-
-    // 403 (no admin_token, a request from another machine) cannot be made from loopback; the
-    // loopback rule itself is tested in relay.test.ts.
-    expect(checker.unexercised()).toEqual([])
+    expect((await call('POST', second, json({ state: 'success' }))).status).toBe(404)
+    const resent = await dispatched(runId, 2, 2)
+    const done = await call('POST', resent, json({ state: 'success' }))
+    expect(done.body).toMatchObject({ run: { state: 'success' }, step: { generation: 2 } })
+    expect((await call('POST', `/api/runs/${NO_RUN}/retry`, { headers: admin })).status).toBe(404)
   })
 
-  it('documents the callback exactly as the shared schema defines it', async () => {
-    const { callbackSchema } = await import('../../../src/shared/callback.js')
-    const { parse } = await import('yaml')
-    const { readFileSync } = await import('node:fs')
-    const documented = parse(readFileSync(spec, 'utf8')).components.schemas.Callback
-    expect(documented.required).toEqual(callbackSchema.required)
-    expect(documented.additionalProperties).toBe(false)
-    expect(documented.properties.state.enum).toEqual(callbackSchema.properties.state.enum)
-    expect(documented.properties.description.maxLength).toBe(
-      callbackSchema.properties.description?.maxLength,
+  it('through the mistakes a step can make in its callback', async () => {
+    const runId = await pushed(
+      await call('POST', `/hooks/dockerhub/${SECRETS.dockerhub}`, json(dockerHubPush('v2'))),
     )
-    expect(documented.properties.context.maxLength).toBe(
-      callbackSchema.properties.context?.maxLength,
+    const url = await dispatched(runId, 1)
+    const refused = async (body: Sent, status: number, type: string) => {
+      const answer = await call('POST', url, body)
+      expect(answer.status, answer.text).toBe(status)
+      expect(answer.body).toMatchObject({ type: `urn:hookchain:problem:${type}` })
+      return answer.body as { errors?: { pointer: string }[] }
+    }
+    expect((await refused(json({ state: 'done' }), 422, 'invalid-callback')).errors).toEqual([
+      expect.objectContaining({ pointer: '/state' }),
+    ])
+    await refused(json({ state: 'success', status: 'ok' }), 422, 'invalid-callback')
+    await refused(json({ state: 'success', description: 'x'.repeat(256) }), 422, 'invalid-callback')
+    await refused(
+      json({ state: 'success', target_url: 'ftp://ci.example.com' }),
+      422,
+      'invalid-callback',
     )
-    expect(documented.properties.target_url.pattern).toBe(
-      callbackSchema.properties.target_url?.pattern,
+    await refused(
+      { body: 'state=success', headers: { 'content-type': 'text/plain' } },
+      415,
+      'unsupported-media-type',
     )
-    expect(documented.properties.target_url.maxLength).toBe(
-      callbackSchema.properties.target_url?.maxLength,
+    await refused(json('{"state":'), 400, 'malformed-json')
+    await refused({ headers: { 'content-type': 'application/json' } }, 400, 'empty-body')
+    await refused(
+      json({ state: 'success', description: 'x'.repeat(1024 * 1024) }),
+      413,
+      'body-too-large',
+    )
+    const unknown = await call('POST', `/callbacks/${'A'.repeat(43)}`, json({ state: 'success' }))
+    expect(unknown.status).toBe(404)
+    expect(unknown.body).toMatchObject({ instance: '/callbacks/…' })
+    // null is taken as absent, as the shared schema says.
+    const report = { state: 'pending', description: null, context: null, target_url: null }
+    expect((await call('POST', url, json(report))).status).toBe(200)
+  })
+
+  it('through a webhook step that errs and is retried from the run page', async () => {
+    const runId = await pushed(
+      await call('POST', `/hooks/quay/${SECRETS.quay}`, json(fixture('quay-repo-push.json'))),
+    )
+    const url = await webhooked(runId)
+    const errored = await call('POST', url, json({ state: 'error', description: 'disk full' }))
+    expect(errored.body).toMatchObject({ run: { state: 'error' } })
+
+    const button = `/runs/${runId}/retry`
+    const fromElsewhere = await call('POST', button, {
+      headers: { ...basicAdmin, 'sec-fetch-site': 'cross-site' },
+    })
+    expect(fromElsewhere.body).toMatchObject({ type: 'urn:hookchain:problem:cross-site-request' })
+    const fromPage = { headers: { ...basicAdmin, 'sec-fetch-site': 'same-origin' } }
+    const retried = await call('POST', button, fromPage)
+    expect(retried.status).toBe(303)
+    expect(retried.headers.get('location')).toBe(`/runs/${runId}`)
+    expect((await call('POST', button, fromPage)).status).toBe(409)
+    expect((await call('POST', `/runs/${NO_RUN}/retry`, fromPage)).status).toBe(404)
+    await webhooked(runId, 2)
+    expect((await run(runId)).steps[0]).toMatchObject({ state: 'running', generation: 2 })
+  })
+
+  it('through every source, the deliveries it ignores or cannot match, and redelivery', async () => {
+    const distribution = (type: string) => ({
+      authorization: `Bearer ${SECRETS.distribution}`,
+      'content-type': type,
+    })
+    const blob = await call('POST', '/hooks/distribution', {
+      body: fixture('distribution-blob-push.json'),
+      headers: distribution('application/vnd.docker.distribution.events.v1+json'),
+    })
+    expect(blob.body).toMatchObject({ outcome: 'ignored', runs: [] })
+    const manifest = await call('POST', '/hooks/distribution', {
+      body: fixture('distribution-manifest-push.json'),
+      headers: distribution('application/vnd.docker.distribution.events.v2+json'),
+    })
+    expect(manifest.body).toMatchObject({ outcome: 'unmatched' })
+
+    const signed = (body: string, event: string) =>
+      json(body, {
+        'x-github-event': event,
+        'x-github-delivery': randomUUID(),
+        'x-hub-signature-256': signature(body),
+      })
+    const pkg = fixture('github-registry-package-published.json')
+    expect((await call('POST', '/hooks/github', signed(pkg, 'registry_package'))).status).toBe(202)
+    const ping = await call('POST', '/hooks/github', signed(fixture('github-ping.json'), 'ping'))
+    expect(ping.body).toMatchObject({ outcome: 'ignored' })
+
+    const harbor = await call(
+      'POST',
+      '/hooks/harbor',
+      json(fixture('harbor-push-artifact.json'), { authorization: SECRETS.harbor }),
+    )
+    expect(harbor.body).toMatchObject({ outcome: 'started' })
+    const cloudEvent = await call('POST', '/hooks/harbor', {
+      body: fixture('harbor-push-artifact-cloudevents.json'),
+      headers: {
+        authorization: `Bearer ${SECRETS.harbor}`,
+        'content-type': 'application/cloudevents+json',
+      },
+    })
+    expect(cloudEvent.status).toBe(202)
+
+    const redeliver = (id: unknown) =>
+      call('POST', `/api/events/${String(id)}/redeliver`, { headers: admin })
+    const blobAgain = await redeliver((blob.body as { event_id: string }).event_id)
+    expect(blobAgain.body).toMatchObject({ type: 'urn:hookchain:problem:event-has-no-push' })
+    const unmatchedAgain = await redeliver((manifest.body as { event_id: string }).event_id)
+    expect(unmatchedAgain.body).toMatchObject({ type: 'urn:hookchain:problem:no-chain-matches' })
+    const harborAgain = await redeliver((harbor.body as { event_id: string }).event_id)
+    expect(harborAgain.status).toBe(202)
+    expect((await redeliver(NO_RUN)).status).toBe(404)
+  })
+
+  it('through the hooks refusing what they cannot take', async () => {
+    const dockerhub = `/hooks/dockerhub/${SECRETS.dockerhub}`
+    const refusals: [string, Sent, number][] = [
+      [`/hooks/quay/not-the-secret-0123456789`, json(fixture('quay-repo-push.json')), 401],
+      ['/hooks/distribution', json(fixture('distribution-manifest-push.json')), 401],
+      [
+        '/hooks/github',
+        json(fixture('github-ping.json'), {
+          'x-github-event': 'ping',
+          'x-hub-signature-256': 'sha256=00',
+        }),
+        401,
+      ],
+      ['/hooks/harbor', json(fixture('harbor-push-artifact.json'), { authorization: 'nope' }), 401],
+      [dockerhub, json('{"push_data":'), 400],
+      [dockerhub, { headers: { 'content-type': 'application/json' } }, 400],
+      [dockerhub, { body: 'tag=latest', headers: { 'content-type': 'text/plain' } }, 415],
+      [dockerhub, json(dockerHubPush('v3'), { 'content-encoding': 'compress' }), 415],
+      [dockerhub, json({ padding: 'x'.repeat(1024 * 1024) }), 413],
+      [dockerhub, json({ push_data: {}, repository: { repo_name: 'acme/app' } }), 422],
+      ['/hooks/github', json('{}', { 'x-hub-signature-256': signature('{}') }), 422],
+    ]
+    for (const [path, sent, status] of refusals) {
+      const answer = await call('POST', path, sent)
+      expect(answer.status, `${path}: ${answer.text}`).toBe(status)
+    }
+    // A compressed delivery is taken like any other.
+    const gzipped = await call('POST', dockerhub, {
+      body: gzipSync(dockerHubPush('v4')),
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+    })
+    expect(gzipped.body).toMatchObject({ outcome: 'started' })
+  })
+
+  it('through the history: pages, filters and bad queries', async () => {
+    const all = (await call('GET', '/api/runs?limit=100', { headers: admin })).body as {
+      runs: { id: string }[]
+    }
+    const paged: string[] = []
+    let cursor: string | null = null
+    do {
+      const query: string = cursor ? `limit=2&cursor=${cursor}` : 'limit=2'
+      const page = (await call('GET', `/api/runs?${query}`, { headers: admin })).body as {
+        runs: { id: string }[]
+        next_cursor: string | null
+      }
+      paged.push(...page.runs.map((r) => r.id))
+      cursor = page.next_cursor
+    } while (cursor)
+    expect(paged).toEqual(all.runs.map((r) => r.id))
+    expect(paged.length).toBeGreaterThan(2)
+
+    const filtered = await call(
+      'GET',
+      '/api/runs?repository=svendowideit/testhook&chain=release&state=success',
+      { headers: admin },
+    )
+    const runs = (filtered.body as { runs: { chain: string; state: string }[] }).runs
+    expect(runs.length).toBeGreaterThan(0)
+    expect(runs.every((r) => r.chain === 'release' && r.state === 'success')).toBe(true)
+
+    const events = await call('GET', '/api/events?source=distribution&outcome=ignored&limit=1', {
+      headers: admin,
+    })
+    const [event] = (events.body as { events: { id: string; source: string }[] }).events
+    expect(event?.source).toBe('distribution')
+    const one = await call('GET', `/api/events/${event?.id}`, { headers: admin })
+    expect(JSON.parse((one.body as { payload: string }).payload)).toEqual(
+      JSON.parse(fixture('distribution-blob-push.json')),
+    )
+    const rejected = await call('GET', '/api/events?outcome=rejected', { headers: admin })
+    expect((rejected.body as { events: unknown[] }).events.length).toBeGreaterThan(0)
+    expect((await call('GET', '/api/events', { headers: admin })).status).toBe(200)
+
+    for (const query of [
+      'state=finished',
+      'limit=0',
+      'limit=many',
+      'cursor=page-2',
+      'chain=a&chain=b',
+      `repository=${'a'.repeat(301)}`,
+    ]) {
+      const answer = await call('GET', `/api/runs?${query}`, { headers: admin })
+      expect(answer.status, query).toBe(400)
+    }
+    expect((await call('GET', '/api/events?source=docker', { headers: admin })).status).toBe(400)
+    expect((await call('GET', `/api/runs/${NO_RUN}`, { headers: admin })).status).toBe(404)
+    expect((await call('GET', '/api/runs/42', { headers: admin })).status).toBe(404)
+    expect((await call('GET', `/api/events/${NO_RUN}`, { headers: admin })).status).toBe(404)
+    expect((await call('GET', '/api/runs')).status).toBe(401)
+    expect(
+      (await call('GET', '/api/events', { headers: { authorization: 'Bearer x' } })).status,
+    ).toBe(401)
+  })
+
+  it('through the web pages and their assets', async () => {
+    const runs = (await call('GET', '/api/runs?limit=1', { headers: admin })).body as {
+      runs: { id: string; event_id: string }[]
+    }
+    const latest = runs.runs[0]
+    const pages: [string, number][] = [
+      ['/', 200],
+      ['/?chain=release&state=failure&limit=5', 200],
+      ['/?state=nope', 400],
+      [`/runs/${latest?.id}`, 200],
+      [`/runs/${NO_RUN}`, 404],
+      ['/events', 200],
+      ['/events?source=harbor', 200],
+      ['/events?outcome=lost', 400],
+      [`/events/${latest?.event_id}`, 200],
+      ['/events/nope', 404],
+      ['/assets/hookchain.css', 200],
+      ['/assets/favicon.svg', 200],
+    ]
+    for (const [path, status] of pages) {
+      expect((await call('GET', path, { headers: basicAdmin })).status, path).toBe(status)
+    }
+    const challenge = await call('GET', '/')
+    expect(challenge.status).toBe(401)
+    expect(challenge.headers.get('www-authenticate')).toMatch(/^Basic /)
+  })
+
+  it('through the operations endpoints', async () => {
+    expect((await call('GET', '/healthz')).body).toEqual({ status: 'ok' })
+    expect((await call('GET', '/readyz')).body).toMatchObject({ status: 'ready' })
+    expect((await call('GET', '/metrics')).text).toContain('hookchain_events_total')
+  })
+
+  it.skipIf(onPostgres)(
+    'through 503s with Retry-After while another process holds the database',
+    async () => {
+      const runId = await pushed(
+        await call('POST', `/hooks/dockerhub/${SECRETS.dockerhub}`, json(dockerHubPush('v5'))),
+      )
+      const url = await dispatched(runId, 1)
+      const other = new Database(t.databaseFile)
+      other.exec('BEGIN EXCLUSIVE')
+      try {
+        const answers = await Promise.all([
+          call('POST', `/hooks/dockerhub/${SECRETS.dockerhub}`, json(dockerHubPush('v6'))),
+          call('POST', url, json({ state: 'failure' })),
+        ])
+        for (const answer of answers) {
+          expect(answer.status, answer.text).toBe(503)
+          expect(answer.body).toMatchObject({ type: 'urn:hookchain:problem:database-unavailable' })
+        }
+      } finally {
+        other.exec('ROLLBACK')
+        other.close()
+      }
+    },
+  )
+
+  it('on every documented operation, and the app serves no route the document leaves out', () => {
+    expect(checker.unexercised()).toEqual([])
+    const app = createApp({
+      store: t.relay.store,
+      settings: t.settings,
+      logger: pino({ level: 'silent' }),
+      metrics: createMetrics(t.relay.store, { defaultMetrics: false }),
+    })
+    expect(checker.undocumentedRoutes(app)).toEqual([])
+  })
+})
+
+describe('openapi.yaml', () => {
+  const { document } = checker
+  const operations = Object.entries(document.paths).flatMap(([template, item]) =>
+    Object.entries(item).map(([method, operation]) => ({ template, method, operation })),
+  )
+  const resolved = (node: unknown): Record<string, unknown> => {
+    let value = node as Record<string, unknown>
+    while (typeof value.$ref === 'string') {
+      value = value.$ref
+        .slice(2)
+        .split('/')
+        .reduce<Record<string, unknown>>(
+          (at, part) => at[part.replace(/~1/g, '/')] as Record<string, unknown>,
+          document as unknown as Record<string, unknown>,
+        )
+    }
+    return value
+  }
+
+  it('names each operation once and declares each path parameter of its template', () => {
+    const ids = operations.map((o) => o.operation.operationId)
+    expect(new Set(ids).size).toBe(ids.length)
+    for (const { template, method, operation } of operations) {
+      const inTemplate = [...template.matchAll(/\{([^}]+)\}/g)].map((m) => m[1])
+      const declared = ((operation.parameters ?? []) as unknown[])
+        .map(resolved)
+        .filter((p) => p.in === 'path')
+      expect(
+        declared.map((p) => p.name),
+        `${method} ${template}`,
+      ).toEqual(inTemplate)
+      expect(declared.every((p) => p.required === true)).toBe(true)
+    }
+  })
+
+  it('describes every response and uses only the security schemes it defines', () => {
+    const schemes = Object.keys(document.components.securitySchemes as object)
+    for (const { template, method, operation } of operations) {
+      for (const [status, response] of Object.entries(operation.responses as object)) {
+        expect(status, `${method} ${template}`).toMatch(/^[1-5]\d\d$/)
+        expect(resolved(response).description, `${method} ${template} ${status}`).toBeTruthy()
+      }
+      const requirements = (operation.security ?? document.security ?? []) as object[]
+      for (const requirement of requirements)
+        for (const scheme of Object.keys(requirement)) expect(schemes).toContain(scheme)
+    }
+  })
+
+  it('holds only schemas that compile under strict rules', () => {
+    for (const name of Object.keys(document.components.schemas as object)) {
+      expect(() => checker.validate(`/components/schemas/${name}`, null, name)).not.toThrow(
+        /strict mode|can't resolve/,
+      )
+    }
+  })
+})
+
+describe('the checker', () => {
+  const problem = (status: number, extra: object = {}) =>
+    new Response(
+      JSON.stringify({
+        type: 'urn:hookchain:problem:run-not-found',
+        title: 'Run not found',
+        status,
+        detail: 'There is no run.',
+        ...extra,
+      }),
+      { status, headers: { 'content-type': 'application/problem+json' } },
+    )
+  const get = (path: string) => ({ method: 'GET', url: `http://relay.test${path}` })
+
+  it('refuses answers the document does not describe', async () => {
+    await expect(checker.check(get(`/api/runs/${NO_RUN}`), problem(404))).resolves.toBeTruthy()
+    await expect(checker.check(get(`/api/runs/${NO_RUN}`), problem(418))).rejects.toThrow(
+      /does not document/,
+    )
+    await expect(
+      checker.check(get(`/api/runs/${NO_RUN}`), problem(404, { hint: 'x' })),
+    ).rejects.toThrow(/does not match/)
+    await expect(checker.check(get('/api/runs'), problem(401))).rejects.toThrow(/WWW-Authenticate/)
+    await expect(checker.check(get('/api/nothing'), problem(404))).rejects.toThrow(/not a path/)
+    const notServed = problem(404, { type: 'urn:hookchain:problem:not-found' })
+    await expect(checker.check(get(`/runs/${NO_RUN}`), notServed)).rejects.toThrow(/serves nothing/)
+  })
+
+  it('refuses requests the document does not allow, when the relay took them', async () => {
+    const ok = () =>
+      new Response('{"status":"ok"}', { headers: { 'content-type': 'application/json' } })
+    await expect(checker.check(get('/healthz?verbose=1'), ok())).rejects.toThrow(/query parameter/)
+    const page = () =>
+      new Response('{"runs":[],"next_cursor":null}', {
+        headers: { 'content-type': 'application/json' },
+      })
+    await expect(checker.check(get('/api/runs'), page())).rejects.toThrow(/credentials/)
+  })
+
+  it('finds a route the app serves and the document leaves out', () => {
+    const app = createApp({
+      store: t.relay.store,
+      settings: t.settings,
+      logger: pino({ level: 'silent' }),
+    })
+    app.get('/api/undocumented/:id', (_req, res) => {
+      res.json({})
+    })
+    expect(checker.undocumentedRoutes(app)).toEqual(['GET /api/undocumented/:id'])
+  })
+})
+
+describe('the Callback schema of openapi.yaml', () => {
+  const documented = (checker.document.components.schemas as Record<string, unknown>)
+    .Callback as Record<string, unknown>
+
+  /** A schema without its annotations, in OpenAPI 3.1 words: ajv's `nullable: true` is a `"null"` type. */
+  function asOpenApi(schema: unknown): unknown {
+    if (Array.isArray(schema)) return schema.map(asOpenApi)
+    if (typeof schema !== 'object' || schema === null) return schema
+    const { nullable, ...rest } = schema as Record<string, unknown>
+    const out = Object.fromEntries(
+      Object.entries(rest)
+        .filter(([key]) => !['$id', 'title', 'description'].includes(key))
+        .map(([key, value]) => [key, asOpenApi(value)]),
+    )
+    return nullable ? { ...out, type: [out.type, 'null'] } : out
+  }
+  it('states the same rules as src/shared/callback.ts', () => {
+    expect(asOpenApi(documented)).toEqual(asOpenApi(callbackSchema))
+  })
+
+  it('accepts and refuses exactly the bodies the relay does', () => {
+    const text = (max: number) =>
+      fc.oneof(fc.string({ maxLength: 3 }), fc.string({ minLength: max - 1, maxLength: max + 1 }))
+    const value = fc.oneof(
+      fc.constantFrom('success', 'failure', 'error', 'pending', 'done', 'SUCCESS'),
+      text(100),
+      text(255),
+      fc.webUrl(),
+      fc.constantFrom(
+        'ftp://x.example',
+        'https://user@x.example',
+        'http://a b',
+        'https://ci.example/',
+      ),
+      fc.constant(null),
+      fc.integer(),
+    )
+    const body = fc.oneof(
+      fc.record(
+        { state: value, description: value, context: value, target_url: value, extra: value },
+        { requiredKeys: [] },
+      ),
+      fc.constantFrom(null, [], 'success'),
+    )
+    fc.assert(
+      fc.property(body, (candidate) => {
+        let documentedVerdict = true
+        try {
+          checker.validate('/components/schemas/Callback', candidate, 'callback')
+        } catch {
+          documentedVerdict = false
+        }
+        expect(documentedVerdict).toBe(validateCallback(candidate).ok)
+      }),
+      { numRuns: 500 },
     )
   })
 })

@@ -1,4 +1,5 @@
 import type { Callback } from '../../shared/callback.js'
+import { redactUrl } from '../dispatch/redaction.js'
 import type { PushEvent, SourceName } from '../sources/types.js'
 
 export type RunState = 'running' | 'success' | 'failure' | 'error'
@@ -64,6 +65,11 @@ export interface Run {
   steps: Step[]
 }
 
+/** The target as people may see it: a webhook URL with any credentials in it hidden. */
+export function shownTarget(step: Pick<Step, 'kind' | 'target'>): string {
+  return step.kind === 'webhook' ? redactUrl(step.target) : step.target
+}
+
 export const FINAL_STEP_STATES: readonly StepState[] = ['success', 'failure', 'error']
 
 export function isFinal(state: StepState | RunState): boolean {
@@ -87,7 +93,7 @@ export function runResult(run: Run, runUrl: string): Callback {
   const failed = run.steps.find((s) => s.state === 'failure' || s.state === 'error')
   const done = run.steps.filter((s) => s.state === 'success').length
   const description = failed
-    ? `Step ${failed.index} of ${run.steps.length} (${failed.target}) ended as ${failed.state}${failed.description ? `: ${failed.description}` : ''}`
+    ? `Step ${failed.index} of ${run.steps.length} (${shownTarget(failed)}) ended as ${failed.state}${failed.description ? `: ${failed.description}` : ''}`
     : `${done} of ${run.steps.length} steps succeeded`
   return {
     state: run.state === 'running' ? 'pending' : run.state,

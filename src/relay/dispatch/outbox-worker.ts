@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { Callback } from '../../shared/callback.js'
 import { getErrorMessage } from '../../shared/errors.js'
-import { type Run, runResult, type Step } from '../chains/run.js'
+import { type Run, runResult, type Step, shownTarget } from '../chains/run.js'
 import { applyInput } from '../chains/transitions.js'
 import { countRequests, type Metrics, observeEndedSteps } from '../metrics.js'
 import type { Job, Store } from '../store/store.js'
@@ -188,7 +188,7 @@ export class OutboxWorker {
       runId: run.id,
       step: step.index,
       kind: step.kind,
-      target: step.target,
+      target: shownTarget(step),
       request: null,
       status: null,
       error: IN_FLIGHT,

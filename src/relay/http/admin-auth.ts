@@ -35,7 +35,11 @@ export function isLoopback(address: string | undefined): boolean {
 export function requireAdmin(adminToken: string | null, options: { browser?: boolean } = {}) {
   return (req: Request, _res: Response, next: NextFunction) => {
     if (adminToken === null) {
-      if (isLoopback(req.socket.remoteAddress)) return next()
+      // Behind a reverse proxy on this machine every request comes from loopback: a forwarded
+      // request is someone else's, whatever the socket says.
+      const forwarded =
+        req.headers.forwarded !== undefined || req.headers['x-forwarded-for'] !== undefined
+      if (isLoopback(req.socket.remoteAddress) && !forwarded) return next()
       throw new Problem(
         403,
         'admin-loopback-only',

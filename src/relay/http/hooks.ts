@@ -18,6 +18,9 @@ import type { Store } from '../store/store.js'
 import { bodyBytes, parseJson, rawBody, requireMediaType } from './body.js'
 import { Problem } from './problem.js'
 
+/** The sources whose secret is the last segment of the webhook URL. */
+const PATH_SECRET_SOURCES: readonly SourceName[] = ['dockerhub', 'quay']
+
 export interface HooksDeps {
   store: Store
   settings: Settings
@@ -33,6 +36,14 @@ export function hooksRouter(deps: HooksDeps): Router {
   const router = Router()
   router.post('/hooks/:source{/:secret}', rawBody, async (req, res) => {
     const { name, source, secrets } = enabledSource(req.params.source ?? '', deps.settings)
+    if (req.params.secret !== undefined && !PATH_SECRET_SOURCES.includes(name)) {
+      throw new Problem(
+        404,
+        'not-found',
+        'Not found',
+        `The ${name} source takes its deliveries at /hooks/${name}, with no further path.`,
+      )
+    }
     const receivedAt = deps.now()
     const raw = bodyBytes(req)
     const request: SourceRequest = {
@@ -47,7 +58,16 @@ export function hooksRouter(deps: HooksDeps): Router {
     } catch (error) {
       if (!(error instanceof SourceAuthError)) throw error
       deps.metrics?.events.inc({ source: name, outcome: 'unauthorized' })
-      throw new Problem(401, 'unauthorized-source', 'Not authenticated', error.message)
+      throw new Problem(
+        401,
+        'unauthorized-source',
+        'Not authenticated',
+        error.message,
+        {},
+        {
+          'WWW-Authenticate': 'Bearer realm="hookchain"',
+        },
+      )
     }
 
     let normalised: ReturnType<Source<unknown>['normalise']>

@@ -1,4 +1,4 @@
-import type { Run, Step } from '../chains/run.js'
+import { type Run, type Step, shownTarget } from '../chains/run.js'
 import type { Attempt, CallbackRecord, EventRecord } from '../store/store.js'
 
 /** The wire shapes of the history API (snake_case, as DESIGN.md and openapi.yaml fix them). */
@@ -39,7 +39,7 @@ export function stepJson(
   return {
     index: step.index,
     kind: step.kind,
-    target: step.target,
+    target: shownTarget(step),
     event_type: step.eventType,
     state: step.state,
     description: step.description,

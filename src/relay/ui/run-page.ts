@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http'
-import { isFinal, type Run, type Step } from '../chains/run.js'
+import { isFinal, type Run, type Step, shownTarget } from '../chains/run.js'
 import type { Attempt, CallbackRecord } from '../store/store.js'
 import { reportBadge, stateBadge, toneOf } from './badges.js'
 import { type Html, html } from './html.js'
@@ -113,7 +113,7 @@ function stepItem(view: RunView, step: Step): Html {
   const target =
     step.kind === 'dispatch'
       ? html`Dispatch to ${externalLink(actionsHref(view.githubUrl, step.target), step.target)}`
-      : html`Webhook to <code>${step.target}</code>`
+      : html`Webhook to <code>${shownTarget(step)}</code>`
   const { current, earlier } = stepLog(view, step)
   return html`<li class="step step-${step.state}" id="step-${step.index}">
 <div class="marker marker-${tone}" aria-hidden="true">${step.index}</div>

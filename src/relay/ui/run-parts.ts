@@ -1,4 +1,4 @@
-import type { Image, Run, Step } from '../chains/run.js'
+import { type Image, type Run, type Step, shownTarget } from '../chains/run.js'
 import { toneOf } from './badges.js'
 import { type Html, html } from './html.js'
 
@@ -14,7 +14,7 @@ export function retryStep(run: Run): Step | undefined {
 
 /** `Step 2 (acme/deploy) ended as failure: 3 tests failed`. */
 export function whyItStopped(step: Step, steps: number): string {
-  const base = `Step ${step.index} of ${steps} (${step.target}) ended as ${step.state}`
+  const base = `Step ${step.index} of ${steps} (${shownTarget(step)}) ended as ${step.state}`
   return step.description ? `${base}: ${step.description}` : base
 }
 
@@ -38,6 +38,6 @@ export function stepDots(run: Run): Html {
   const done = run.steps.filter((s) => s.state === 'success').length
   return html`<span class="steps"><ol class="dots" aria-label="Steps">${run.steps.map(
     (s) =>
-      html`<li class="dot dot-${toneOf(s.state)}" title="Step ${s.index}: ${s.target} — ${s.state}"><span class="visually-hidden">Step ${s.index} ${s.state}</span></li>`,
+      html`<li class="dot dot-${toneOf(s.state)}" title="Step ${s.index}: ${shownTarget(s)} — ${s.state}"><span class="visually-hidden">Step ${s.index} ${s.state}</span></li>`,
   )}</ol><span class="dots-count">${done}/${run.steps.length} done</span></span>`
 }

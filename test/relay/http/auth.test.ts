@@ -200,6 +200,20 @@ describe('without an admin token', () => {
       expect(offered.status).toBe(status)
     },
   )
+
+  it.each(guardedRoutes)(
+    '%s %s refuses a request a reverse proxy forwarded, though it comes from this machine',
+    async (method, path) => {
+      const forwarded: Record<string, string>[] = [
+        { 'x-forwarded-for': '203.0.113.7' },
+        { forwarded: 'for=203.0.113.7' },
+      ]
+      for (const header of forwarded) {
+        const answer = await send(open, method, pathOf(open, path), header)
+        expect(answer.status, answer.text).toBe(403)
+      }
+    },
+  )
 })
 
 /*

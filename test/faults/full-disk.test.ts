@@ -2,11 +2,10 @@ import { execFileSync } from 'node:child_process'
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Relay, startRelay } from '../../src/relay/main.js'
-import { fixture, SECRETS, testSettings } from '../relay/relay-harness.js'
+import { eventually, fixture, SECRETS } from '../relay/relay-harness.js'
 import { type GitHubStandIn, startGitHubStandIn } from '../support/github-stand-in.js'
+import { type FaultRelay, report, startFaultRelay } from './fault-relay.js'
 
 /**
  * File permissions do not stop root, and a filesystem with open files cannot be remounted
@@ -46,21 +45,16 @@ function fillDisk() {
 }
 
 let github: GitHubStandIn
-let relay: Relay
-const logs: string[] = []
+let relay: FaultRelay
 
 describe.skipIf(!mounted)('a disk that refuses writes while the relay runs', () => {
   beforeAll(async () => {
     github = await startGitHubStandIn()
-    relay = await startRelay({
-      settings: testSettings(github.url),
-      databaseUrl: `sqlite:${join(mountPoint, 'hookchain.db')}`,
-      port: 0,
-      host: '127.0.0.1',
-      logger: pino({ level: 'info' }, { write: (line: string) => void logs.push(line) }),
-      defaultMetrics: false,
-      worker: { pollMs: 20, retryDelay: () => 50 },
-    })
+    relay = await startFaultRelay(
+      github.url,
+      {},
+      { databaseUrl: `sqlite:${join(mountPoint, 'hookchain.db')}` },
+    )
   })
   afterAll(async () => {
     rmSync(filler, { force: true })
@@ -73,47 +67,49 @@ describe.skipIf(!mounted)('a disk that refuses writes while the relay runs', () 
   const push = (tag: string) => {
     const body = JSON.parse(fixture('dockerhub-push.json'))
     body.push_data.tag = tag
-    return fetch(`${relay.url}/hooks/dockerhub/${SECRETS.dockerhub}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    })
+    return relay.post(`/hooks/dockerhub/${SECRETS.dockerhub}`, body)
   }
+  const dispatchesOf = (runId: string) =>
+    github.dispatches.filter((d) => d.clientPayload?.run_id === runId)
 
-  it('refuses new events with 503, keeps answering, loses nothing acknowledged, and recovers', async () => {
+  it('refuses new events and callbacks with 503, keeps answering, loses nothing acknowledged, and recovers', async () => {
     const before = await push('v1')
     expect(before.status).toBe(202)
-    const { event_id: kept } = (await before.json()) as { event_id: string }
-    await github.waitForDispatches(1)
+    const { event_id: kept, runs } = (await before.json()) as { event_id: string; runs: string[] }
+    const runId = runs[0] ?? ''
+    const [dispatch] = await eventually(() => {
+      const found = dispatchesOf(runId)
+      return found.length ? found : undefined
+    })
+    const callbackUrl = relay.local(String(dispatch?.clientPayload?.callback_url))
+    await relay.until(runId, (r) => r.steps[0]?.state === 'running')
 
     fillDisk()
     try {
       const refused = await push('v2')
       expect(refused.status).toBe(503)
       expect(refused.headers.get('retry-after')).toBe('5')
+      expect(refused.headers.get('content-type')).toContain('application/problem+json')
       expect(((await refused.json()) as { detail: string }).detail).toContain(
         'nothing of this request was kept',
       )
+      const callback = await report(callbackUrl, 'success')
+      expect(callback.status).toBe(503)
       expect((await fetch(`${relay.url}/healthz`)).status).toBe(200)
-      const history = await fetch(`${relay.url}/api/events/${kept}`, {
-        headers: { authorization: `Bearer ${SECRETS.admin}` },
-      })
-      expect(history.status).toBe(200)
-      expect(logs.some((line) => line.includes('database unavailable'))).toBe(true)
+      expect(await relay.api(`/api/events/${kept}`)).toMatchObject({ id: kept })
+      expect(relay.logged(/database unavailable/).length).toBeGreaterThan(0)
     } finally {
       rmSync(filler, { force: true })
     }
 
+    // The step reports again, as the Action retries a 503: the run goes on.
+    expect((await report(callbackUrl, 'success')).status).toBe(200)
+    await relay.until(runId, (r) => r.steps[1]?.state === 'running')
     const after = await push('v3')
     expect(after.status).toBe(202)
-    await github.waitForDispatches(2)
-    const events = (await (
-      await fetch(`${relay.url}/api/events`, {
-        headers: { authorization: `Bearer ${SECRETS.admin}` },
-      })
-    ).json()) as {
-      events: { pushes: { tag: string }[] }[]
-    }
+    const { runs: afterRuns } = (await after.json()) as { runs: string[] }
+    await eventually(() => (dispatchesOf(afterRuns[0] ?? '').length ? true : undefined))
+    const events = await relay.api<{ events: { pushes: { tag: string }[] }[] }>('/api/events')
     expect(events.events.map((e) => e.pushes[0]?.tag)).toEqual(['v3', 'v1'])
   })
 })

@@ -1,0 +1,135 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { Chain } from '../../src/relay/config/settings.js'
+import { twoSteps } from '../relay/relay-harness.js'
+import { type GitHubStandIn, startGitHubStandIn } from '../support/github-stand-in.js'
+import { type FaultRelay, report, startFaultRelay } from './fault-relay.js'
+import { startResettingProxy } from './resetting-proxy.js'
+
+let github: GitHubStandIn
+let t: FaultRelay | undefined
+
+// A stand-in per test: faults a failed test left planned do not leak into the next one.
+beforeEach(async () => {
+  github = await startGitHubStandIn()
+})
+afterEach(async () => {
+  await t?.close()
+  t = undefined
+  await github.close()
+})
+
+async function start(options: { timeoutMs?: number; chain?: Chain; apiUrl?: string } = {}) {
+  t = await startFaultRelay(
+    options.apiUrl ?? github.url,
+    options.chain ? { chains: [options.chain] } : {},
+    { outboundTimeoutMs: options.timeoutMs ?? 10_000 },
+  )
+  return t
+}
+
+const callbackOf = (relay: FaultRelay, runId: string) => {
+  const dispatch = github.dispatches.findLast((d) => d.clientPayload?.run_id === runId)
+  return relay.local(String(dispatch?.clientPayload?.callback_url))
+}
+
+describe('GitHub in trouble', () => {
+  it('acknowledges pushes while GitHub answers 500, records every attempt, and dispatches once it recovers', async () => {
+    const relay = await start()
+    // One outbox try is three requests (two quick retries in process); the fourth fails too.
+    github.fail(4, { status: 500 })
+    const id = await relay.push('latest')
+    expect((await fetch(`${relay.url}/healthz`)).status).toBe(200)
+
+    const r = await relay.until(id, (x) => x.steps[0]?.state === 'running')
+    const attempts = r.steps[0]?.attempts ?? []
+    expect(attempts.map((a) => a.status)).toEqual([500, 500, 500, 500, 204])
+    expect(attempts[0]?.error).toBe(
+      'GitHub answered 500 Internal Server Error ("Server Error"); trying again later',
+    )
+    expect(await relay.metric('hookchain_dispatch_attempts_total', { outcome: 'retry' })).toBe(1)
+    expect(await relay.metric('hookchain_dispatch_attempts_total', { outcome: 'delivered' })).toBe(
+      1,
+    )
+    expect(relay.logged(/step 1: GitHub answered 500.*trying again/)).not.toEqual([])
+
+    // The run goes on as if nothing happened.
+    expect((await report(callbackOf(relay, id), 'success')).status).toBe(200)
+    await relay.until(id, (x) => x.steps[1]?.state === 'running')
+  })
+
+  it('waits as long as a 429 and a secondary rate limit ask, records why, then dispatches', async () => {
+    const relay = await start()
+    github.fail(1, { status: 429, headers: { 'retry-after': '1' } })
+    github.fail(1, {
+      status: 403,
+      headers: { 'retry-after': '1' },
+      body: {
+        message:
+          'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+      },
+    })
+    const started = Date.now()
+    const id = await relay.push('latest')
+    const r = await relay.until(id, (x) => x.steps[0]?.state === 'running')
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900)
+    const attempts = r.steps[0]?.attempts ?? []
+    expect(attempts.map((a) => a.status)).toEqual([429, 403, 204])
+    expect(attempts[1]?.error).toMatch(/secondary rate limit; trying again in 1 s/)
+    expect(await relay.metric('hookchain_dispatch_attempts_total', { outcome: 'retry' })).toBe(2)
+    const remaining = await relay.metric('hookchain_github_rate_limit_remaining', {})
+    expect(remaining).toBeGreaterThan(0)
+    expect(remaining).toBeLessThan(5000)
+    expect(relay.logged(/secondary rate limit/)).not.toEqual([])
+  })
+
+  it('gives up on a hanging GitHub after the timeout, and dispatches when it answers again', async () => {
+    const relay = await start({ timeoutMs: 300 })
+    github.hang(1)
+    const id = await relay.push('latest')
+    const r = await relay.until(id, (x) => x.steps[0]?.state === 'running')
+    expect(r.steps[0]?.attempts[0]).toMatchObject({
+      status: null,
+      error: 'GitHub did not answer within 0.3 s',
+    })
+    expect(r.steps[0]?.attempts.at(-1)?.status).toBe(204)
+    expect(relay.logged(/did not answer within 0.3 s; trying again/)).not.toEqual([])
+  })
+
+  it('retries when GitHub resets the connection, and dispatches through a fresh one', async () => {
+    const proxy = await startResettingProxy(github.url, 3)
+    try {
+      const relay = await start({ apiUrl: proxy.url })
+      const id = await relay.push('latest')
+      const r = await relay.until(id, (x) => x.steps[0]?.state === 'running')
+      const attempts = r.steps[0]?.attempts ?? []
+      expect(attempts.map((a) => a.status)).toEqual([null, null, null, 204])
+      expect(attempts[0]?.error).toContain(`could not reach GitHub at ${proxy.url}`)
+      expect(await relay.metric('hookchain_dispatch_attempts_total', { outcome: 'retry' })).toBe(1)
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('ends a step GitHub stays down for at its timeout, and a retry resumes the run once GitHub is back', async () => {
+    const relay = await start({ chain: { ...twoSteps, stepTimeoutMs: 1000 } })
+    github.fail(3, { status: 503 })
+    const id = await relay.push('latest')
+    const ended = await relay.until(id, (x) => x.state !== 'running')
+    expect(ended.state).toBe('error')
+    expect(ended.steps[0]?.description).toBe('Not dispatched within 1s')
+    expect(ended.steps[1]?.state).toBe('queued')
+
+    // GitHub answers again: a retry dispatches the step, and the run goes on to the end.
+    const retried = await fetch(`${relay.url}/api/runs/${id}/retry`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${relay.settings.adminToken}` },
+    })
+    expect(retried.status).toBe(202)
+    await relay.until(id, (x) => x.steps[0]?.state === 'running')
+    expect((await report(callbackOf(relay, id), 'success')).status).toBe(200)
+    await relay.until(id, (x) => x.steps[1]?.state === 'running')
+    expect(github.dispatches.filter((d) => d.clientPayload?.run_id === id)).toHaveLength(2)
+    expect((await report(callbackOf(relay, id), 'success')).status).toBe(200)
+    expect((await relay.run(id)).state).toBe('success')
+  })
+})

@@ -35,6 +35,18 @@ import type {
   TokenRecord,
 } from './store.js'
 
+/** How long a write waits for a lock held by another connection before it fails. */
+const LOCK_WAIT_MS = 1000
+const LOCK_RETRY_MS = 20
+
+interface PendingWrite {
+  work: () => unknown
+  resolve: (value: unknown) => void
+  reject: (error: unknown) => void
+  /** When the write was asked for (ms). */
+  since: number
+}
+
 /** The embedded store: one SQLite file in WAL mode, every write one transaction. */
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const
@@ -43,11 +55,9 @@ export class SqliteStore implements Store {
   /** Made once, so that their BEGIN and COMMIT statements are prepared once. */
   private readonly batch: Database.Transaction<(works: (() => unknown)[]) => unknown[]>
   private readonly single: Database.Transaction<(work: () => unknown) => unknown>
-  private readonly pending: {
-    work: () => unknown
-    resolve: (value: unknown) => void
-    reject: (error: unknown) => void
-  }[] = []
+  private readonly pending: PendingWrite[] = []
+  /** Set while writes wait for a lock that another connection holds. */
+  private lockWait: NodeJS.Timeout | null = null
 
   constructor(readonly path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
@@ -56,9 +66,10 @@ export class SqliteStore implements Store {
     // FULL: an acknowledged event survives a power cut, not only a crash of the relay.
     this.db.pragma('synchronous = FULL')
     this.db.pragma('foreign_keys = ON')
-    // better-sqlite3 waits for a lock synchronously: keep the wait short, or a database locked by
-    // another process (a backup, the sqlite3 shell) would stall every request.
-    this.db.pragma('busy_timeout = 250')
+    // better-sqlite3 would wait for a lock synchronously, stalling every request while another
+    // process (a backup, the sqlite3 shell) holds it: writes wait in flush() instead, without
+    // blocking the event loop.
+    this.db.pragma('busy_timeout = 0')
     this.batch = this.db.transaction((works: (() => unknown)[]) => works.map((work) => work()))
     this.single = this.db.transaction((work: () => unknown) => work())
   }
@@ -80,17 +91,28 @@ export class SqliteStore implements Store {
    */
   private write<T>(work: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ work, resolve: resolve as (value: unknown) => void, reject })
-      if (this.pending.length === 1) setImmediate(() => this.flush())
+      this.pending.push({
+        work,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        since: Date.now(),
+      })
+      if (this.pending.length === 1 && !this.lockWait) setImmediate(() => this.flush())
     })
   }
 
   private flush(): void {
+    this.lockWait = null
     const batch = this.pending.splice(0)
+    if (batch.length === 0) return
     let values: unknown[]
     try {
       values = this.batch.immediate(batch.map((item) => item.work))
-    } catch {
+    } catch (error) {
+      if (isLockError(error)) {
+        this.waitForLock(batch, error)
+        return
+      }
       for (const { work, resolve, reject } of batch) {
         try {
           resolve(this.single.immediate(work))
@@ -103,7 +125,29 @@ export class SqliteStore implements Store {
     for (const [i, { resolve }] of batch.entries()) resolve(values[i])
   }
 
+  /**
+   * Another connection holds the write lock: the batch (and writes asked for meanwhile) tries again
+   * shortly; a write that has waited LOCK_WAIT_MS fails with the lock error.
+   */
+  private waitForLock(batch: PendingWrite[], error: unknown): void {
+    const now = Date.now()
+    const waiting = batch.filter((item) => now - item.since < LOCK_WAIT_MS)
+    for (const item of batch) if (!waiting.includes(item)) item.reject(error)
+    this.pending.unshift(...waiting)
+    if (this.pending.length) this.lockWait = setTimeout(() => this.flush(), LOCK_RETRY_MS)
+  }
+
   async migrate(): Promise<void> {
+    // Start-up may wait for another relay migrating the same file.
+    this.db.pragma('busy_timeout = 5000')
+    try {
+      this.applyMigrations()
+    } finally {
+      this.db.pragma('busy_timeout = 0')
+    }
+  }
+
+  private applyMigrations(): void {
     this.db.exec(
       'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
     )
@@ -131,6 +175,15 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.lockWait) {
+      clearTimeout(this.lockWait)
+      this.flush()
+      if (this.lockWait) clearTimeout(this.lockWait)
+      for (const { reject } of this.pending.splice(0))
+        reject(
+          new Error('the SQLite store closed while its database was locked by another process'),
+        )
+    }
     if (this.pending.length) await new Promise((resolve) => setImmediate(resolve))
     if (this.db.open) this.db.close()
   }
@@ -408,6 +461,11 @@ export class SqliteStore implements Store {
       return { runs: ids.length, events: events.changes }
     })
   }
+}
+
+function isLockError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code)
 }
 
 function conditions(filter: Record<string, string | undefined>, before: string | null) {

@@ -1,6 +1,7 @@
-import type { Server } from 'node:http'
+import { type Server, STATUS_CODES } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { hostname } from 'node:os'
+import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import type { Settings } from './config/settings.js'
 import { createClusterPacer, pacingKey, slotWaitLimit } from './dispatch/cluster-pacer.js'
@@ -118,5 +119,30 @@ function listen(app: ReturnType<typeof createApp>, port: number, host: string): 
     server.keepAliveTimeout = 65_000
     server.headersTimeout = 66_000
     server.requestTimeout = 30_000
+    server.on('clientError', answerMalformedRequest)
   })
+}
+
+/** A request that is not valid HTTP never reaches Express: answer it as problem+json all the same. */
+function answerMalformedRequest(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || error.code === 'ECONNRESET') {
+    socket.destroy()
+    return
+  }
+  const status =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? 431
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? 408
+        : 400
+  const title = STATUS_CODES[status] ?? 'Bad Request'
+  const body = JSON.stringify({
+    type: 'urn:hookchain:problem:malformed-request',
+    title,
+    status,
+    detail: `The request is not valid HTTP/1.1 (${error.code ?? error.message}); send a well-formed request.`,
+  })
+  socket.end(
+    `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  )
 }

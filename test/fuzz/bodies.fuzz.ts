@@ -311,9 +311,8 @@ describe('requests no HTTP client would send', () => {
     },
   )
 
-  // Known gap, reported to the lead: Node answers these itself, before Express, with an empty
-  // body. Remove `.fails` once main.ts answers the server's `clientError` with problem+json.
-  it.fails('answers a malformed request with problem+json, as every other 4xx', async () => {
+  // Node answers these itself, before Express: main.ts answers its `clientError` as problem+json.
+  it('answers a malformed request with problem+json, as every other 4xx', async () => {
     const answer = await rawRequest(fuzz.relay.url, head([`POST ${route} HTTP/1.1`, 'broken']))
     expect(answer.status).toBe(400)
     expect(answer.head.toLowerCase()).toContain('content-type: application/problem+json')

@@ -12,7 +12,7 @@ import {
   DURATION_S,
   load,
   root,
-  spawnServer,
+  spawnRelay,
   stop,
 } from './support/relay-load.js'
 import { type BenchRow, formatRatio } from './table.js'
@@ -23,20 +23,7 @@ async function ingest(
   relays: number,
 ): Promise<autocannon.Result[]> {
   const servers = await Promise.all(
-    Array.from({ length: relays }, () =>
-      spawnServer([
-        'lib/relay/cli.js',
-        'serve',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        '0',
-        '--config',
-        configFile,
-        '--database',
-        database,
-      ]),
-    ),
+    Array.from({ length: relays }, () => spawnRelay(configFile, database)),
   )
   try {
     const perRelay = Math.ceil(CONNECTIONS / relays)

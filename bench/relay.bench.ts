@@ -13,6 +13,7 @@ import {
   pushBody,
   root,
   SECRET,
+  spawnRelay,
   spawnServer,
   stop,
 } from './support/relay-load.js'
@@ -35,18 +36,7 @@ export async function run(): Promise<BenchRow[]> {
     await stop(bare.child)
 
     const database = join(dir, 'ingest.db')
-    const relay = await spawnServer([
-      'lib/relay/cli.js',
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--config',
-      config(dir, github, 1, 80),
-      '--database',
-      `sqlite:${database}`,
-    ])
+    const relay = await spawnRelay(config(dir, github, 1, 80), `sqlite:${database}`)
     const ingest = await load(relay.url)
     await stop(relay.child)
     const db = new Database(database, { readonly: true })
@@ -117,18 +107,7 @@ export async function run(): Promise<BenchRow[]> {
 }
 
 async function chainLatencies(dir: string, github: GitHubStandIn) {
-  const relay = await spawnServer([
-    'lib/relay/cli.js',
-    'serve',
-    '--host',
-    '127.0.0.1',
-    '--port',
-    '0',
-    '--config',
-    config(dir, github, 2, 0),
-    '--database',
-    `sqlite:${join(dir, 'chain.db')}`,
-  ])
+  const relay = await spawnRelay(config(dir, github, 2, 0), `sqlite:${join(dir, 'chain.db')}`)
   const eventToDispatch: number[] = []
   const callbackToDispatch: number[] = []
   const ingestOnly: number[] = []

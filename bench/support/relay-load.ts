@@ -43,6 +43,22 @@ export async function spawnServer(
   return { child, url }
 }
 
+/** The compiled relay, as `npm start` runs it, on a port of its own. */
+export function spawnRelay(configFile: string, database: string) {
+  return spawnServer([
+    'lib/relay/cli.js',
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--config',
+    configFile,
+    '--database',
+    database,
+  ])
+}
+
 export async function stop(child: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => child.on('exit', resolve))
   child.kill('SIGTERM')

@@ -1,13 +1,12 @@
 import { type Callback, formatProblems, validateCallback } from '../../shared/callback.js'
-import { getErrorMessage } from '../../shared/errors.js'
-import { type DeliveryOutcome, startAttempt, toOutcome, type Verdict } from './attempt.js'
-import { PostError, postJson } from './json-post.js'
+import { type DeliveryOutcome, startAttempt, toOutcome } from './attempt.js'
 import {
   type CallbackPolicy,
   checkRegistryCallbackUrl,
   createPublicOnlyLookup,
 } from './outbound-address.js'
-import { judgeNoAnswer, judgeReceiverAnswer, type Receiver } from './receiver-answer.js'
+import type { Receiver } from './receiver-answer.js'
+import { postToReceiver } from './receiver-post.js'
 import { redactUrl } from './redaction.js'
 
 export interface RegistryCallbackSenderOptions extends CallbackPolicy {
@@ -58,23 +57,18 @@ export function createRegistryCallbackSender(
         return { kind: 'failed', attempts: [], error: `not sent to ${target}: ${check.reason}` }
 
       const attempt = startAttempt(now)
-      let verdict: Verdict
-      let status: number | null = null
-      try {
-        const answer = await postJson(check.url, JSON.stringify(valid.value), {
+      const { verdict, status } = await postToReceiver(
+        check.url,
+        JSON.stringify(valid.value),
+        {
           headers: { 'user-agent': options.userAgent ?? 'hookchain-relay' },
           timeoutMs,
           maxResponseBytes,
           ...(check.listedAddress ? {} : { lookup: publicOnly }),
-        })
-        status = answer.status
-        verdict = judgeReceiverAnswer(answer, RECEIVER, now())
-      } catch (error) {
-        verdict =
-          error instanceof PostError
-            ? judgeNoAnswer(error, RECEIVER, timeoutMs)
-            : { kind: 'retry', error: getErrorMessage(error), retryAfterMs: null }
-      }
+        },
+        RECEIVER,
+        now,
+      )
       const record = attempt.finish({
         target,
         request: { method: 'POST', url: target, body: valid.value },

@@ -1,7 +1,7 @@
 import { getErrorMessage } from '../../shared/errors.js'
-import { type DeliveryOutcome, startAttempt, toOutcome, type Verdict } from './attempt.js'
-import { PostError, postJson } from './json-post.js'
-import { judgeNoAnswer, judgeReceiverAnswer, type Receiver } from './receiver-answer.js'
+import { type DeliveryOutcome, startAttempt, toOutcome } from './attempt.js'
+import type { Receiver } from './receiver-answer.js'
+import { postToReceiver } from './receiver-post.js'
 import { redactCallbackUrls, redactUrl } from './redaction.js'
 import type { WebhookPayload } from './webhook-payload.js'
 import { messageIdOf, signatureHeaders, webhookSigner } from './webhook-signature.js'
@@ -82,18 +82,13 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
         },
         body: redactCallbackUrls(payload),
       }
-      let verdict: Verdict
-      let status: number | null = null
-      try {
-        const answer = await postJson(parsed, body, { headers, timeoutMs, maxResponseBytes })
-        status = answer.status
-        verdict = judgeReceiverAnswer(answer, RECEIVER, now())
-      } catch (error) {
-        verdict =
-          error instanceof PostError
-            ? judgeNoAnswer(error, RECEIVER, timeoutMs)
-            : { kind: 'retry', error: getErrorMessage(error), retryAfterMs: null }
-      }
+      const { verdict, status } = await postToReceiver(
+        parsed,
+        body,
+        { headers, timeoutMs, maxResponseBytes },
+        RECEIVER,
+        now,
+      )
       const record = attempt.finish({
         target,
         request,

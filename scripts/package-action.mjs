@@ -1,10 +1,13 @@
 // Bundles the Action (src/action) into dist/index.js, with dist/licenses.txt for the code it
 // carries. `npm run package`; CI rebuilds it and fails when the committed bundle differs.
-// What the Action imports with `import()` goes into dist/chunks/, loaded only when a run needs
-// it: reading JUnit files (@actions/glob, fast-xml-parser) is most of the code.
+// Reading JUnit files (@actions/glob, fast-xml-parser) is most of the code: it is a bundle of
+// its own, dist/test-results.js, loaded only when a run has test results to read.
 //
-// Two substitutions keep a run of the Action close to a bare `node` start (see the README's
-// Benchmarks), and both leave the behaviour as it is:
+// A few choices keep a run of the Action close to a bare `node` start (see the README's
+// Benchmarks), and all leave the behaviour as it is:
+// - CommonJS, not ES modules (dist/package.json says so): Node's ES module loader, and the
+//   namespace objects it builds for built-in modules (which load fs/promises and streams the
+//   Action never uses), cost about 6 ms a run.
 // - ajv: src/shared/callback.ts compiles the callback schema when it loads, and ajv's first
 //   compile also compiles its meta-schema, about 20 ms. The bundle carries the same validator,
 //   generated here by ajv's standalone code from that same schema and those same options; the
@@ -18,6 +21,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
@@ -28,52 +32,62 @@ import { build } from 'esbuild'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const entry = join(root, 'src/action/index.ts')
+const testResultsEntry = join(root, 'src/action/test-results.ts')
 const outdir = join(root, 'dist')
-const chunksDir = join(outdir, 'chunks')
 const licensesFile = join(outdir, 'licenses.txt')
 const callbackModule = join(root, 'src/shared/callback.ts')
 const MAX_BUNDLE_BYTES = 1024 * 1024
 /** The options src/shared/callback.ts gives ajv; the bundled stand-in checks them. */
 const CALLBACK_AJV_OPTIONS = { allErrors: true, strict: true }
-const REQUIRE_BANNER =
-  "import{createRequire as __hookchainCreateRequire}from'node:module';" +
-  'const require=__hookchainCreateRequire(import.meta.url);'
+/** The module that main.ts imports lazily, and the file it becomes. */
+const LAZY_IMPORT = './test-results.js'
 
 const common = {
   bundle: true,
   platform: 'node',
   target: 'node24',
-  format: 'esm',
   logLevel: 'warning',
   absWorkingDir: root,
 }
 
 async function main() {
   const precompiled = await precompileCallbackValidator()
-  let result = await bundle(precompiled, false)
-  // A CommonJS dependency that requires a Node built-in needs a real `require` in an ES module.
-  if (result.files.some((file) => file.text.includes('Dynamic require of'))) {
-    result = await bundle(precompiled, true)
-  }
-  const size = result.files.reduce((total, file) => total + Buffer.byteLength(file.text), 0)
+  const builds = await Promise.all([
+    bundle(entry, precompiled),
+    bundle(testResultsEntry, precompiled),
+  ])
+  const files = [
+    ...builds.flatMap((result) => result.files),
+    // dist/ sits in this ES module package, and its bundles are CommonJS.
+    { path: join(outdir, 'package.json'), text: `${JSON.stringify({ type: 'commonjs' })}\n` },
+    { path: licensesFile, text: licensesOf(builds.map((result) => result.metafile)) },
+  ]
+  const size = files
+    .filter((file) => file.path.endsWith('.js'))
+    .reduce((total, file) => total + Buffer.byteLength(file.text), 0)
   if (size > MAX_BUNDLE_BYTES) {
     console.error(
       `The bundle is over ${MAX_BUNDLE_BYTES / 1024} kB: bundle less (see the metafile).`,
     )
     process.exit(1)
   }
-  for (const file of result.files) {
+  for (const file of files) {
     writeIfChanged(file.path, file.text)
     console.log(
       `${relative(root, file.path)}: ${(Buffer.byteLength(file.text) / 1024).toFixed(1)} kB`,
     )
   }
-  // Chunks of an earlier build that this one no longer makes.
-  const made = new Set(result.files.map((file) => file.path))
-  for (const name of existsSync(chunksDir) ? readdirSync(chunksDir) : []) {
-    if (!made.has(join(chunksDir, name))) rmSync(join(chunksDir, name))
+  // What an earlier build made and this one does not.
+  const made = new Set(files.map((file) => file.path))
+  for (const name of readdirSync(outdir, { recursive: true, encoding: 'utf8' })) {
+    const path = join(outdir, name)
+    if (!made.has(path) && statSync(path).isFile()) rmSync(path)
   }
-  writeIfChanged(licensesFile, licensesOf(result.metafile))
+  for (const name of readdirSync(outdir)) {
+    const path = join(outdir, name)
+    if (statSync(path).isDirectory() && readdirSync(path).length === 0)
+      rmSync(path, { recursive: true })
+  }
 }
 
 /**
@@ -88,30 +102,52 @@ function writeIfChanged(path, text) {
   renameSync(temporary, path)
 }
 
-async function bundle(precompiled, withRequire) {
+async function bundle(entryPoint, precompiled) {
   const result = await build({
     ...common,
-    entryPoints: [entry],
+    entryPoints: [entryPoint],
     outdir,
     entryNames: '[name]',
-    // No content hash in the names: esbuild's hash also covers input paths, which would make
-    // the build depend on where the checkout is. (A second shared chunk would clash: rename it.)
-    chunkNames: 'chunks/[name]',
-    splitting: true,
+    format: 'cjs',
+    // import() becomes require(): what the Action loads lazily stays out of Node's ES module loader.
+    supported: { 'dynamic-import': false },
     write: false,
-    minify: true,
+    minify: !process.env.NOMINIFY,
     legalComments: 'none',
     metafile: true,
-    banner: withRequire ? { js: REQUIRE_BANNER } : undefined,
-    plugins: [precompiledAjv(precompiled), withoutHttpClient()],
+    plugins: [
+      precompiledAjv(precompiled),
+      withoutHttpClient(),
+      lazyTestResults(entryPoint),
+      toolkitWithoutSideEffects(),
+    ],
   })
   const files = result.outputFiles.map((file) => ({ path: file.path, text: file.text }))
   return { files, metafile: result.metafile }
 }
 
+/** The Action's import of test-results.ts loads dist/test-results.js, not a copy of it. */
+function lazyTestResults(entryPoint) {
+  return {
+    name: 'lazy-test-results',
+    setup(buildApi) {
+      if (entryPoint === testResultsEntry) return
+      buildApi.onResolve({ filter: /^\.\/test-results\.js$/ }, (args) => {
+        if (resolve(args.resolveDir, 'test-results.ts') !== testResultsEntry) return undefined
+        return { path: LAZY_IMPORT, external: true }
+      })
+    },
+  }
+}
+
 /** Loads the callback schema from its TypeScript source and generates its validator's code. */
 async function precompileCallbackValidator() {
-  const loaded = await build({ ...common, entryPoints: [callbackModule], write: false })
+  const loaded = await build({
+    ...common,
+    entryPoints: [callbackModule],
+    format: 'esm',
+    write: false,
+  })
   const source = loaded.outputFiles[0].text
   const { callbackSchema } = await import(
     `data:text/javascript;base64,${Buffer.from(source).toString('base64')}`
@@ -185,10 +221,43 @@ export class BearerCredentialHandler { constructor() { missing() } }`,
   }
 }
 
+/**
+ * The toolkit's modules (@actions/core, io, exec…) only define things when loaded, but their
+ * packages do not say so (`"sideEffects": false`), and a few run a statement like
+ * `const { appendFile } = fs.promises` at load. Said here, the bundle leaves out the modules the
+ * Action does not use, such as core's summary and platform, instead of running those statements
+ * (which load fs/promises, about 2 ms) on every run.
+ */
+function toolkitWithoutSideEffects() {
+  return {
+    name: 'toolkit-without-side-effects',
+    setup(buildApi) {
+      buildApi.onResolve({ filter: /.*/ }, async (args) => {
+        if (args.pluginData?.toolkit || args.namespace !== 'file') return undefined
+        const inToolkit =
+          /^@actions\//.test(args.path) || /node_modules\/@actions\//.test(args.importer)
+        if (!inToolkit) return undefined
+        const resolved = await buildApi.resolve(args.path, {
+          kind: args.kind,
+          importer: args.importer,
+          resolveDir: args.resolveDir,
+          pluginData: { toolkit: true },
+        })
+        if (resolved.errors.length > 0 || !/node_modules\/@actions\//.test(resolved.path)) {
+          return undefined
+        }
+        return { ...resolved, sideEffects: false }
+      })
+    },
+  }
+}
+
 /** The license of every package whose code is in the bundle, from the package itself. */
-function licensesOf(metafile) {
+function licensesOf(metafiles) {
   const packages = new Map()
-  const inputs = Object.values(metafile.outputs).flatMap((output) => Object.entries(output.inputs))
+  const inputs = metafiles
+    .flatMap((metafile) => Object.values(metafile.outputs))
+    .flatMap((output) => Object.entries(output.inputs))
   for (const [input, { bytesInOutput }] of inputs) {
     if (bytesInOutput === 0) continue
     const at = input.lastIndexOf('node_modules/')

@@ -1,4 +1,4 @@
 import { fail, run } from './main.js'
 
 process.on('unhandledRejection', fail)
-await run()
+void run()

@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 import type { Callback } from '../shared/callback.js'
+import { appendOutputs } from './runner-files.js'
 
 /** Every output of action.yml. */
 export const OUTPUT_NAMES = [
@@ -12,12 +13,22 @@ export const OUTPUT_NAMES = [
 
 /** The fields that were (or were to be) reported, set before sending so later steps see them. */
 export function setCallbackOutputs(callback: Callback): void {
-  core.setOutput('state', callback.state)
-  core.setOutput('description', callback.description ?? '')
-  core.setOutput('context', callback.context ?? '')
-  core.setOutput('target-url', callback.target_url ?? '')
+  setOutputs({
+    state: callback.state,
+    description: callback.description ?? '',
+    context: callback.context ?? '',
+    'target-url': callback.target_url ?? '',
+  })
 }
 
 export function setChainStateOutput(chainState: string): void {
-  core.setOutput('chain-state', chainState)
+  setOutputs({ 'chain-state': chainState })
+}
+
+function setOutputs(outputs: Partial<Record<(typeof OUTPUT_NAMES)[number], string>>): void {
+  if (!appendOutputs(outputs)) {
+    core.warning(
+      `This runner offers no GITHUB_OUTPUT file: the outputs ${Object.keys(outputs).join(', ')} are not set. Update the runner.`,
+    )
+  }
 }

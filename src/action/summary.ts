@@ -1,5 +1,6 @@
-import * as core from '@actions/core'
+import { EOL } from 'node:os'
 import type { Callback } from '../shared/callback.js'
+import { appendSummary } from './runner-files.js'
 
 export interface ReportedCallback {
   callback: Callback
@@ -10,7 +11,6 @@ export interface ReportedCallback {
 
 /** Writes what was reported as a table in the job summary, when the runner offers one. */
 export async function writeSummary(report: ReportedCallback): Promise<void> {
-  if (!process.env.GITHUB_STEP_SUMMARY) return
   const { callback } = report
   const target = callback.target_url
     ? `<a href="${escapeHtml(callback.target_url)}">${escapeHtml(callback.target_url)}</a>`
@@ -23,19 +23,15 @@ export async function writeSummary(report: ReportedCallback): Promise<void> {
     ['Chain state', report.chainState ? `<code>${escapeHtml(report.chainState)}</code>` : ''],
     ['Delivery', escapeHtml(report.delivery)],
   ]
-  await core.summary
-    .addHeading('hookchain callback', 3)
-    .addTable([
-      [
-        { data: 'Field', header: true },
-        { data: 'Reported', header: true },
-      ],
-      ...rows,
-    ])
-    .write()
+  // The markup core.summary.addHeading(…, 3).addTable(…) writes.
+  const table = rows.map(([field, cell]) => `<tr><td>${field}</td><td>${cell}</td></tr>`)
+  appendSummary(
+    `<h3>hookchain callback</h3>${EOL}` +
+      `<table><tr><th>Field</th><th>Reported</th></tr>${table.join('')}</table>${EOL}`,
+  )
 }
 
-/** core.summary puts table cells into HTML as they are. */
+/** Table cells go into the HTML as they are: what users wrote must be escaped first. */
 export function escapeHtml(text: string): string {
   return text.replace(
     /[&<>"']/g,

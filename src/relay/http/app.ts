@@ -8,7 +8,7 @@ import { requireAdmin } from './admin-auth.js'
 import { apiRouter, retryRun } from './api.js'
 import { githubWebUrl, sameOrigin } from './browser-guard.js'
 import { callbacksRouter } from './callbacks.js'
-import { hooksRouter } from './hooks.js'
+import { mountHooks } from './hooks.js'
 import { Problem, problemHandler } from './problem.js'
 
 export interface AppDeps {
@@ -28,6 +28,14 @@ export function createApp(deps: AppDeps): Express {
   const app = express()
   app.disable('x-powered-by')
   app.set('etag', false)
+  mountHooks(app, {
+    store: deps.store,
+    settings: deps.settings,
+    logger: deps.logger,
+    now,
+    onWork,
+    metrics: deps.metrics,
+  })
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' })
@@ -53,16 +61,6 @@ export function createApp(deps: AppDeps): Express {
     })
   }
 
-  app.use(
-    hooksRouter({
-      store: deps.store,
-      settings: deps.settings,
-      logger: deps.logger,
-      now,
-      onWork,
-      metrics: deps.metrics,
-    }),
-  )
   app.use(
     callbacksRouter({
       store: deps.store,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { type Request, Router } from 'express'
+import type { Express, Request, RequestHandler } from 'express'
 import type { Logger } from 'pino'
 import { takeIn } from '../chains/intake.js'
 import type { Settings } from '../config/settings.js'
@@ -31,10 +31,17 @@ export interface HooksDeps {
   metrics?: Metrics
 }
 
-/** `POST /hooks/<source>[/<secret>]`: answers 202 only once the event and its runs are committed. */
-export function hooksRouter(deps: HooksDeps): Router {
-  const router = Router()
-  router.post('/hooks/:source{/:secret}', rawBody, async (req, res) => {
+/**
+ * `POST /hooks/<source>[/<secret>]`: answers 202 only once the event and its runs are committed.
+ * A route of the app itself, not of a nested router, and the app's first: the busiest path of the
+ * relay goes through no other layer.
+ */
+export function mountHooks(app: Express, deps: HooksDeps): void {
+  app.post('/hooks/:source{/:secret}', rawBody, receiveHook(deps))
+}
+
+function receiveHook(deps: HooksDeps): RequestHandler<{ source: string; secret?: string }> {
+  return async (req, res) => {
     const { name, source, secrets } = enabledSource(req.params.source ?? '', deps.settings)
     if (req.params.secret !== undefined && !PATH_SECRET_SOURCES.includes(name)) {
       throw new Problem(
@@ -113,8 +120,7 @@ export function hooksRouter(deps: HooksDeps): Router {
       reason: event.reason,
       runs: event.runIds,
     })
-  })
-  return router
+  }
 }
 
 function enabledSource(name: string, settings: Settings) {

@@ -35,6 +35,10 @@ import type {
   TokenRecord,
 } from './store.js'
 
+/** Built once: `sql()` looks its statement up by its text, and these run for every run and step. */
+const INSERT_STEP = `INSERT INTO steps (run_id, idx, ${STEP_COLUMNS.join(', ')}) VALUES (?, ?, ${STEP_COLUMNS.map(() => '?').join(', ')})`
+const UPDATE_STEP = `UPDATE steps SET ${STEP_COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE run_id = ? AND idx = ?`
+
 /** How long a write waits for a lock held by another connection before it fails. */
 const LOCK_WAIT_MS = 1000
 const LOCK_RETRY_MS = 20
@@ -210,9 +214,7 @@ export class SqliteStore implements Store {
     this.sql(
       'INSERT INTO runs (id, event_id, chain, source, repository, state, push, image, step_timeout_ms, created_at, finished_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ).run(...runParams(run))
-    const step = this.sql(
-      `INSERT INTO steps (run_id, idx, ${STEP_COLUMNS.join(', ')}) VALUES (?, ?, ${STEP_COLUMNS.map(() => '?').join(', ')})`,
-    )
+    const step = this.sql(INSERT_STEP)
     for (const s of run.steps) step.run(run.id, s.index, ...stepParams(s))
   }
 
@@ -295,9 +297,7 @@ export class SqliteStore implements Store {
         'UPDATE runs SET state = ?, finished_at = ?, version = ? WHERE id = ? AND version = ?',
       ).run(run.state, run.finishedAt, run.version, run.id, run.version - 1)
       if (updated.changes === 0) return false
-      const step = this.sql(
-        `UPDATE steps SET ${STEP_COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE run_id = ? AND idx = ?`,
-      )
+      const step = this.sql(UPDATE_STEP)
       for (const s of run.steps) step.run(...stepParams(s), run.id, s.index)
       this.insertJobs(jobs)
       if (callback) this.insertCallback(callback)

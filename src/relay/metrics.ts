@@ -33,7 +33,7 @@ export function createMetrics(store: Store, options: { defaultMetrics?: boolean 
     }),
     attempts: new Counter({
       name: 'hookchain_dispatch_attempts_total',
-      help: 'Outbox deliveries, by kind (dispatch, webhook, registry-callback) and outcome (delivered, retry, failed, stale).',
+      help: 'Outbox deliveries, by kind (dispatch, webhook, registry-callback) and outcome (delivered, retry, postponed, failed, stale).',
       labelNames: ['kind', 'outcome'],
       registers: [registry],
     }),

@@ -18,11 +18,16 @@ afterEach(async () => {
   await github.close()
 })
 
-async function start(options: { timeoutMs?: number; chain?: Chain; apiUrl?: string } = {}) {
+async function start(
+  options: { timeoutMs?: number; chain?: Chain; apiUrl?: string; leaseMs?: number } = {},
+) {
   t = await startFaultRelay(
     options.apiUrl ?? github.url,
     options.chain ? { chains: [options.chain] } : {},
-    { outboundTimeoutMs: options.timeoutMs ?? 10_000 },
+    {
+      outboundTimeoutMs: options.timeoutMs ?? 10_000,
+      worker: options.leaseMs ? { leaseMs: options.leaseMs } : undefined,
+    },
   )
   return t
 }
@@ -93,6 +98,20 @@ describe('GitHub in trouble', () => {
     })
     expect(r.steps[0]?.attempts.at(-1)?.status).toBe(204)
     expect(relay.logged(/did not answer within 0.3 s; trying again/)).not.toEqual([])
+  })
+
+  it('keeps a dispatch that outlasts its lease to itself: GitHub gets it once while it waits', async () => {
+    // The request hangs for 2.5 s, well past the 0.6 s lease: without renewal the relay would
+    // claim the job again at the next poll and send a second dispatch meanwhile.
+    const relay = await start({ timeoutMs: 2500, leaseMs: 600 })
+    github.hang(1)
+    const id = await relay.push('latest')
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    const sent = () => github.requests.filter((r) => r.path.endsWith('/dispatches'))
+    expect(sent()).toHaveLength(1)
+    const r = await relay.until(id, (x) => x.steps[0]?.state === 'running')
+    expect(r.steps[0]?.attempts.map((a) => a.status)).toEqual([null, 204])
+    expect(sent()).toHaveLength(2)
   })
 
   it('retries when GitHub resets the connection, and dispatches through a fresh one', async () => {

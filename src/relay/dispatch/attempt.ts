@@ -15,11 +15,14 @@ export interface AttemptRecord {
 
 /**
  * What one delivery came to. The outbox worker records `attempts`, then marks the step dispatched,
- * reschedules the job (`retry`, no sooner than `retryAfterMs` when set) or ends the step (`failed`).
+ * reschedules the job (`retry`, no sooner than `retryAfterMs` when set), puts it back without
+ * counting a try (`postponed`: nothing was sent, the write waits for its turn) or ends the step
+ * (`failed`).
  */
 export type DeliveryOutcome =
   | { kind: 'delivered'; attempts: AttemptRecord[] }
   | { kind: 'retry'; attempts: AttemptRecord[]; error: string; retryAfterMs: number | null }
+  | { kind: 'postponed'; attempts: []; reason: string; retryAfterMs: number }
   | { kind: 'failed'; attempts: AttemptRecord[]; error: string }
 
 /** How one answer (or the lack of one) counts, before it is turned into a `DeliveryOutcome`. */

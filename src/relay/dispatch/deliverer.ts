@@ -3,6 +3,7 @@ import type { Run, Step } from '../chains/run.js'
 import type { Settings } from '../config/settings.js'
 import type { DeliveryOutcome } from './attempt.js'
 import { buildClientPayload, type StepContext } from './client-payload.js'
+import { NoWriteSlotError } from './cluster-pacer.js'
 import { createGitHubDispatcher } from './github-dispatcher.js'
 import type { Deliverer } from './outbox-worker.js'
 import { createLocalPacer, type WritePacer } from './pacer.js'
@@ -61,7 +62,17 @@ export function createDeliverer(settings: Settings, options: DelivererOptions): 
         push: run.push,
       }
       if (step.kind === 'dispatch') {
-        await pacer.acquire()
+        try {
+          await pacer.acquire()
+        } catch (error) {
+          if (!(error instanceof NoWriteSlotError)) throw error
+          return {
+            kind: 'postponed',
+            attempts: [],
+            reason: error.message,
+            retryAfterMs: error.retryAfterMs,
+          }
+        }
         return github.dispatch(step.target, step.eventType ?? '', buildClientPayload(context))
       }
       const secret = webhookSecret(settings, run, step)

@@ -26,7 +26,10 @@ export interface OutboxWorkerOptions {
   /** Names this relay's leases; unique per process. */
   owner: string
   now?: () => Date
-  /** How long a claimed job stays ours; a relay that dies loses its jobs to others after this. */
+  /**
+   * How long a claimed job stays ours unless renewed; a relay that dies loses its jobs to others
+   * after this. The worker renews the leases of its jobs in flight every third of it.
+   */
   leaseMs?: number
   pollMs?: number
   concurrency?: number
@@ -59,7 +62,10 @@ export class OutboxWorker {
   private running = false
   private loop: Promise<void> | null = null
   private inFlight = new Set<Promise<void>>()
+  /** The ids of the jobs in flight, whose leases are renewed. */
+  private leased = new Set<number>()
   private wake: (() => void) | null = null
+  private renewal: NodeJS.Timeout | null = null
   private readonly now: () => Date
   private readonly leaseMs: number
   private readonly pollMs: number
@@ -80,6 +86,10 @@ export class OutboxWorker {
     if (this.running) return
     this.running = true
     this.loop = this.run()
+    // A slow delivery (GitHub's timeout, retries, a wait for a write slot) can outlast a lease:
+    // renewed, it is never claimed again, by this relay or another, while it is in flight.
+    this.renewal = setInterval(() => void this.renewLeases(), Math.max(1, this.leaseMs / 3))
+    this.renewal.unref()
   }
 
   /** Stops claiming; waits for the jobs in flight. */
@@ -88,6 +98,25 @@ export class OutboxWorker {
     this.kick()
     await this.loop
     await Promise.allSettled([...this.inFlight])
+    if (this.renewal) clearInterval(this.renewal)
+    this.renewal = null
+  }
+
+  private async renewLeases(): Promise<void> {
+    if (this.leased.size === 0) return
+    try {
+      await this.options.store.renewLeases(
+        this.options.owner,
+        [...this.leased],
+        this.now().getTime() + this.leaseMs,
+      )
+    } catch (error) {
+      this.options.logger.warn(
+        { err: error },
+        'outbox: could not renew the leases of the jobs in flight: %s',
+        getErrorMessage(error),
+      )
+    }
   }
 
   /** New work was committed: look now rather than at the next poll. */
@@ -133,6 +162,7 @@ export class OutboxWorker {
       free,
     )
     for (const job of jobs) {
+      this.leased.add(job.id)
       const work = this.process(job)
         .catch((error) =>
           this.options.logger.error(
@@ -141,7 +171,10 @@ export class OutboxWorker {
             getErrorMessage(error),
           ),
         )
-        .finally(() => this.inFlight.delete(work))
+        .finally(() => {
+          this.inFlight.delete(work)
+          this.leased.delete(job.id)
+        })
       this.inFlight.add(work)
     }
     return jobs.length
@@ -212,6 +245,17 @@ export class OutboxWorker {
     countRequests(this.options.metrics, step.kind, outcome.attempts)
     const log = { run: run.id, chain: run.chain, step: step.index, target: step.target }
 
+    if (outcome.kind === 'postponed') {
+      // A backlog waiting for write slots: each job comes back at its slot, in order.
+      logger.debug(
+        { ...log, retryInMs: outcome.retryAfterMs },
+        'step %d: %s',
+        step.index,
+        outcome.reason,
+      )
+      const dueAt = this.now().getTime() + outcome.retryAfterMs
+      return store.rescheduleJob(job.id, owner, dueAt, outcome.reason, { tried: false })
+    }
     if (outcome.kind === 'retry') {
       const delay = Math.max(outcome.retryAfterMs ?? 0, this.retryDelay(job.tries))
       logger.warn(
@@ -260,6 +304,10 @@ export class OutboxWorker {
     )
     this.options.metrics?.attempts.inc({ kind: 'registry-callback', outcome: outcome.kind })
     countRequests(this.options.metrics, 'registry-callback', outcome.attempts)
+    if (outcome.kind === 'postponed') {
+      const dueAt = this.now().getTime() + outcome.retryAfterMs
+      return store.rescheduleJob(job.id, owner, dueAt, outcome.reason, { tried: false })
+    }
     if (outcome.kind === 'retry' && job.tries + 1 < this.registryTries) {
       const delay = Math.max(outcome.retryAfterMs ?? 0, this.retryDelay(job.tries))
       logger.warn({ run: run.id }, 'registry callback: %s; trying again', outcome.error)

@@ -335,15 +335,30 @@ export class PostgresStore implements Store {
     return found.map(toJob).sort((a, b) => a.dueAt - b.dueAt || a.id - b.id)
   }
 
+  async renewLeases(owner: string, ids: readonly number[], until: number): Promise<number> {
+    if (ids.length === 0) return 0
+    return execute(
+      this.pool,
+      'UPDATE outbox SET lease_until = $1 WHERE lease_owner = $2 AND id = ANY($3::bigint[])',
+      [until, owner, ids],
+    )
+  }
+
   async finishJob(id: number, owner: string): Promise<void> {
     await execute(this.pool, 'DELETE FROM outbox WHERE id = $1 AND lease_owner = $2', [id, owner])
   }
 
-  async rescheduleJob(id: number, owner: string, dueAt: number, error: string): Promise<void> {
+  async rescheduleJob(
+    id: number,
+    owner: string,
+    dueAt: number,
+    error: string,
+    { tried = true }: { tried?: boolean } = {},
+  ): Promise<void> {
     await execute(
       this.pool,
-      'UPDATE outbox SET due_at = $1, tries = tries + 1, last_error = $2, lease_owner = NULL, lease_until = NULL WHERE id = $3 AND lease_owner = $4',
-      [dueAt, error, id, owner],
+      'UPDATE outbox SET due_at = $1, tries = tries + $2, last_error = $3, lease_owner = NULL, lease_until = NULL WHERE id = $4 AND lease_owner = $5',
+      [dueAt, tried ? 1 : 0, error, id, owner],
     )
   }
 

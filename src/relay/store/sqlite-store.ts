@@ -352,17 +352,33 @@ export class SqliteStore implements Store {
     return rows.map(toJob).sort((a, b) => a.dueAt - b.dueAt || a.id - b.id)
   }
 
+  async renewLeases(owner: string, ids: readonly number[], until: number): Promise<number> {
+    if (ids.length === 0) return 0
+    return this.write(
+      () =>
+        this.sql(
+          'UPDATE outbox SET lease_until = ? WHERE lease_owner = ? AND id IN (SELECT value FROM json_each(?))',
+        ).run(until, owner, JSON.stringify(ids)).changes,
+    )
+  }
+
   async finishJob(id: number, owner: string): Promise<void> {
     return this.write(() => {
       this.sql('DELETE FROM outbox WHERE id = ? AND lease_owner = ?').run(id, owner)
     })
   }
 
-  async rescheduleJob(id: number, owner: string, dueAt: number, error: string): Promise<void> {
+  async rescheduleJob(
+    id: number,
+    owner: string,
+    dueAt: number,
+    error: string,
+    { tried = true }: { tried?: boolean } = {},
+  ): Promise<void> {
     return this.write(() => {
       this.sql(
-        'UPDATE outbox SET due_at = ?, tries = tries + 1, last_error = ?, lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?',
-      ).run(dueAt, error, id, owner)
+        'UPDATE outbox SET due_at = ?, tries = tries + ?, last_error = ?, lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?',
+      ).run(dueAt, tried ? 1 : 0, error, id, owner)
     })
   }
 

@@ -121,8 +121,20 @@ export interface Store {
 
   /** Leases up to `limit` due jobs to `owner` until `now + leaseMs`; expired leases are taken over. */
   claimJobs(owner: string, now: number, leaseMs: number, limit: number): Promise<Job[]>
+  /** Extends to `until` the leases `owner` still holds on these jobs; returns how many. */
+  renewLeases(owner: string, ids: readonly number[], until: number): Promise<number>
   finishJob(id: number, owner: string): Promise<void>
-  rescheduleJob(id: number, owner: string, dueAt: number, error: string): Promise<void>
+  /**
+   * Gives a job back to the outbox until `dueAt`. It counts as a try unless `tried` is false:
+   * a job that was never sent (no write slot yet) keeps its place in the backoff.
+   */
+  rescheduleJob(
+    id: number,
+    owner: string,
+    dueAt: number,
+    error: string,
+    options?: { tried?: boolean },
+  ): Promise<void>
   outboxDepth(): Promise<number>
 
   /**

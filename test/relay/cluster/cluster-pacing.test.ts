@@ -32,7 +32,7 @@ describe('GitHub writes paced across two relays on one PostgreSQL database', () 
       chains: base.chains.map((chain) => ({ ...chain, steps: chain.steps.slice(0, 1) })),
     }
     const log: string[] = []
-    const logger = pino({ level: 'warn' }, { write: (line: string) => void log.push(line) })
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void log.push(line) })
     // 8 jobs in flight per relay, 100 ms apart: the last in line would wait 1.6 s for its slot,
     // past this 1.2 s lease, and be claimed and sent again if it waited under it.
     relays = await Promise.all(
@@ -71,13 +71,18 @@ describe('GitHub writes paced across two relays on one PostgreSQL database', () 
 
     expect(stand.dispatches).toHaveLength(EVENTS)
     expect(new Set(stand.dispatches.map((d) => d.clientPayload?.run_id))).toEqual(new Set(runIds))
-    // Each relay alone at 600 a minute would have sent the 20 in about 1 s; together, 1.9 s.
+    // Each relay alone at 600 a minute would have sent the 20 in about 0.9 s; together, 1.9 s.
+    // A write goes out at its slot or, on a busy machine, a little after: the first few, sent
+    // while both relays are still taking the burst in, can be late enough to be sent together
+    // with the next ones, so the margin is three slots.
     const times = dispatches.map((d) => d.receivedAt.getTime())
     expect(Math.max(...times) - Math.min(...times)).toBeGreaterThanOrEqual(
-      (EVENTS - 1) * INTERVAL_MS - 100,
+      (EVENTS - 4) * INTERVAL_MS,
     )
-    // The ones with no slot in time went back to the outbox instead of waiting under the lease.
+    // The ones with no slot in time went back to the outbox instead of waiting under the lease,
+    // due at their slot, and not as a failed try with its backoff.
     expect(log.some((line) => line.includes('the next free slot is'))).toBe(true)
+    expect(log.filter((line) => line.includes('trying again'))).toEqual([])
     const runs = await eventually(async () => {
       const answer = await fetch(`${relays[1]?.url}/api/runs?limit=100`, {
         headers: { authorization: `Bearer ${SECRETS.admin}` },

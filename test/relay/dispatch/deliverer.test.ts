@@ -3,6 +3,7 @@ import { Webhook } from 'standardwebhooks'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { imageOf, type Run, type Step } from '../../../src/relay/chains/run.js'
 import type { Settings } from '../../../src/relay/config/settings.js'
+import { NoWriteSlotError } from '../../../src/relay/dispatch/cluster-pacer.js'
 import { createDeliverer } from '../../../src/relay/dispatch/deliverer.js'
 import type { WritePacer } from '../../../src/relay/dispatch/pacer.js'
 import type { PushEvent } from '../../../src/relay/sources/types.js'
@@ -136,6 +137,21 @@ describe('createDeliverer', () => {
         },
       },
     ])
+  })
+
+  it('postpones a dispatch the pacer has no slot for, sending nothing', async () => {
+    const pacer: WritePacer = {
+      acquire: () => Promise.reject(new NoWriteSlotError(4200, 80, 10_000)),
+    }
+    const current = run()
+    const outcome = await createDeliverer(settings(), { logger, pacer }).step(
+      current,
+      current.steps[0] as Step,
+      'https://relay.example.com/callbacks/t1',
+    )
+    expect(outcome).toMatchObject({ kind: 'postponed', attempts: [], retryAfterMs: 4200 })
+    expect(outcome.kind === 'postponed' && outcome.reason).toMatch(/next free slot is 4\.2 s away/)
+    expect(github.requests).toEqual([])
   })
 
   it('sends a webhook step signed with the secret from the config', async () => {

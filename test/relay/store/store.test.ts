@@ -114,6 +114,24 @@ describe.each(storeFactories)('the $name store', (factory) => {
     expect(await store.outboxDepth()).toBe(0)
   })
 
+  it('renews the leases its owner still holds, and puts back an unsent job without a try', async () => {
+    const intake = delivery('renew')
+    await store.recordEvent(intake.event, intake.runs, intake.jobs)
+    const now = t0.getTime()
+    const [job] = await store.claimJobs('a', now, 1000, 10)
+    const id = job?.id ?? 0
+    expect(await store.renewLeases('a', [id], now + 5000)).toBe(1)
+    expect(await store.renewLeases('b', [id], now + 9000)).toBe(0) // not b's to renew
+    expect(await store.renewLeases('a', [], now + 9000)).toBe(0)
+    expect(await store.claimJobs('b', now + 2000, 1000, 10)).toHaveLength(0)
+    const [taken] = await store.claimJobs('b', now + 5001, 1000, 10)
+    expect(taken?.id).toBe(id)
+    expect(await store.renewLeases('a', [id], now + 9000)).toBe(0) // a lost it meanwhile
+    await store.rescheduleJob(id, 'b', now + 6000, 'no write slot yet', { tried: false })
+    const [again] = await store.claimJobs('c', now + 6000, 1000, 10)
+    expect(again).toMatchObject({ id, tries: 0, lastError: 'no write slot yet' })
+  })
+
   it('finds steps past their deadline', async () => {
     const intake = delivery('late')
     await store.recordEvent(intake.event, intake.runs, intake.jobs)

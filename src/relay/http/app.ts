@@ -1,9 +1,9 @@
-import express, { type Express } from 'express'
+import express, { type Express, type Request, type Response } from 'express'
 import type { Logger } from 'pino'
 import type { Settings } from '../config/settings.js'
 import type { Metrics } from '../metrics.js'
 import type { Store } from '../store/store.js'
-import { pagesRouter } from '../ui/pages.js'
+import { pagesRouter, retryProblemPage } from '../ui/pages.js'
 import { requireAdmin } from './admin-auth.js'
 import { apiRouter, retryRun } from './api.js'
 import { githubWebUrl, sameOrigin } from './browser-guard.js'
@@ -84,13 +84,18 @@ export function createApp(deps: AppDeps): Express {
   const browser = requireAdmin(deps.settings.adminToken, { browser: true })
   app.get('/', browser)
   app.use(['/runs', '/events', '/assets'], browser)
-  app.post('/runs/:id/retry', sameOrigin, async (req, res) => {
-    const run = await retryRun(
-      { store: deps.store, now, logger: deps.logger, onWork },
-      String(req.params.id),
-    )
-    res.redirect(303, `/runs/${run.id}`)
-  })
+  app.post(
+    '/runs/:id/retry',
+    sameOrigin,
+    async (req: Request, res: Response) => {
+      const run = await retryRun(
+        { store: deps.store, now, logger: deps.logger, onWork },
+        String(req.params.id),
+      )
+      res.redirect(303, `/runs/${run.id}`)
+    },
+    retryProblemPage,
+  )
   app.use(
     pagesRouter({ store: deps.store, now, githubUrl: githubWebUrl(deps.settings.github.apiUrl) }),
   )

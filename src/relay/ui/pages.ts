@@ -144,6 +144,30 @@ function notFound(kind: 'run' | 'event', id: string): Problem {
   )
 }
 
+/**
+ * The retry button's 404 (no such run) and 409 (nothing to retry) as pages for the person who
+ * pressed it, with a way back. A refused cross-site request (403) stays problem+json: no person
+ * on the relay's pages sent it.
+ */
+export const retryProblemPage: ErrorRequestHandler = (error, req, res, next) => {
+  if (!(error instanceof Problem) || error.status === 403 || res.headersSent) return next(error)
+  const back =
+    error.status === 404
+      ? { href: '/', label: '← Every run' }
+      : { href: `/runs/${encodeURIComponent(String(req.params.id))}`, label: '← Back to the run' }
+  sendPage(
+    res.set(error.headers),
+    error.status,
+    errorPage({
+      status: error.status,
+      title: error.title,
+      detail: error.detail,
+      back,
+      section: 'runs',
+    }),
+  )
+}
+
 /** Problems raised by these pages (a bad filter, an unknown id) become pages, not JSON. */
 const problemPage: ErrorRequestHandler = (error, req, res, next) => {
   if (!(error instanceof Problem) || res.headersSent) return next(error)

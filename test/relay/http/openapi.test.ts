@@ -244,8 +244,13 @@ describe('every answer of the relay keeps to openapi.yaml', () => {
     const retried = await call('POST', button, fromPage)
     expect(retried.status).toBe(303)
     expect(retried.headers.get('location')).toBe(`/runs/${runId}`)
-    expect((await call('POST', button, fromPage)).status).toBe(409)
-    expect((await call('POST', `/runs/${NO_RUN}/retry`, fromPage)).status).toBe(404)
+    const again = await call('POST', button, fromPage)
+    expect(again.status).toBe(409)
+    expect(again.headers.get('content-type')).toMatch(/^text\/html/)
+    expect(String(again.body)).toContain(`<a href="/runs/${runId}">← Back to the run</a>`)
+    const missing = await call('POST', `/runs/${NO_RUN}/retry`, fromPage)
+    expect(missing.status).toBe(404)
+    expect(String(missing.body)).toContain('<a href="/">← Every run</a>')
     await webhooked(runId, 2)
     // The receiver has the request before the relay has its answer and records the step running.
     const resumed = await eventually(async () => {

@@ -129,6 +129,16 @@ describe('GitHub in trouble', () => {
     }
   })
 
+  it('says why a step timed out in the outbox: the last answer GitHub gave', async () => {
+    const relay = await start({ chain: { ...twoSteps, stepTimeoutMs: 1000 } })
+    github.fail(1, { status: 429, headers: { 'retry-after': '60' } })
+    const id = await relay.push('latest')
+    const ended = await relay.until(id, (x) => x.state !== 'running')
+    const why = ended.steps[0]?.attempts[0]?.error
+    expect(why).toMatch(/429/)
+    expect(ended.steps[0]?.description).toBe(`Not dispatched within 1s: ${why}`)
+  })
+
   it('ends a step GitHub stays down for at its timeout, and a retry resumes the run once GitHub is back', async () => {
     const relay = await start({ chain: { ...twoSteps, stepTimeoutMs: 1000 } })
     github.fail(3, { status: 503 })

@@ -7,7 +7,8 @@ export type RunInput =
   | { type: 'delivered'; step: number; generation: number }
   | { type: 'delivery-failed'; step: number; generation: number; error: string }
   | { type: 'callback'; step: number; generation: number; callback: Callback }
-  | { type: 'timeout'; step: number }
+  /** `lastError`: why the outbox's last try to dispatch the step failed, if it did. */
+  | { type: 'timeout'; step: number; lastError?: string | null }
   | { type: 'retry' }
 
 /** What the outside world must do after a transition. */
@@ -78,9 +79,10 @@ export function advance(run: Run, input: RunInput, now: Date): Transition {
       if (!step.deadline || step.deadline > at)
         return refuse('not-due', `step ${step.index} is not due yet`)
       const waited = formatDuration(run.stepTimeoutMs)
+      const why = input.lastError ?? step.description
       const description =
         step.state === 'dispatching'
-          ? `Not dispatched within ${waited}${step.description ? `: ${step.description}` : ''}`
+          ? `Not dispatched within ${waited}${why ? `: ${why}` : ''}`
           : `No callback within ${waited}`
       return endRun(run, steps, step, 'error', { description }, at)
     }

@@ -185,7 +185,8 @@ export class OutboxWorker {
     const { store, logger } = this.options
     const overdue = await store.overdueSteps(this.now().toISOString(), 100)
     for (const { runId, step } of overdue) {
-      const result = await applyInput(store, runId, { type: 'timeout', step }, this.now)
+      const lastError = await this.lastDispatchError(runId, step)
+      const result = await applyInput(store, runId, { type: 'timeout', step, lastError }, this.now)
       if (result.ok) {
         logger.info(
           { run: runId, step, state: 'error' },
@@ -197,6 +198,21 @@ export class OutboxWorker {
       }
     }
     return overdue.length
+  }
+
+  /**
+   * Why the last failed try to dispatch a step failed, as its history shows it; null if none
+   * failed since the step (re)started (say, when the first is still in flight).
+   */
+  private async lastDispatchError(runId: string, index: number): Promise<string | null> {
+    const { store } = this.options
+    const since = (await store.getRun(runId))?.steps[index - 1]?.startedAt
+    if (!since) return null
+    const attempts = await store.attemptsFor([runId])
+    const failed = attempts.filter(
+      (a) => a.step === index && a.startedAt >= since && a.error && a.error !== IN_FLIGHT,
+    )
+    return failed.at(-1)?.error ?? null
   }
 
   private async process(job: Job): Promise<void> {

@@ -120,9 +120,17 @@ describe('the chain engine', () => {
     expect(result.ok && result.run.steps[0]?.description).toBe('No callback within 30m')
   })
 
-  it('says a step was never dispatched when it times out in the outbox', () => {
+  it('says a step was never dispatched when it times out in the outbox, and why if known', () => {
     const result = advance(started(), { type: 'timeout', step: 1 }, later(31 * 60_000))
     expect(result.ok && result.run.steps[0]?.description).toBe('Not dispatched within 30m')
+    const why = advance(
+      started(),
+      { type: 'timeout', step: 1, lastError: 'GitHub answered 503 Service Unavailable' },
+      later(31 * 60_000),
+    )
+    expect(why.ok && why.run.steps[0]?.description).toBe(
+      'Not dispatched within 30m: GitHub answered 503 Service Unavailable',
+    )
   })
 
   it('ends the run as error when a dispatch fails for good, with the reason', () => {

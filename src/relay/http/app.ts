@@ -51,6 +51,8 @@ export function createApp(deps: AppDeps): Express {
         'database-unavailable',
         'Database unavailable',
         `The ${deps.store.dialect} database does not answer: ${(error as Error).message}`,
+        {},
+        { 'Retry-After': '5' },
       )
     }
   })

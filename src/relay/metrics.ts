@@ -9,6 +9,7 @@ export interface Metrics {
   callbacks: Counter<'state' | 'outcome'>
   attempts: Counter<'kind' | 'outcome'>
   requests: Counter<'kind' | 'status'>
+  problems: Counter<'status' | 'type'>
   stepDuration: Histogram<'kind' | 'state'>
   githubRateLimitRemaining: Gauge
 }
@@ -41,6 +42,12 @@ export function createMetrics(store: Store, options: { defaultMetrics?: boolean 
       name: 'hookchain_outbound_requests_total',
       help: 'HTTP requests to GitHub, webhook steps and registries, by kind and HTTP status ("none" when no answer came).',
       labelNames: ['kind', 'status'],
+      registers: [registry],
+    }),
+    problems: new Counter({
+      name: 'hookchain_http_problems_total',
+      help: 'Requests answered with problem+json, by HTTP status and problem type (the last part of its type URN): 503 database-unavailable says the database is failing.',
+      labelNames: ['status', 'type'],
       registers: [registry],
     }),
     stepDuration: new Histogram({

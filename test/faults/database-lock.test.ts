@@ -92,6 +92,12 @@ describe('a database another process keeps locked', () => {
       )
     }
     expect(relay.logged(/database unavailable/).length).toBeGreaterThan(0)
+    expect(
+      await relay.metric('hookchain_http_problems_total', {
+        status: '503',
+        type: 'database-unavailable',
+      }),
+    ).toBe(refused.length)
 
     const after = await relay.push('v3')
     await dispatchedCallback(relay, after)

@@ -110,6 +110,6 @@ export function createApp(deps: AppDeps): Express {
       `Nothing is served at ${req.method} ${req.path}; see the README for the relay's routes.`,
     )
   })
-  app.use(problemHandler(deps.logger))
+  app.use(problemHandler(deps.logger, deps.metrics))
   return app
 }

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Response } from 'express'
 import type { Logger } from 'pino'
+import type { Metrics } from '../metrics.js'
 
 /**
  * An error that the client can act on, sent as RFC 9457 problem+json. `detail` says what to fix;
@@ -87,7 +88,7 @@ function isDatabaseError(error: unknown): boolean {
   )
 }
 
-export function problemHandler(logger: Logger): ErrorRequestHandler {
+export function problemHandler(logger: Logger, metrics?: Metrics): ErrorRequestHandler {
   return (error, req, res, _next) => {
     let problem = error instanceof Problem ? error : fromBodyParser(error)
     if (!problem && error?.status >= 400 && error?.status < 500) {
@@ -114,6 +115,7 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       )
     }
     if (res.headersSent) return
+    metrics?.problems.inc({ status: String(problem.status), type: problem.slug })
     sendProblem(
       res,
       problem,

@@ -75,6 +75,8 @@ export interface GitHubStandIn {
   fail(times: number, fault: Fault, route?: FaultRoute): void
   /** The next `times` matching requests get no answer at all (route default: dispatches). */
   hang(times: number, route?: FaultRoute): void
+  /** Drops every fault and hang still planned: GitHub is well again. */
+  recover(): void
   /** Which repositories exist from now on; null: every one. */
   setRepositories(repositories: string[] | null): void
   close(): Promise<void>
@@ -283,6 +285,9 @@ export async function startGitHubStandIn(
     },
     hang(times, route = 'dispatches') {
       planned.push({ route, remaining: times, action: { kind: 'hang' } })
+    },
+    recover() {
+      planned.length = 0
     },
     setRepositories(list) {
       repositories = normaliseRepositories(list)

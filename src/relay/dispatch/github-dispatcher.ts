@@ -1,6 +1,5 @@
 import { createPrivateKey } from 'node:crypto'
 import { createAppAuth } from '@octokit/auth-app'
-import { retry } from '@octokit/plugin-retry'
 import { Octokit } from '@octokit/rest'
 import { getErrorMessage } from '../../shared/errors.js'
 import type { GitHubAuth, GitHubSettings } from '../config/settings.js'
@@ -27,10 +26,6 @@ export interface GitHubDispatcherOptions {
   userAgent?: string
   /** Told the rate limit left after every answer that carries it. */
   onRateLimit?: (remaining: number, resetAt: Date) => void
-  /** Retries made in process, after a 5xx or a network error. Default 2. */
-  quickRetries?: number
-  /** The in-process retries wait 1×, 4×, 9×… this. Default 500 ms. */
-  quickRetryDelayMs?: number
   /** Octokit's own warnings (deprecations, token replication retries). Default: console. */
   log?: { warn(message: string): void }
 }
@@ -43,14 +38,15 @@ export interface GitHubDispatcher {
 const REPOSITORY = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)$/
 const NO_CREDENTIALS = 'no GitHub credentials: set github.token or github.app in the relay config'
 
-/**
- * No @octokit/plugin-throttling: every request it schedules passes through Bottleneck, whose
- * datastore yields to the event loop with timers, adding about 14 ms to each dispatch (measured:
- * 19 ms against 5 ms without it, on loopback). What it does is done here already, durably: a
- * rate-limited answer becomes a `retry` at GitHub's Retry-After or reset time, kept in the outbox
- * without holding a lease, and writes are paced by the relay's WritePacer.
+/*
+ * No @octokit/plugin-throttling and no @octokit/plugin-retry: every request either schedules
+ * passes through Bottleneck, whose datastore yields to the event loop with timers. Throttling
+ * added about 14 ms to each dispatch, retry about 5 ms (of a budget of 10 ms from event to
+ * dispatch). What they do is done here already, durably: an answer worth retrying (a 5xx, a
+ * network error, a timeout) or a rate-limited one becomes a `retry`, which the outbox tries again
+ * with capped exponential backoff and jitter, or at GitHub's Retry-After or reset time, without
+ * holding a lease; writes are paced by the relay's WritePacer.
  */
-const RelayOctokit = Octokit.plugin(retry)
 
 /**
  * Builds the dispatcher. Each delivery gets its own Octokit, built by `buildOctokit` alone and
@@ -122,8 +118,7 @@ function buildOctokit(
   { tokenCache }: SharedState,
   fetch: typeof globalThis.fetch,
   options: GitHubDispatcherOptions,
-): InstanceType<typeof RelayOctokit> {
-  const quickRetries = options.quickRetries ?? 2
+): Octokit {
   const authOptions =
     auth.kind === 'token'
       ? { auth: auth.token }
@@ -136,7 +131,7 @@ function buildOctokit(
             cache: tokenCache,
           },
         }
-  return new RelayOctokit({
+  return new Octokit({
     ...authOptions,
     baseUrl: options.github.apiUrl.replace(/\/+$/, ''),
     userAgent: options.userAgent ?? 'hookchain-relay',
@@ -147,12 +142,6 @@ function buildOctokit(
       info: () => {},
       warn: (message: string) => (options.log ?? console).warn(message),
       error: () => {},
-    },
-    retry: {
-      retries: quickRetries,
-      retryAfterBaseValue: options.quickRetryDelayMs ?? 500,
-      // Rate limits (403, 429) go to the outbox, which waits as long as GitHub asked.
-      doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451],
     },
   })
 }
@@ -190,8 +179,6 @@ function createRecorder({ apiUrl, auth, repository, timeoutMs, onRateLimit }: Re
         const message = timeoutMessage(timeoutMs)
         last = { kind: 'retry', error: message, retryAfterMs: null }
         attempts.push(attempt.finish({ target, request, status: null, error: message }))
-        // An AbortError passes through @octokit/request untouched and the retry plugin leaves it
-        // alone: a GitHub that hangs is retried by the outbox later, not at once.
         throw new DOMException(message, 'AbortError')
       }
       const verdict = judgeNoAnswer(apiUrl, networkReason(error))

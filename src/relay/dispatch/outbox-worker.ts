@@ -231,19 +231,22 @@ export class OutboxWorker {
       return store.finishJob(job.id, owner)
     }
     const { token, hash } = callbackToken()
-    await store.addToken(hash, { runId: run.id, step: step.index, generation: step.generation })
     const callbackUrl = `${this.options.publicUrl}/callbacks/${token}`
-    const inFlight = await store.startAttempt({
-      runId: run.id,
-      step: step.index,
-      kind: step.kind,
-      target: shownTarget(step),
-      request: null,
-      status: null,
-      error: IN_FLIGHT,
-      durationMs: 0,
-      startedAt: this.now().toISOString(),
-    })
+    // Together, so that SQLite commits both in one transaction: one disk sync fewer per step.
+    const [, inFlight] = await Promise.all([
+      store.addToken(hash, { runId: run.id, step: step.index, generation: step.generation }),
+      store.startAttempt({
+        runId: run.id,
+        step: step.index,
+        kind: step.kind,
+        target: shownTarget(step),
+        request: null,
+        status: null,
+        error: IN_FLIGHT,
+        durationMs: 0,
+        startedAt: this.now().toISOString(),
+      }),
+    ])
 
     const outcome = await this.options.deliver.step(run, step, callbackUrl).catch(
       (error): DeliveryOutcome => ({

@@ -35,7 +35,6 @@ function tokenSettings(token = STAND_IN_TOKEN): GitHubSettings {
 function dispatcher(overrides: Partial<Parameters<typeof createGitHubDispatcher>[0]> = {}) {
   return createGitHubDispatcher({
     github: tokenSettings(),
-    quickRetryDelayMs: 10,
     log: { warn: () => {} },
     ...overrides,
   })
@@ -92,29 +91,19 @@ describe('a dispatch GitHub accepts', () => {
 })
 
 describe('a GitHub that fails for a while', () => {
-  it('retries a 500 in process and records both attempts', async () => {
-    standIn.fail(1, { status: 500 })
+  it('hands a 5xx to the outbox at once, with the one attempt recorded', async () => {
+    standIn.fail(1, { status: 502 })
 
     const outcome = await dispatcher().dispatch('acme/deploy', 'image-pushed', payload)
 
-    expect(outcome.kind).toBe('delivered')
-    expect(outcome.attempts.map((a) => a.status)).toEqual([500, 204])
-    expect(outcome.attempts[0]?.error).toMatch(/^GitHub answered 500 Internal Server Error/)
-    expect(standIn.dispatches).toHaveLength(1)
-  })
-
-  it('hands a lasting 5xx to the outbox after the quick retries', async () => {
-    standIn.fail(10, { status: 502 })
-
-    const outcome = await dispatcher({ quickRetries: 2 }).dispatch(
-      'acme/deploy',
-      'image-pushed',
-      payload,
-    )
-
     expect(outcome).toMatchObject({ kind: 'retry', retryAfterMs: null })
-    expect(outcome.attempts.map((a) => a.status)).toEqual([502, 502, 502])
+    expect(outcome.attempts.map((a) => a.status)).toEqual([502])
     expect(outcome.kind === 'retry' && outcome.error).toMatch(/^GitHub answered 502 Bad Gateway/)
+    expect(standIn.requests).toHaveLength(1)
+    // The outbox's next try goes through.
+    const next = await dispatcher().dispatch('acme/deploy', 'image-pushed', payload)
+    expect(next.kind).toBe('delivered')
+    expect(standIn.dispatches).toHaveLength(1)
   })
 
   it('returns a 429 with a long Retry-After at once, for the outbox to wait', async () => {
@@ -201,15 +190,14 @@ describe('a GitHub that fails for a while', () => {
 
     const outcome = await dispatcher({
       github: { apiUrl: closed.url, auth: { kind: 'token', token: 't' }, writesPerMinute: 0 },
-      quickRetries: 1,
     }).dispatch('acme/deploy', 'image-pushed', payload)
 
     expect(outcome.kind).toBe('retry')
     expect(outcome.kind === 'retry' && outcome.error).toMatch(
       new RegExp(`^could not reach GitHub at ${closed.url}: .*ECONNREFUSED`),
     )
-    expect(outcome.attempts).toHaveLength(2)
-    expect(outcome.attempts.every((a) => a.status === null)).toBe(true)
+    expect(outcome.attempts).toHaveLength(1)
+    expect(outcome.attempts[0]?.status).toBe(null)
   })
 })
 

@@ -6,7 +6,7 @@ import { ID_PATTERN } from '../ids.js'
 import { SOURCE_NAMES, type SourceName } from '../sources/types.js'
 import type { EventFilter, EventOutcome, RunFilter, Store } from '../store/store.js'
 import { FAVICON, FAVICON_PATH, STYLESHEET, STYLESHEET_PATH } from './assets.js'
-import { errorPage } from './error-page.js'
+import { type ErrorView, errorPage } from './error-page.js'
 import { eventPage, eventsPage } from './events-page.js'
 import { runPage } from './run-page.js'
 import { runsPage } from './runs-page.js'
@@ -155,17 +155,7 @@ export const retryProblemPage: ErrorRequestHandler = (error, req, res, next) => 
     error.status === 404
       ? { href: '/', label: '← Every run' }
       : { href: `/runs/${encodeURIComponent(String(req.params.id))}`, label: '← Back to the run' }
-  sendPage(
-    res.set(error.headers),
-    error.status,
-    errorPage({
-      status: error.status,
-      title: error.title,
-      detail: error.detail,
-      back,
-      section: 'runs',
-    }),
-  )
+  sendProblemPage(res, error, back, 'runs')
 }
 
 /** Problems raised by these pages (a bad filter, an unknown id) become pages, not JSON. */
@@ -178,15 +168,15 @@ const problemPage: ErrorRequestHandler = (error, req, res, next) => {
         ? { href: '/events', label: '← Every event' }
         : { href: '/', label: '← Every run' }
       : { href: req.path, label: 'Show the page without filters' }
-  sendPage(
-    res.set(error.headers),
-    error.status,
-    errorPage({
-      status: error.status,
-      title: error.title,
-      detail: error.detail,
-      back,
-      section: events ? 'events' : 'runs',
-    }),
-  )
+  sendProblemPage(res, error, back, events ? 'events' : 'runs')
+}
+
+function sendProblemPage(
+  res: Response,
+  problem: Problem,
+  back: ErrorView['back'],
+  section: ErrorView['section'],
+): void {
+  const { status, title, detail } = problem
+  sendPage(res.set(problem.headers), status, errorPage({ status, title, detail, back, section }))
 }

@@ -53,8 +53,12 @@ export function encode(encoding: Encoding, body: Buffer): Buffer {
   }
 }
 
-/** The history pages answer a person's mistake with an HTML page rather than problem+json. */
+/**
+ * The history pages, and the retry button on a run's page, answer a person's mistake with an
+ * HTML page rather than problem+json.
+ */
 export function isPage(method: string, path: string): boolean {
+  if (method === 'POST') return /^\/runs\/[^/?]+\/retry\/?(?:\?|$)/i.test(path)
   return (
     method === 'GET' && !/^\/+(?:api|hooks|callbacks|healthz|readyz|metrics)(?:[/?]|$)/.test(path)
   )

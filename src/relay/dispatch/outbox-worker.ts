@@ -201,13 +201,15 @@ export class OutboxWorker {
   }
 
   /**
-   * Why the last failed try to dispatch a step failed, as its history shows it; null if none
-   * failed since the step (re)started (say, when the first is still in flight).
+   * Why the last failed try to dispatch a step failed, as its history shows it; null if the step
+   * was dispatched (its timeout is about the callback) or no try failed since it (re)started (say,
+   * when the first is still in flight).
    */
   private async lastDispatchError(runId: string, index: number): Promise<string | null> {
     const { store } = this.options
-    const since = (await store.getRun(runId))?.steps[index - 1]?.startedAt
-    if (!since) return null
+    const step = (await store.getRun(runId))?.steps[index - 1]
+    if (step?.state !== 'dispatching' || !step.startedAt) return null
+    const since = step.startedAt
     const attempts = await store.attemptsFor([runId])
     const failed = attempts.filter(
       (a) => a.step === index && a.startedAt >= since && a.error && a.error !== IN_FLIGHT,

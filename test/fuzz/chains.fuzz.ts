@@ -177,6 +177,12 @@ class Push implements fc.AsyncCommand<Model, FuzzRelay> {
   toString = () => `push ${this.tag}${this.registry ? ' with a registry callback' : ''}`
 }
 
+/** One of the callback URLs handed out for one of the runs, as the picks choose them. */
+function pickToken(m: Model, runPick: number, tokenPick: number) {
+  const run = m.runs[runPick % m.runs.length] as RunModel
+  return { run, token: run.tokens[tokenPick % run.tokens.length] }
+}
+
 class Report implements fc.AsyncCommand<Model, FuzzRelay> {
   constructor(
     readonly runPick: number,
@@ -185,8 +191,7 @@ class Report implements fc.AsyncCommand<Model, FuzzRelay> {
   ) {}
   check = (m: Readonly<Model>) => m.runs.length > 0
   async run(m: Model): Promise<void> {
-    const run = m.runs[this.runPick % m.runs.length] as RunModel
-    const token = run.tokens[this.tokenPick % run.tokens.length]
+    const { run, token } = pickToken(m, this.runPick, this.tokenPick)
     if (!token) return
     const step = run.steps[token.step - 1] as RunModel['steps'][number]
     const response = await post(token.path, {
@@ -222,8 +227,7 @@ class BadReport implements fc.AsyncCommand<Model, FuzzRelay> {
   ) {}
   check = (m: Readonly<Model>) => m.runs.length > 0
   async run(m: Model): Promise<void> {
-    const run = m.runs[this.runPick % m.runs.length] as RunModel
-    const token = run.tokens[this.tokenPick % run.tokens.length]
+    const { run, token } = pickToken(m, this.runPick, this.tokenPick)
     if (!token) return
     const response = await post(token.path, this.body)
     expect([400, 422]).toContain(response.status)

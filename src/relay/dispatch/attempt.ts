@@ -25,13 +25,16 @@ export type DeliveryOutcome =
   | { kind: 'postponed'; attempts: []; reason: string; retryAfterMs: number }
   | { kind: 'failed'; attempts: AttemptRecord[]; error: string }
 
+/** The outcome of a delivery that was tried: only a paced GitHub write is ever postponed. */
+export type TriedOutcome = Exclude<DeliveryOutcome, { kind: 'postponed' }>
+
 /** How one answer (or the lack of one) counts, before it is turned into a `DeliveryOutcome`. */
 export type Verdict =
   | { kind: 'delivered' }
   | { kind: 'retry'; error: string; retryAfterMs: number | null }
   | { kind: 'failed'; error: string }
 
-export function toOutcome(verdict: Verdict, attempts: AttemptRecord[]): DeliveryOutcome {
+export function toOutcome(verdict: Verdict, attempts: AttemptRecord[]): TriedOutcome {
   switch (verdict.kind) {
     case 'delivered':
       return { kind: 'delivered', attempts }

@@ -6,7 +6,7 @@ import { type Run, runResult, type Step, shownTarget } from '../chains/run.js'
 import { applyInput } from '../chains/transitions.js'
 import { countRequests, type Metrics, observeEndedSteps } from '../metrics.js'
 import type { Job, Store } from '../store/store.js'
-import type { DeliveryOutcome } from './attempt.js'
+import type { DeliveryOutcome, TriedOutcome } from './attempt.js'
 import { retryDelayMs } from './backoff.js'
 
 /** The network side of a job: the only part of the worker that leaves the process. */
@@ -14,7 +14,7 @@ export interface Deliverer {
   /** Dispatches a step (repository_dispatch or webhook) whose callbacks go to `callbackUrl`. */
   step(run: Run, step: Step, callbackUrl: string): Promise<DeliveryOutcome>
   /** Tells a registry's own callback_url how the run ended. */
-  registry(run: Run, url: string, result: Callback): Promise<DeliveryOutcome>
+  registry(run: Run, url: string, result: Callback): Promise<TriedOutcome>
 }
 
 export interface OutboxWorkerOptions {
@@ -313,7 +313,7 @@ export class OutboxWorker {
     if (!url || run.state === 'running') return store.finishJob(job.id, owner)
     const result = runResult(run, `${this.options.publicUrl}/runs/${run.id}`)
     const outcome = await this.options.deliver.registry(run, url, result).catch(
-      (error): DeliveryOutcome => ({
+      (error): TriedOutcome => ({
         kind: 'retry',
         attempts: [],
         error: getErrorMessage(error),
@@ -325,10 +325,6 @@ export class OutboxWorker {
     )
     this.options.metrics?.attempts.inc({ kind: 'registry-callback', outcome: outcome.kind })
     countRequests(this.options.metrics, 'registry-callback', outcome.attempts)
-    if (outcome.kind === 'postponed') {
-      const dueAt = this.now().getTime() + outcome.retryAfterMs
-      return store.rescheduleJob(job.id, owner, dueAt, outcome.reason, { tried: false })
-    }
     if (outcome.kind === 'retry' && job.tries + 1 < this.registryTries) {
       const delay = Math.max(outcome.retryAfterMs ?? 0, this.retryDelay(job.tries))
       logger.warn({ run: run.id }, 'registry callback: %s; trying again', outcome.error)

@@ -1,5 +1,5 @@
 import { type Callback, formatProblems, validateCallback } from '../../shared/callback.js'
-import { type DeliveryOutcome, startAttempt, toOutcome } from './attempt.js'
+import { startAttempt, type TriedOutcome, toOutcome } from './attempt.js'
 import {
   type CallbackPolicy,
   checkRegistryCallbackUrl,
@@ -20,7 +20,7 @@ export interface RegistryCallbackSenderOptions extends CallbackPolicy {
 
 export interface RegistryCallbackSender {
   /** POSTs the run's result to a registry's own callback_url, if the policy allows it; never throws. */
-  send(url: string, callback: Callback): Promise<DeliveryOutcome>
+  send(url: string, callback: Callback): Promise<TriedOutcome>
 }
 
 const RECEIVER: Receiver = {

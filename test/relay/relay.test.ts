@@ -1,6 +1,8 @@
 import { createHmac } from 'node:crypto'
+import { connect } from 'node:net'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { Chain } from '../../src/relay/config/settings.js'
+import { REJECTED_PAYLOAD_BYTES } from '../../src/relay/http/hooks.js'
 import { type GitHubStandIn, startGitHubStandIn } from '../support/github-stand-in.js'
 import { type HttpReceiver, startHttpReceiver } from '../support/http-receiver.js'
 import {
@@ -434,6 +436,17 @@ describe('bad input', () => {
     await problem(await t.post(`/hooks/dockerhub/${SECRETS.dockerhub}`, big), 413)
   })
 
+  it('answers a body declared over 1 MB with 413 at once, and closes without reading it', async () => {
+    const { head, closed } = await postWithoutFinishing(
+      t.url,
+      `/hooks/dockerhub/${SECRETS.dockerhub}`,
+      64 * 1024 * 1024,
+    )
+    expect(head).toMatch(/^HTTP\/1\.1 413 /)
+    expect(head).toMatch(/^connection: close$/im)
+    expect(closed).toBe(true)
+  })
+
   it('answers an unsupported content type with 415', async () => {
     const body = await problem(
       await t.post(`/hooks/dockerhub/${SECRETS.dockerhub}`, 'payload=x', {
@@ -455,6 +468,20 @@ describe('bad input', () => {
     expect(body.errors?.[0]?.pointer).toBe('/push_data/tag')
     const events = await t.api<{ events: { outcome: string; reason: string }[] }>('/api/events')
     expect(events.events[0]).toMatchObject({ outcome: 'rejected' })
+  })
+
+  it('keeps only the first 64 kB of a large rejected delivery, and says so', async () => {
+    const large = JSON.stringify({ repository: { repo_name: 'a/b' }, padding: 'x'.repeat(300_000) })
+    await problem(await t.post(`/hooks/dockerhub/${SECRETS.dockerhub}`, large), 422)
+    const listed = await t.api<{ events: { id: string; outcome: string }[] }>('/api/events')
+    expect(listed.events[0]?.outcome).toBe('rejected')
+    const rejected = await t.api<{ reason: string; payload: string }>(
+      `/api/events/${listed.events[0]?.id}`,
+    )
+    expect(rejected.payload).toBe(large.slice(0, REJECTED_PAYLOAD_BYTES))
+    expect(rejected.reason).toContain(
+      `the first ${REJECTED_PAYLOAD_BYTES} of its ${large.length} bytes`,
+    )
   })
 
   it('answers a callback that breaks the schema with 422 naming the field, and changes nothing', async () => {
@@ -480,6 +507,26 @@ describe('bad input', () => {
       headers: { authorization: `Bearer ${SECRETS.admin}` },
     })
     expect((await problem(bad, 400)).detail).toContain('state')
+  })
+
+  it('answers a known path asked with another method with 405 and the methods it takes', async () => {
+    const admin = { authorization: `Bearer ${SECRETS.admin}` }
+    const cases: [string, string, string][] = [
+      ['GET', `/hooks/dockerhub/${SECRETS.dockerhub}`, 'POST'],
+      ['PUT', '/hooks/distribution', 'POST'],
+      ['GET', `/callbacks/${'A'.repeat(43)}`, 'POST'],
+      ['DELETE', '/api/runs', 'GET, HEAD'],
+      ['PUT', '/runs/0190e0c8-0000-7000-8000-000000000000', 'GET, HEAD'],
+      ['GET', '/runs/0190e0c8-0000-7000-8000-000000000000/retry', 'POST'],
+      ['POST', '/healthz', 'GET, HEAD'],
+    ]
+    for (const [method, path, allow] of cases) {
+      const response = await fetch(`${t.url}${path}`, { method, headers: admin })
+      const body = await problem(response, 405)
+      expect(response.headers.get('allow'), `${method} ${path}`).toBe(allow)
+      expect(body.detail).toContain(method)
+    }
+    await problem(await fetch(`${t.url}/nope`, { method: 'PUT' }), 404)
   })
 })
 
@@ -623,3 +670,29 @@ describe('the history pages', () => {
     expect((await run(runId)).state).toBe('running')
   })
 })
+
+/**
+ * Declares a body of `declared` bytes but sends only its first 64 kB, and waits up to 2 s for the
+ * server's answer and for it to close the connection.
+ */
+function postWithoutFinishing(base: string, path: string, declared: number) {
+  const { hostname, port } = new URL(base)
+  return new Promise<{ head: string; closed: boolean }>((resolve) => {
+    const socket = connect(Number(port), hostname)
+    let received = ''
+    const waited = setTimeout(() => finish(false), 2000)
+    const finish = (closed: boolean) => {
+      clearTimeout(waited)
+      socket.destroy()
+      resolve({ head: received.split('\r\n\r\n')[0] ?? '', closed })
+    }
+    socket.on('data', (chunk) => {
+      received += chunk.toString('latin1')
+    })
+    socket.on('error', () => {})
+    socket.on('close', () => finish(true))
+    socket.write(
+      `POST ${path} HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\n\r\n${'x'.repeat(64 * 1024)}`,
+    )
+  })
+}

@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics.js'
 import type { Store } from '../store/store.js'
 import { pagesRouter, retryProblemPage } from '../ui/pages.js'
 import { requireAdmin } from './admin-auth.js'
+import { allowedMethods, methodNotAllowed, type RouterLayer } from './allowed-methods.js'
 import { apiRouter, retryRun } from './api.js'
 import { githubWebUrl, sameOrigin } from './browser-guard.js'
 import { callbacksRouter } from './callbacks.js'
@@ -102,7 +103,10 @@ export function createApp(deps: AppDeps): Express {
     pagesRouter({ store: deps.store, now, githubUrl: githubWebUrl(deps.settings.github.apiUrl) }),
   )
 
+  const routes = app.router.stack as unknown as RouterLayer[]
   app.use((req, _res) => {
+    const allowed = allowedMethods(routes, req.path)
+    if (allowed.length) throw methodNotAllowed(req.method, req.path, allowed)
     throw new Problem(
       404,
       'not-found',

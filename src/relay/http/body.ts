@@ -1,10 +1,27 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import express, { type Request } from 'express'
-import { Problem } from './problem.js'
+import { bodyTooLarge, Problem } from './problem.js'
 
 export const BODY_LIMIT_BYTES = 1024 * 1024
 
-/** Keeps the exact bytes (signatures are checked on them); gzip and deflate are inflated within the limit. */
-export const rawBody = express.raw({ type: () => true, limit: BODY_LIMIT_BYTES })
+const parseRaw = express.raw({ type: () => true, limit: BODY_LIMIT_BYTES })
+
+/**
+ * Keeps the exact bytes (signatures are checked on them); gzip and deflate are inflated within the
+ * limit. A body declared larger than the limit is refused before a byte of it is read: body-parser
+ * would read all of it, however large, before answering 413.
+ */
+export function rawBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: (error?: unknown) => void,
+): void {
+  if (Number(req.headers['content-length']) > BODY_LIMIT_BYTES) {
+    next(bodyTooLarge(BODY_LIMIT_BYTES))
+    return
+  }
+  parseRaw(req, res, next)
+}
 
 export function bodyBytes(req: Request): Buffer {
   return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)

@@ -156,6 +156,9 @@ function asProblem(error: unknown, source: SourceName): Problem {
   throw error
 }
 
+/** How much of a rejected body is kept: enough to see what was wrong with it, not a flood's worth. */
+export const REJECTED_PAYLOAD_BYTES = 64 * 1024
+
 /** An authenticated delivery the relay cannot use is kept too, so the history shows why nothing ran. */
 async function recordRejected(
   deps: HooksDeps,
@@ -165,15 +168,20 @@ async function recordRejected(
   receivedAt: Date,
   problem: Problem,
 ) {
+  const kept = raw.subarray(0, REJECTED_PAYLOAD_BYTES)
+  const cut =
+    kept.length < raw.length
+      ? ` (the first ${kept.length} of its ${raw.length} bytes are kept)`
+      : ''
   const event = {
     id: newId(receivedAt.getTime()),
     source,
     deliveryId: `rejected:sha256:${createHash('sha256').update(raw).digest('hex')}`,
     receivedAt: receivedAt.toISOString(),
     outcome: 'rejected' as const,
-    reason: `${problem.status} ${problem.title}: ${problem.detail}`,
+    reason: `${problem.status} ${problem.title}: ${problem.detail}${cut}`,
     contentType: req.headers['content-type'] ?? null,
-    payload: raw.toString('utf8'),
+    payload: kept.toString('utf8'),
     pushes: [],
     runIds: [],
   }

@@ -37,16 +37,23 @@ export function sendProblem(res: Response, problem: Problem, instance?: string):
     )
 }
 
+export function bodyTooLarge(limit: number): Problem {
+  return new Problem(
+    413,
+    'body-too-large',
+    'Body too large',
+    `The body is larger than ${limit} bytes; send at most ${limit / (1024 * 1024)} MB.`,
+    {},
+    // What is left of the body is not read: the connection closes once the answer is sent.
+    { Connection: 'close' },
+  )
+}
+
 /** Errors thrown by body-parser carry a `type`; each becomes the problem a client can fix. */
 function fromBodyParser(error: { type?: string; status?: number; limit?: number }): Problem | null {
   switch (error.type) {
     case 'entity.too.large':
-      return new Problem(
-        413,
-        'body-too-large',
-        'Body too large',
-        `The body is larger than ${error.limit ?? 1048576} bytes; send at most 1 MB.`,
-      )
+      return bodyTooLarge(error.limit ?? 1024 * 1024)
     case 'encoding.unsupported':
       return new Problem(
         415,
@@ -119,7 +126,8 @@ export function problemHandler(logger: Logger, metrics?: Metrics): ErrorRequestH
     sendProblem(
       res,
       problem,
-      req.originalUrl.replace(/\/(callbacks|hooks\/(?:dockerhub|quay))\/[^/?]+/, '/$1/…'),
+      // A URI reference, as RFC 9457 wants: the secret's stand-in "…" percent-encoded.
+      req.originalUrl.replace(/\/(callbacks|hooks\/(?:dockerhub|quay))\/[^/?]+/, '/$1/%E2%80%A6'),
     )
   }
 }

@@ -1,8 +1,7 @@
 import Database from 'better-sqlite3'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { eventually, fixture, SECRETS } from '../relay/relay-harness.js'
-import { type GitHubStandIn, startGitHubStandIn } from '../support/github-stand-in.js'
-import { type FaultRelay, longestStallMs, report, startFaultRelay } from './fault-relay.js'
+import { type FaultRelay, longestStallMs, report, standInPerTest } from './fault-relay.js'
 
 /*
  * Why a lock and not `chmod 0444`: file permissions do not stop root, and the relay's open handle
@@ -12,18 +11,7 @@ import { type FaultRelay, longestStallMs, report, startFaultRelay } from './faul
  * disk under the relay instead.)
  */
 
-let github: GitHubStandIn
-let t: FaultRelay | undefined
-
-// A stand-in per test: faults a failed test left planned do not leak into the next one.
-beforeEach(async () => {
-  github = await startGitHubStandIn()
-})
-afterEach(async () => {
-  await t?.close()
-  t = undefined
-  await github.close()
-})
+const { github, startRelay } = standInPerTest()
 
 /** Holds the database's write lock from another connection until the returned function is called. */
 function lockDatabase(file: string): () => void {
@@ -44,7 +32,7 @@ function pushBody(tag: string): string {
 /** The callback URL handed to GitHub in the dispatch of this run's latest step. */
 async function dispatchedCallback(relay: FaultRelay, runId: string, count = 1): Promise<string> {
   const mine = await eventually(() => {
-    const found = github.dispatches.filter((d) => d.clientPayload?.run_id === runId)
+    const found = github().dispatches.filter((d) => d.clientPayload?.run_id === runId)
     return found.length >= count ? found : undefined
   })
   return relay.local(String(mine.at(-1)?.clientPayload?.callback_url))
@@ -55,8 +43,7 @@ const adminGet = (relay: FaultRelay, path: string) =>
 
 describe('a database another process keeps locked', () => {
   it('refuses new events with 503 and Retry-After, keeps serving and never stalls, loses nothing acknowledged, and recovers', async () => {
-    t = await startFaultRelay(github.url)
-    const relay = t
+    const relay = await startRelay(github().url)
     const before = await relay.push('v1')
     await dispatchedCallback(relay, before)
 
@@ -108,8 +95,7 @@ describe('a database another process keeps locked', () => {
   })
 
   it('refuses a callback with 503 while locked, so the step can report again, and takes it afterwards', async () => {
-    t = await startFaultRelay(github.url)
-    const relay = t
+    const relay = await startRelay(github().url)
     const id = await relay.push('latest')
     const callbackUrl = await dispatchedCallback(relay, id)
     await relay.until(id, (x) => x.steps[0]?.state === 'running')
@@ -131,12 +117,15 @@ describe('a database another process keeps locked', () => {
   })
 
   it('dispatches an acknowledged event whose delivery could not be recorded once the lock is gone', async () => {
-    t = await startFaultRelay(github.url, {}, { outboundTimeoutMs: 500, worker: { leaseMs: 1500 } })
-    const relay = t
-    github.hang(1)
-    const sent = github.requests.length
+    const relay = await startRelay(
+      github().url,
+      {},
+      { outboundTimeoutMs: 500, worker: { leaseMs: 1500 } },
+    )
+    github().hang(1)
+    const sent = github().requests.length
     const id = await relay.push('latest')
-    await eventually(() => github.requests.length > sent || undefined)
+    await eventually(() => github().requests.length > sent || undefined)
     const unlock = lockDatabase(relay.databaseFile)
     try {
       // The hanging dispatch times out while the lock is held: its outcome cannot be written.
@@ -146,7 +135,7 @@ describe('a database another process keeps locked', () => {
     }
     const r = await relay.until(id, (x) => x.steps[0]?.state === 'running')
     expect(r.steps[0]?.attempts.at(-1)?.status).toBe(204)
-    expect(github.dispatches.filter((d) => d.clientPayload?.run_id === id)).toHaveLength(1)
+    expect(github().dispatches.filter((d) => d.clientPayload?.run_id === id)).toHaveLength(1)
     expect(relay.logged(/outbox job failed: database is locked/).length).toBeGreaterThan(0)
   })
 })

@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { pino } from 'pino'
-import { expect } from 'vitest'
+import { afterEach, beforeEach, expect } from 'vitest'
 import type { Settings } from '../../src/relay/config/settings.js'
 import type { RelayOptions } from '../../src/relay/main.js'
 import {
@@ -11,6 +11,7 @@ import {
   type TestRelay,
   testSettings,
 } from '../relay/relay-harness.js'
+import { type GitHubStandIn, startGitHubStandIn } from '../support/github-stand-in.js'
 
 export interface AttemptJson {
   status: number | null
@@ -84,6 +85,34 @@ export async function startFaultRelay(
         if (wanted.every((label) => have.includes(label))) sum += Number(match[3])
       }
       return sum
+    },
+  }
+}
+
+/**
+ * Registers hooks that give each test a GitHub stand-in of its own, so that faults a failed test
+ * left planned do not leak into the next one. After the test, the relay it started with
+ * `startRelay` is closed, then the stand-in.
+ */
+export function standInPerTest(): {
+  github: () => GitHubStandIn
+  startRelay: (...args: Parameters<typeof startFaultRelay>) => Promise<FaultRelay>
+} {
+  let github: GitHubStandIn
+  let relay: FaultRelay | undefined
+  beforeEach(async () => {
+    github = await startGitHubStandIn()
+  })
+  afterEach(async () => {
+    await relay?.close()
+    relay = undefined
+    await github.close()
+  })
+  return {
+    github: () => github,
+    startRelay: async (...args) => {
+      relay = await startFaultRelay(...args)
+      return relay
     },
   }
 }

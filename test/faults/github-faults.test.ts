@@ -1,39 +1,26 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Chain } from '../../src/relay/config/settings.js'
 import { twoSteps } from '../relay/relay-harness.js'
-import { type GitHubStandIn, startGitHubStandIn } from '../support/github-stand-in.js'
-import { type FaultRelay, report, startFaultRelay } from './fault-relay.js'
+import { type FaultRelay, report, standInPerTest } from './fault-relay.js'
 import { startResettingProxy } from './resetting-proxy.js'
 
-let github: GitHubStandIn
-let t: FaultRelay | undefined
+const { github, startRelay } = standInPerTest()
 
-// A stand-in per test: faults a failed test left planned do not leak into the next one.
-beforeEach(async () => {
-  github = await startGitHubStandIn()
-})
-afterEach(async () => {
-  await t?.close()
-  t = undefined
-  await github.close()
-})
-
-async function start(
+function start(
   options: { timeoutMs?: number; chain?: Chain; apiUrl?: string; leaseMs?: number } = {},
 ) {
-  t = await startFaultRelay(
-    options.apiUrl ?? github.url,
+  return startRelay(
+    options.apiUrl ?? github().url,
     options.chain ? { chains: [options.chain] } : {},
     {
       outboundTimeoutMs: options.timeoutMs ?? 10_000,
       worker: options.leaseMs ? { leaseMs: options.leaseMs } : undefined,
     },
   )
-  return t
 }
 
 const callbackOf = (relay: FaultRelay, runId: string) => {
-  const dispatch = github.dispatches.findLast((d) => d.clientPayload?.run_id === runId)
+  const dispatch = github().dispatches.findLast((d) => d.clientPayload?.run_id === runId)
   return relay.local(String(dispatch?.clientPayload?.callback_url))
 }
 
@@ -41,7 +28,7 @@ describe('GitHub in trouble', () => {
   it('acknowledges pushes while GitHub answers 500, records every attempt, and dispatches once it recovers', async () => {
     const relay = await start()
     // Each outbox try is one request: four fail, with backoff between them, the fifth goes through.
-    github.fail(4, { status: 500 })
+    github().fail(4, { status: 500 })
     const id = await relay.push('latest')
     expect((await fetch(`${relay.url}/healthz`)).status).toBe(200)
 
@@ -64,8 +51,8 @@ describe('GitHub in trouble', () => {
 
   it('waits as long as a 429 and a secondary rate limit ask, records why, then dispatches', async () => {
     const relay = await start()
-    github.fail(1, { status: 429, headers: { 'retry-after': '1' } })
-    github.fail(1, {
+    github().fail(1, { status: 429, headers: { 'retry-after': '1' } })
+    github().fail(1, {
       status: 403,
       headers: { 'retry-after': '1' },
       body: {
@@ -89,7 +76,7 @@ describe('GitHub in trouble', () => {
 
   it('gives up on a hanging GitHub after the timeout, and dispatches when it answers again', async () => {
     const relay = await start({ timeoutMs: 300 })
-    github.hang(1)
+    github().hang(1)
     const id = await relay.push('latest')
     const r = await relay.until(id, (x) => x.steps[0]?.state === 'running')
     expect(r.steps[0]?.attempts[0]).toMatchObject({
@@ -104,10 +91,10 @@ describe('GitHub in trouble', () => {
     // The request hangs for 2.5 s, well past the 0.6 s lease: without renewal the relay would
     // claim the job again at the next poll and send a second dispatch meanwhile.
     const relay = await start({ timeoutMs: 2500, leaseMs: 600 })
-    github.hang(1)
+    github().hang(1)
     const id = await relay.push('latest')
     await new Promise((resolve) => setTimeout(resolve, 2000))
-    const sent = () => github.requests.filter((r) => r.path.endsWith('/dispatches'))
+    const sent = () => github().requests.filter((r) => r.path.endsWith('/dispatches'))
     expect(sent()).toHaveLength(1)
     const r = await relay.until(id, (x) => x.steps[0]?.state === 'running')
     expect(r.steps[0]?.attempts.map((a) => a.status)).toEqual([null, 204])
@@ -115,7 +102,7 @@ describe('GitHub in trouble', () => {
   })
 
   it('retries when GitHub resets the connection, and dispatches through a fresh one', async () => {
-    const proxy = await startResettingProxy(github.url, 3)
+    const proxy = await startResettingProxy(github().url, 3)
     try {
       const relay = await start({ apiUrl: proxy.url })
       const id = await relay.push('latest')
@@ -131,7 +118,7 @@ describe('GitHub in trouble', () => {
 
   it('says why a step timed out in the outbox: the last answer GitHub gave', async () => {
     const relay = await start({ chain: { ...twoSteps, stepTimeoutMs: 1000 } })
-    github.fail(1, { status: 429, headers: { 'retry-after': '60' } })
+    github().fail(1, { status: 429, headers: { 'retry-after': '60' } })
     const id = await relay.push('latest')
     const ended = await relay.until(id, (x) => x.state !== 'running')
     const why = ended.steps[0]?.attempts[0]?.error
@@ -141,7 +128,7 @@ describe('GitHub in trouble', () => {
 
   it('ends a step GitHub stays down for at its timeout, and a retry resumes the run once GitHub is back', async () => {
     const relay = await start({ chain: { ...twoSteps, stepTimeoutMs: 1000 } })
-    github.fail(1_000_000, { status: 503 })
+    github().fail(1_000_000, { status: 503 })
     const id = await relay.push('latest')
     const ended = await relay.until(id, (x) => x.state !== 'running')
     expect(ended.state).toBe('error')
@@ -151,7 +138,7 @@ describe('GitHub in trouble', () => {
     expect(ended.steps[1]?.state).toBe('queued')
 
     // GitHub answers again: a retry dispatches the step, and the run goes on to the end.
-    github.recover()
+    github().recover()
     const retried = await fetch(`${relay.url}/api/runs/${id}/retry`, {
       method: 'POST',
       headers: { authorization: `Bearer ${relay.settings.adminToken}` },
@@ -160,7 +147,7 @@ describe('GitHub in trouble', () => {
     await relay.until(id, (x) => x.steps[0]?.state === 'running')
     expect((await report(callbackOf(relay, id), 'success')).status).toBe(200)
     await relay.until(id, (x) => x.steps[1]?.state === 'running')
-    expect(github.dispatches.filter((d) => d.clientPayload?.run_id === id)).toHaveLength(2)
+    expect(github().dispatches.filter((d) => d.clientPayload?.run_id === id)).toHaveLength(2)
     expect((await report(callbackOf(relay, id), 'success')).status).toBe(200)
     expect((await relay.run(id)).state).toBe('success')
   })

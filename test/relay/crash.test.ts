@@ -1,14 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  type GitHubStandIn,
-  STAND_IN_TOKEN,
-  startGitHubStandIn,
-} from '../support/github-stand-in.js'
+import { type GitHubStandIn, startGitHubStandIn } from '../support/github-stand-in.js'
 import { eventually, fixture, SECRETS } from './relay-harness.js'
-import { type RelayProcess, spawnRelay } from './relay-process.js'
+import { type RelayProcess, spawnRelay, writeRelayConfig } from './relay-process.js'
 
 const EVENTS = 150
 
@@ -18,25 +14,11 @@ let dir: string
 beforeAll(async () => {
   github = await startGitHubStandIn()
   dir = mkdtempSync(join(tmpdir(), 'hookchain-crash-'))
-  writeFileSync(
-    join(dir, 'hookchain.yml'),
-    `public_url: http://relay.test
-admin_token: ${SECRETS.admin}
-github:
-  api_url: ${github.url}
-  token: ${STAND_IN_TOKEN}
-  writes_per_minute: 0
-sources:
-  dockerhub:
-    secret: ${SECRETS.dockerhub}
-chains:
-  - name: release
-    match: { repository: svendowideit/testhook }
-    step_timeout: 10m
-    steps:
-      - dispatch: { repository: acme/integration-tests, event_type: image-pushed }
-`,
-  )
+  writeRelayConfig(join(dir, 'hookchain.yml'), {
+    githubUrl: github.url,
+    stepTimeout: '10m',
+    dispatches: [{ repository: 'acme/integration-tests', eventType: 'image-pushed' }],
+  })
 })
 
 afterAll(async () => {

@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { STAND_IN_TOKEN } from '../support/github-stand-in.js'
+import { SECRETS } from './relay-harness.js'
 
 const CLI = fileURLToPath(new URL('../../src/relay/cli.ts', import.meta.url))
 
@@ -51,4 +54,45 @@ export async function spawnRelay(
     ).unref()
   })
   return { child, url, lines, exited }
+}
+
+export interface RelayConfig {
+  githubUrl: string
+  /** The one host:port registry callbacks may go to, over plain HTTP; none when absent. */
+  registryCallbackHost?: string
+  /** The `release` chain's step_timeout, as the file spells it: `10m`, `1s`. */
+  stepTimeout: string
+  /** The `release` chain's steps, each a repository_dispatch. */
+  dispatches: { repository: string; eventType: string }[]
+}
+
+/** Writes a config file for `spawnRelay`: Docker Hub pushes of svendowideit/testhook start `release`. */
+export function writeRelayConfig(file: string, config: RelayConfig): void {
+  const registryCallbacks = config.registryCallbackHost
+    ? `registry_callbacks:
+  allowed_hosts: ['${config.registryCallbackHost}']
+  allow_http: true
+`
+    : ''
+  const steps = config.dispatches
+    .map((d) => `      - dispatch: { repository: ${d.repository}, event_type: ${d.eventType} }\n`)
+    .join('')
+  writeFileSync(
+    file,
+    `public_url: http://relay.test
+admin_token: ${SECRETS.admin}
+github:
+  api_url: ${config.githubUrl}
+  token: ${STAND_IN_TOKEN}
+  writes_per_minute: 0
+sources:
+  dockerhub:
+    secret: ${SECRETS.dockerhub}
+${registryCallbacks}chains:
+  - name: release
+    match: { repository: svendowideit/testhook }
+    step_timeout: ${config.stepTimeout}
+    steps:
+${steps}`,
+  )
 }

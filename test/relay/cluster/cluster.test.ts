@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -8,12 +8,11 @@ import { postgresMigrations } from '../../../src/relay/store/postgres-migrations
 import {
   type AcceptedDispatch,
   type GitHubStandIn,
-  STAND_IN_TOKEN,
   startGitHubStandIn,
 } from '../../support/github-stand-in.js'
 import { type HttpReceiver, startHttpReceiver } from '../../support/http-receiver.js'
 import { eventually, fixture, SECRETS } from '../relay-harness.js'
-import { type RelayProcess, spawnRelay } from '../relay-process.js'
+import { type RelayProcess, spawnRelay, writeRelayConfig } from '../relay-process.js'
 import { adminQuery, dropSchema, newSchemaName, schemaUrl } from '../store/postgres-factory.js'
 
 const EVENTS = 300
@@ -36,34 +35,21 @@ let registry: HttpReceiver
 let dir: string
 const schemas: string[] = []
 
-const chainsConfig = (stepTimeout: string) => `chains:
-  - name: release
-    match: { repository: svendowideit/testhook }
-    step_timeout: ${stepTimeout}
-    steps:
-      - dispatch: { repository: acme/integration-tests, event_type: image-pushed }
-      - dispatch: { repository: acme/deploy, event_type: deploy }
-`
-
 beforeAll(async () => {
   github = await startGitHubStandIn()
   registry = await startHttpReceiver()
   dir = mkdtempSync(join(tmpdir(), 'hookchain-cluster-'))
-  const common = `public_url: http://relay.test
-admin_token: ${SECRETS.admin}
-github:
-  api_url: ${github.url}
-  token: ${STAND_IN_TOKEN}
-  writes_per_minute: 0
-sources:
-  dockerhub:
-    secret: ${SECRETS.dockerhub}
-registry_callbacks:
-  allowed_hosts: ['127.0.0.1:${new URL(registry.url).port}']
-  allow_http: true
-`
-  writeFileSync(join(dir, 'hookchain.yml'), `${common}${chainsConfig('10m')}`)
-  writeFileSync(join(dir, 'short-timeout.yml'), `${common}${chainsConfig('1s')}`)
+  const config = (stepTimeout: string) => ({
+    githubUrl: github.url,
+    registryCallbackHost: `127.0.0.1:${new URL(registry.url).port}`,
+    stepTimeout,
+    dispatches: [
+      { repository: 'acme/integration-tests', eventType: 'image-pushed' },
+      { repository: 'acme/deploy', eventType: 'deploy' },
+    ],
+  })
+  writeRelayConfig(join(dir, 'hookchain.yml'), config('10m'))
+  writeRelayConfig(join(dir, 'short-timeout.yml'), config('1s'))
 })
 
 afterAll(async () => {

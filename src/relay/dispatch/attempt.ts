@@ -1,17 +1,4 @@
-/** One HTTP request, as the run's history shows it. */
-export interface AttemptRecord {
-  /** `acme/deploy` for a dispatch, else the URL without secrets. */
-  target: string
-  /** What was sent (JSON-able), with secrets and tokens redacted. */
-  request: unknown
-  /** HTTP status; null when no response came. */
-  status: number | null
-  /** What went wrong, in words a person can act on; null when the request succeeded. */
-  error: string | null
-  durationMs: number
-  /** ISO 8601. */
-  startedAt: string
-}
+import type { AttemptRecord } from '../store/store.js'
 
 /**
  * What one delivery came to. The outbox worker records `attempts`, then marks the step dispatched,

@@ -3,13 +3,8 @@ import { createAppAuth } from '@octokit/auth-app'
 import { Octokit } from '@octokit/rest'
 import { getErrorMessage } from '../../shared/errors.js'
 import type { GitHubAuth, GitHubSettings } from '../config/settings.js'
-import {
-  type AttemptRecord,
-  type DeliveryOutcome,
-  startAttempt,
-  toOutcome,
-  type Verdict,
-} from './attempt.js'
+import type { AttemptRecord } from '../store/store.js'
+import { type DeliveryOutcome, startAttempt, toOutcome, type Verdict } from './attempt.js'
 import { checkDispatchRequest } from './client-payload.js'
 import {
   type GitHubCall,

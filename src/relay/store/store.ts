@@ -39,17 +39,26 @@ export interface Job extends NewJob {
 
 export type AttemptKind = 'dispatch' | 'webhook' | 'registry-callback'
 
-export interface Attempt {
+/** One HTTP request, as the run's history shows it. */
+export interface AttemptRecord {
+  /** `acme/deploy` for a dispatch, else the URL without secrets. */
+  target: string
+  /** What was sent (JSON-able), with secrets and tokens redacted. */
+  request: unknown
+  /** HTTP status; null when no response came. */
+  status: number | null
+  /** What went wrong, in words a person can act on; null when the request succeeded. */
+  error: string | null
+  durationMs: number
+  /** ISO 8601. */
+  startedAt: string
+}
+
+export interface Attempt extends AttemptRecord {
   runId: string
   /** null for the registry callback, which belongs to the run. */
   step: number | null
   kind: AttemptKind
-  target: string
-  request: unknown
-  status: number | null
-  error: string | null
-  durationMs: number
-  startedAt: string
 }
 
 export interface CallbackRecord {

@@ -436,16 +436,20 @@ describe('bad input', () => {
     await problem(await t.post(`/hooks/dockerhub/${SECRETS.dockerhub}`, big), 413)
   })
 
-  it('answers a body declared over 1 MB with 413 at once, and closes without reading it', async () => {
-    const { head, closed } = await postWithoutFinishing(
-      t.url,
-      `/hooks/dockerhub/${SECRETS.dockerhub}`,
-      64 * 1024 * 1024,
-    )
-    expect(head).toMatch(/^HTTP\/1\.1 413 /)
-    expect(head).toMatch(/^connection: close$/im)
-    expect(closed).toBe(true)
-  })
+  it.each(['declared', 'chunked'] as const)(
+    'answers a body over 1 MB (%s) with 413 at once, and closes without reading the rest',
+    async (framing) => {
+      const { head, closed, sent } = await postOversized(
+        t.url,
+        `/hooks/dockerhub/${SECRETS.dockerhub}`,
+        framing,
+      )
+      expect(head).toMatch(/^HTTP\/1\.1 413 /)
+      expect(head).toMatch(/^connection: close$/im)
+      expect(closed).toBe(true)
+      expect(sent).toBeLessThan(8 * 1024 * 1024)
+    },
+  )
 
   it('answers an unsupported content type with 415', async () => {
     const body = await problem(
@@ -672,27 +676,42 @@ describe('the history pages', () => {
 })
 
 /**
- * Declares a body of `declared` bytes but sends only its first 64 kB, and waits up to 2 s for the
- * server's answer and for it to close the connection.
+ * Sends the head of a POST, then up to 8 MB of a body that is larger still (declared, or chunked
+ * with no end), and waits up to 2 s after the last byte sent for the server's answer and for it to
+ * close the connection.
  */
-function postWithoutFinishing(base: string, path: string, declared: number) {
+function postOversized(base: string, path: string, framing: 'declared' | 'chunked') {
   const { hostname, port } = new URL(base)
-  return new Promise<{ head: string; closed: boolean }>((resolve) => {
+  const piece = 'x'.repeat(64 * 1024)
+  const framed = framing === 'chunked' ? `${piece.length.toString(16)}\r\n${piece}\r\n` : piece
+  return new Promise<{ head: string; closed: boolean; sent: number }>((resolve) => {
     const socket = connect(Number(port), hostname)
     let received = ''
-    const waited = setTimeout(() => finish(false), 2000)
+    let sent = 0
+    let waited: NodeJS.Timeout | undefined
     const finish = (closed: boolean) => {
       clearTimeout(waited)
       socket.destroy()
-      resolve({ head: received.split('\r\n\r\n')[0] ?? '', closed })
+      resolve({ head: received.split('\r\n\r\n')[0] ?? '', closed, sent })
+    }
+    const send = () => {
+      while (!received && !socket.destroyed && sent < 8 * 1024 * 1024) {
+        sent += piece.length
+        if (!socket.write(framed)) return
+      }
+      waited ??= setTimeout(() => finish(false), 2000)
     }
     socket.on('data', (chunk) => {
       received += chunk.toString('latin1')
     })
+    socket.on('drain', send)
     socket.on('error', () => {})
     socket.on('close', () => finish(true))
+    const length =
+      framing === 'chunked' ? 'Transfer-Encoding: chunked' : `Content-Length: ${64 * 1024 * 1024}`
     socket.write(
-      `POST ${path} HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\n\r\n${'x'.repeat(64 * 1024)}`,
+      `POST ${path} HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\n${length}\r\n\r\n`,
     )
+    send()
   })
 }

@@ -8,8 +8,9 @@ const parseRaw = express.raw({ type: () => true, limit: BODY_LIMIT_BYTES })
 
 /**
  * Keeps the exact bytes (signatures are checked on them); gzip and deflate are inflated within the
- * limit. A body declared larger than the limit is refused before a byte of it is read: body-parser
- * would read all of it, however large, before answering 413.
+ * limit. A body over the limit is answered 413 as soon as that is known (from its Content-Length,
+ * or once that many bytes came) and the connection is closed: body-parser would first read all the
+ * rest of it, however much that is.
  */
 export function rawBody(
   req: IncomingMessage,
@@ -20,7 +21,20 @@ export function rawBody(
     next(bodyTooLarge(BODY_LIMIT_BYTES))
     return
   }
-  parseRaw(req, res, next)
+  let received = 0
+  let refused = false
+  const count = (chunk: Buffer) => {
+    received += chunk.length
+    if (received <= BODY_LIMIT_BYTES || refused) return
+    refused = true
+    req.off('data', count)
+    next(bodyTooLarge(BODY_LIMIT_BYTES))
+  }
+  req.on('data', count)
+  parseRaw(req, res, (error?: unknown) => {
+    req.off('data', count)
+    if (!refused) next(error)
+  })
 }
 
 export function bodyBytes(req: Request): Buffer {

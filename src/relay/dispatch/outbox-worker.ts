@@ -40,9 +40,12 @@ export interface OutboxWorkerOptions {
   metrics?: Metrics
 }
 
-/** What the history shows of an attempt whose relay stopped before it learnt how it went. */
+/**
+ * What the history shows of an attempt whose answer the relay never recorded: it stopped, or its
+ * database failed.
+ */
 export const IN_FLIGHT =
-  'sent, or about to be, when the relay stopped: no answer was recorded, and the step was dispatched again'
+  'sent, or about to be, when the relay stopped or could not write to its database: no answer was recorded, and the step was dispatched again'
 
 export function callbackToken(): { token: string; hash: string } {
   const token = randomBytes(32).toString('base64url')

@@ -10,6 +10,7 @@ import {
   type EventRow,
   eventParams,
   type JobRow,
+  RUN_COLUMNS,
   type RunRow,
   runParams,
   STEP_COLUMNS,
@@ -186,25 +187,26 @@ export class PostgresStore implements Store {
   }
 
   async recordEvent(event: EventRecord, runs: Run[], jobs: NewJob[]) {
-    return this.transaction(async (tx) => {
-      const inserted = await select(
-        tx,
-        'INSERT INTO events (id, source, delivery_id, received_at, outcome, reason, content_type, payload, pushes, run_ids) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (source, delivery_id) DO NOTHING RETURNING id',
-        eventParams(event),
-      )
-      if (inserted.length === 0) {
-        const [first] = await select<EventRow>(
-          tx,
-          'SELECT * FROM events WHERE source = $1 AND delivery_id = $2',
-          [event.source, event.deliveryId],
-        )
-        if (!first) throw new Error(`event ${event.deliveryId} of ${event.source} vanished`)
-        return { duplicate: true, event: toEvent(first) }
-      }
-      await insertRuns(tx, runs)
-      await insertJobs(tx, jobs)
-      return { duplicate: false, event }
-    })
+    const added = await select<{ id: string }>(this.pool, RECORD_EVENT, [
+      ...eventParams(event),
+      jsonRows(RUN_COLUMNS, runs.map(runParams)),
+      jsonRows(
+        ['run_id', 'idx', ...STEP_COLUMNS],
+        runs.flatMap((r) => r.steps.map((s) => [r.id, s.index, ...stepParams(s)])),
+      ),
+      jsonRows(
+        JOB_COLUMNS,
+        jobs.map((j) => [j.kind, j.runId, j.step, j.generation, j.dueAt]),
+      ),
+    ])
+    if (added.length > 0) return { duplicate: false, event }
+    const [first] = await select<EventRow>(
+      this.pool,
+      'SELECT * FROM events WHERE source = $1 AND delivery_id = $2',
+      [event.source, event.deliveryId],
+    )
+    if (!first) throw new Error(`event ${event.deliveryId} of ${event.source} vanished`)
+    return { duplicate: true, event: toEvent(first) }
   }
 
   async addRuns(eventId: string, runs: Run[], jobs: NewJob[]): Promise<void> {
@@ -518,6 +520,40 @@ type RunWithSteps = RunRow & { steps: StepRow[] }
 
 const STEPS_OF_RUN =
   "(SELECT coalesce(json_agg(steps), '[]'::json) FROM steps WHERE steps.run_id = runs.id) AS steps"
+
+const JOB_COLUMNS = ['kind', 'run_id', 'idx', 'generation', 'due_at'] as const
+
+/**
+ * An event with its runs, their steps and their outbox jobs, in one statement and so one round
+ * trip (a transaction of its own). The rows go as JSON arrays and take the tables' column types
+ * (json_populate_recordset); they are added only with the event: a repeated delivery adds nothing
+ * and returns no row.
+ */
+const RECORD_EVENT = `WITH event AS (
+  INSERT INTO events (id, source, delivery_id, received_at, outcome, reason, content_type, payload, pushes, run_ids)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+  ON CONFLICT (source, delivery_id) DO NOTHING RETURNING id
+), new_runs AS (
+  INSERT INTO runs (${RUN_COLUMNS.join(', ')})
+  SELECT ${RUN_COLUMNS.join(', ')} FROM json_populate_recordset(NULL::runs, $11)
+  WHERE EXISTS (SELECT FROM event)
+), new_steps AS (
+  INSERT INTO steps (run_id, idx, ${STEP_COLUMNS.join(', ')})
+  SELECT run_id, idx, ${STEP_COLUMNS.join(', ')} FROM json_populate_recordset(NULL::steps, $12)
+  WHERE EXISTS (SELECT FROM event)
+), new_jobs AS (
+  INSERT INTO outbox (${JOB_COLUMNS.join(', ')})
+  SELECT ${JOB_COLUMNS.join(', ')} FROM json_populate_recordset(NULL::outbox, $13)
+  WHERE EXISTS (SELECT FROM event)
+)
+SELECT id FROM event`
+
+/** Rows as a JSON array of objects keyed by column, for json_populate_recordset. */
+function jsonRows(columns: readonly string[], rows: readonly (readonly unknown[])[]): string {
+  return JSON.stringify(
+    rows.map((row) => Object.fromEntries(storable(row).map((value, i) => [columns[i], value]))),
+  )
+}
 
 async function insertRuns(db: Queryable, runs: readonly Run[]): Promise<void> {
   if (runs.length === 0) return

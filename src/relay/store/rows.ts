@@ -154,6 +154,22 @@ function toStep(row: StepRow): Step {
   }
 }
 
+/** The columns of a run row, in the order of `runParams`. */
+export const RUN_COLUMNS = [
+  'id',
+  'event_id',
+  'chain',
+  'source',
+  'repository',
+  'state',
+  'push',
+  'image',
+  'step_timeout_ms',
+  'created_at',
+  'finished_at',
+  'version',
+] as const
+
 export function runParams(r: Run) {
   return [
     r.id,

@@ -560,7 +560,7 @@ async function insertRuns(db: Queryable, runs: readonly Run[]): Promise<void> {
   const inserted = valuesList(runs.map(runParams))
   await execute(
     db,
-    `INSERT INTO runs (id, event_id, chain, source, repository, state, push, image, step_timeout_ms, created_at, finished_at, version) VALUES ${inserted.text}`,
+    `INSERT INTO runs (${RUN_COLUMNS.join(', ')}) VALUES ${inserted.text}`,
     inserted.params,
   )
   const steps = runs.flatMap((r) => r.steps.map((s) => [r.id, s.index, ...stepParams(s)]))

@@ -10,6 +10,7 @@ import {
   type EventRow,
   eventParams,
   type JobRow,
+  RUN_COLUMNS,
   type RunRow,
   runParams,
   STEP_COLUMNS,
@@ -36,6 +37,7 @@ import type {
 } from './store.js'
 
 /** Built once: `sql()` looks its statement up by its text, and these run for every run and step. */
+const INSERT_RUN = `INSERT INTO runs (${RUN_COLUMNS.join(', ')}) VALUES (${RUN_COLUMNS.map(() => '?').join(', ')})`
 const INSERT_STEP = `INSERT INTO steps (run_id, idx, ${STEP_COLUMNS.join(', ')}) VALUES (?, ?, ${STEP_COLUMNS.map(() => '?').join(', ')})`
 const UPDATE_STEP = `UPDATE steps SET ${STEP_COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE run_id = ? AND idx = ?`
 
@@ -211,9 +213,7 @@ export class SqliteStore implements Store {
   }
 
   private insertRun(run: Run): void {
-    this.sql(
-      'INSERT INTO runs (id, event_id, chain, source, repository, state, push, image, step_timeout_ms, created_at, finished_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    ).run(...runParams(run))
+    this.sql(INSERT_RUN).run(...runParams(run))
     const step = this.sql(INSERT_STEP)
     for (const s of run.steps) step.run(run.id, s.index, ...stepParams(s))
   }

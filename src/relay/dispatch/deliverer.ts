@@ -52,15 +52,15 @@ export function createDeliverer(settings: Settings, options: DelivererOptions): 
   })
 
   return {
-    async step(run, step, callbackUrl): Promise<DeliveryOutcome> {
-      const context: StepContext = {
+    async step(run, step, issueCallbackUrl): Promise<DeliveryOutcome> {
+      const contextWith = (callbackUrl: string): StepContext => ({
         callbackUrl,
         runId: run.id,
         chain: run.chain,
         step: step.index,
         steps: run.steps.length,
         push: run.push,
-      }
+      })
       if (step.kind === 'dispatch') {
         try {
           await pacer.acquire()
@@ -73,7 +73,8 @@ export function createDeliverer(settings: Settings, options: DelivererOptions): 
             retryAfterMs: error.retryAfterMs,
           }
         }
-        return github.dispatch(step.target, step.eventType ?? '', buildClientPayload(context))
+        const payload = buildClientPayload(contextWith(await issueCallbackUrl()))
+        return github.dispatch(step.target, step.eventType ?? '', payload)
       }
       const secret = webhookSecret(settings, run, step)
       if (secret === undefined) {
@@ -84,7 +85,8 @@ export function createDeliverer(settings: Settings, options: DelivererOptions): 
         }
       }
       const messageId = messageIdOf(run.id, String(step.index), String(step.generation))
-      return webhooks.send(step.target, secret, buildWebhookPayload(context), messageId)
+      const payload = buildWebhookPayload(contextWith(await issueCallbackUrl()))
+      return webhooks.send(step.target, secret, payload, messageId)
     },
     registry: (_run, url, result) => registries.send(url, result),
   }

@@ -11,8 +11,12 @@ import { retryDelayMs } from './backoff.js'
 
 /** The network side of a job: the only part of the worker that leaves the process. */
 export interface Deliverer {
-  /** Dispatches a step (repository_dispatch or webhook) whose callbacks go to `callbackUrl`. */
-  step(run: Run, step: Step, callbackUrl: string): Promise<DeliveryOutcome>
+  /**
+   * Dispatches a step (repository_dispatch or webhook). `issueCallbackUrl` is called once the
+   * request will go out (a paced dispatch has its write slot), never for a postponed one: it
+   * stores the step's callback token and the attempt's placeholder.
+   */
+  step(run: Run, step: Step, issueCallbackUrl: () => Promise<string>): Promise<DeliveryOutcome>
   /** Tells a registry's own callback_url how the run ended. */
   registry(run: Run, url: string, result: Callback): Promise<TriedOutcome>
 }
@@ -235,25 +239,29 @@ export class OutboxWorker {
       this.options.metrics?.attempts.inc({ kind: step?.kind ?? 'dispatch', outcome: 'stale' })
       return store.finishJob(job.id, owner)
     }
-    const { token, hash } = callbackToken()
-    const callbackUrl = `${this.options.publicUrl}/callbacks/${token}`
-    // Together, so that SQLite commits both in one transaction: one disk sync fewer per step.
-    const [, inFlight] = await Promise.all([
-      store.addToken(hash, { runId: run.id, step: step.index, generation: step.generation }),
-      store.startAttempt({
-        runId: run.id,
-        step: step.index,
-        kind: step.kind,
-        target: shownTarget(step),
-        request: null,
-        status: null,
-        error: IN_FLIGHT,
-        durationMs: 0,
-        startedAt: this.now().toISOString(),
-      }),
-    ])
+    let inFlight: number | undefined
+    const issueCallbackUrl = async () => {
+      const { token, hash } = callbackToken()
+      // Together, so that SQLite commits both in one transaction: one disk sync fewer per step.
+      const [, placeholder] = await Promise.all([
+        store.addToken(hash, { runId: run.id, step: step.index, generation: step.generation }),
+        store.startAttempt({
+          runId: run.id,
+          step: step.index,
+          kind: step.kind,
+          target: shownTarget(step),
+          request: null,
+          status: null,
+          error: IN_FLIGHT,
+          durationMs: 0,
+          startedAt: this.now().toISOString(),
+        }),
+      ])
+      inFlight = placeholder
+      return `${this.options.publicUrl}/callbacks/${token}`
+    }
 
-    const outcome = await this.options.deliver.step(run, step, callbackUrl).catch(
+    const outcome = await this.options.deliver.step(run, step, issueCallbackUrl).catch(
       (error): DeliveryOutcome => ({
         kind: 'retry',
         attempts: [],
@@ -261,10 +269,12 @@ export class OutboxWorker {
         retryAfterMs: null,
       }),
     )
-    await store.recordAttempts(
-      outcome.attempts.map((a) => ({ ...a, runId: run.id, step: step.index, kind: step.kind })),
-      inFlight,
-    )
+    if (inFlight !== undefined) {
+      await store.recordAttempts(
+        outcome.attempts.map((a) => ({ ...a, runId: run.id, step: step.index, kind: step.kind })),
+        inFlight,
+      )
+    }
     this.options.metrics?.attempts.inc({ kind: step.kind, outcome: outcome.kind })
     countRequests(this.options.metrics, step.kind, outcome.attempts)
     const log = { run: run.id, chain: run.chain, step: step.index, target: step.target }

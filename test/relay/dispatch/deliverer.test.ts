@@ -107,6 +107,14 @@ function run(): Run {
 
 const logger = pino({ level: 'silent' })
 
+/** Issues `url` as a step's callback URL, counting the calls in `calls`. */
+function issuing(url: string, calls: string[] = []): () => Promise<string> {
+  return async () => {
+    calls.push('issue')
+    return url
+  }
+}
+
 describe('createDeliverer', () => {
   it('dispatches a dispatch step with its client_payload, after the pacer lets it', async () => {
     const acquired: string[] = []
@@ -117,11 +125,11 @@ describe('createDeliverer', () => {
     const outcome = await deliverer.step(
       current,
       current.steps[0] as Step,
-      'https://relay.example.com/callbacks/t1',
+      issuing('https://relay.example.com/callbacks/t1', acquired),
     )
 
     expect(outcome.kind).toBe('delivered')
-    expect(acquired).toEqual(['write'])
+    expect(acquired).toEqual(['write', 'issue'])
     expect(github.dispatches).toMatchObject([
       {
         repository: 'acme/tests',
@@ -139,16 +147,18 @@ describe('createDeliverer', () => {
     ])
   })
 
-  it('postpones a dispatch the pacer has no slot for, sending nothing', async () => {
+  it('postpones a dispatch the pacer has no slot for, sending nothing and issuing no callback URL', async () => {
     const pacer: WritePacer = {
       acquire: () => Promise.reject(new NoWriteSlotError(4200, 80, 10_000)),
     }
     const current = run()
+    const issued: string[] = []
     const outcome = await createDeliverer(settings(), { logger, pacer }).step(
       current,
       current.steps[0] as Step,
-      'https://relay.example.com/callbacks/t1',
+      issuing('https://relay.example.com/callbacks/t1', issued),
     )
+    expect(issued).toEqual([])
     expect(outcome).toMatchObject({ kind: 'postponed', attempts: [], retryAfterMs: 4200 })
     expect(outcome.kind === 'postponed' && outcome.reason).toMatch(/next free slot is 4\.2 s away/)
     expect(github.requests).toEqual([])
@@ -161,7 +171,7 @@ describe('createDeliverer', () => {
     const outcome = await deliverer.step(
       current,
       current.steps[1] as Step,
-      'https://relay.example.com/callbacks/t2',
+      issuing('https://relay.example.com/callbacks/t2'),
     )
 
     expect(outcome.kind).toBe('delivered')
@@ -181,8 +191,16 @@ describe('createDeliverer', () => {
     const deliverer = createDeliverer(settings(null), { logger })
     const current = run()
 
-    await deliverer.step(current, current.steps[1] as Step, 'https://relay.example.com/callbacks/a')
-    await deliverer.step(current, current.steps[1] as Step, 'https://relay.example.com/callbacks/b')
+    await deliverer.step(
+      current,
+      current.steps[1] as Step,
+      issuing('https://relay.example.com/callbacks/a'),
+    )
+    await deliverer.step(
+      current,
+      current.steps[1] as Step,
+      issuing('https://relay.example.com/callbacks/b'),
+    )
 
     const [first, second] = receiver.requests.map((r) => r.headers['webhook-id'])
     expect(first).toBe(second)
@@ -194,16 +212,18 @@ describe('createDeliverer', () => {
     changed.chains = []
     const current = run()
 
+    const issued: string[] = []
     const outcome = await createDeliverer(changed, { logger }).step(
       current,
       current.steps[1] as Step,
-      'https://r/c/t',
+      issuing('https://r/c/t', issued),
     )
 
     expect(outcome.kind === 'failed' && outcome.error).toMatch(
       /no longer a webhook to this URL in the relay config/,
     )
     expect(receiver.requests).toHaveLength(0)
+    expect(issued).toEqual([])
   })
 
   it('calls a registry back only as registry_callbacks allow', async () => {
@@ -229,7 +249,7 @@ describe('createDeliverer', () => {
     await deliverer.step(
       current,
       current.steps[0] as Step,
-      'https://relay.example.com/callbacks/t1',
+      issuing('https://relay.example.com/callbacks/t1'),
     )
 
     expect(seen).toEqual([4999])

@@ -10,7 +10,7 @@ import { apiRouter, retryRun } from './api.js'
 import { githubWebUrl, sameOrigin } from './browser-guard.js'
 import { callbacksRouter } from './callbacks.js'
 import { mountHooks } from './hooks.js'
-import { Problem, problemHandler } from './problem.js'
+import { databaseUnavailable, Problem, problemHandler } from './problem.js'
 
 export interface AppDeps {
   store: Store
@@ -47,13 +47,8 @@ export function createApp(deps: AppDeps): Express {
       res.json({ status: 'ready', database: deps.store.dialect })
     } catch (error) {
       deps.logger.warn({ err: error }, 'readiness check: the database does not answer')
-      throw new Problem(
-        503,
-        'database-unavailable',
-        'Database unavailable',
+      throw databaseUnavailable(
         `The ${deps.store.dialect} database does not answer: ${(error as Error).message}`,
-        {},
-        { 'Retry-After': '5' },
       )
     }
   })

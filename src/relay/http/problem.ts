@@ -49,6 +49,20 @@ export function bodyTooLarge(limit: number): Problem {
   )
 }
 
+/** The database failed; the client may try again in a few seconds. */
+export function databaseUnavailable(detail: string): Problem {
+  return new Problem(
+    503,
+    'database-unavailable',
+    'Database unavailable',
+    detail,
+    {},
+    {
+      'Retry-After': '5',
+    },
+  )
+}
+
 /** Errors thrown by body-parser carry a `type`; each becomes the problem a client can fix. */
 function fromBodyParser(error: { type?: string; status?: number; limit?: number }): Problem | null {
   switch (error.type) {
@@ -103,13 +117,8 @@ export function problemHandler(logger: Logger, metrics?: Metrics): ErrorRequestH
     }
     if (!problem && isDatabaseError(error)) {
       logger.error({ err: error, path: req.path }, 'database unavailable: %s', error?.message)
-      problem = new Problem(
-        503,
-        'database-unavailable',
-        'Database unavailable',
+      problem = databaseUnavailable(
         'The relay could not write to its database, so nothing of this request was kept. Send it again later.',
-        {},
-        { 'Retry-After': '5' },
       )
     }
     if (!problem) {

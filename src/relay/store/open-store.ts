@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { SqliteStore } from './sqlite-store.js'
+import { SqliteWorkerStore } from './sqlite-worker-store.js'
 import type { Store } from './store.js'
 
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/hookchain.db'
@@ -10,7 +10,7 @@ export async function openStore(url: string): Promise<Store> {
     const path = url.slice('sqlite:'.length).replace(/^\/\//, '')
     if (!path)
       throw new Error(`database URL ${url} names no file; write it like sqlite:./data/hookchain.db`)
-    return new SqliteStore(path === ':memory:' ? path : resolve(path))
+    return new SqliteWorkerStore(path === ':memory:' ? path : resolve(path))
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     // Loaded only when asked for, so a SQLite relay never opens pg.

@@ -1,0 +1,44 @@
+// The thread that owns the SQLite connection of a SqliteWorkerStore: it runs each store call it
+// is sent and answers with the result, or with the error in a form that survives the crossing.
+import { parentPort, workerData } from 'node:worker_threads'
+import { SqliteStore } from './sqlite-store.js'
+import { type StoreCall, type StoreReply, toPlainError } from './worker-messages.js'
+
+if (!parentPort) throw new Error('sqlite-worker.js runs as a worker thread of SqliteWorkerStore')
+const port = parentPort
+
+const { path } = workerData as { path: string }
+let store: SqliteStore | null = null
+let openError: unknown = null
+try {
+  store = new SqliteStore(path)
+} catch (error) {
+  // Every call answers with it, so that the caller sees why the database would not open.
+  openError = error
+}
+
+function answer(reply: StoreReply): void {
+  try {
+    port.postMessage(reply)
+  } catch (error) {
+    // A value that cannot cross (a bug of the store): the caller gets the error, not a hang.
+    port.postMessage({ id: reply.id, error: toPlainError(error) })
+  }
+}
+
+async function perform(method: StoreCall['method'], args: unknown[]): Promise<unknown> {
+  if (!store) {
+    if (method === 'close') return
+    throw openError
+  }
+  return (store[method] as (...values: unknown[]) => Promise<unknown>).apply(store, args)
+}
+
+function run({ id, method, args }: StoreCall): void {
+  perform(method, args).then(
+    (value) => answer({ id, value }),
+    (error: unknown) => answer({ id, error: toPlainError(error) }),
+  )
+}
+
+port.on('message', run)

@@ -1,0 +1,39 @@
+import type { Store } from './store.js'
+
+/** A store method, as SqliteWorkerStore sends it to its thread. */
+export type StoreMethod = Exclude<keyof Store, 'dialect'>
+
+export interface StoreCall {
+  id: number
+  method: StoreMethod
+  args: unknown[]
+}
+
+export type StoreReply = { id: number; value: unknown } | { id: number; error: PlainError }
+
+/** An error as plain data: a thread boundary keeps an Error's message but drops its `code`. */
+export interface PlainError {
+  name: string
+  message: string
+  code?: string
+  stack?: string
+}
+
+export function toPlainError(error: unknown): PlainError {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error) }
+  const code = (error as { code?: unknown }).code
+  return {
+    name: error.name,
+    message: error.message,
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(error.stack ? { stack: error.stack } : {}),
+  }
+}
+
+export function fromPlainError(plain: PlainError): Error {
+  const error = new Error(plain.message)
+  error.name = plain.name
+  if (plain.code !== undefined) Object.assign(error, { code: plain.code })
+  if (plain.stack !== undefined) error.stack = plain.stack
+  return error
+}

@@ -1,0 +1,118 @@
+// What the thread adds to the SQLite store: errors that cross it intact, and calls that never hang
+// once the thread is gone. The store's own behaviour is the shared suite in store.test.ts.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Worker } from 'node:worker_threads'
+import Database from 'better-sqlite3'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { takeIn } from '../../../src/relay/chains/intake.js'
+import { openStore } from '../../../src/relay/store/open-store.js'
+import { SqliteWorkerStore } from '../../../src/relay/store/sqlite-worker-store.js'
+import { push, release } from '../chains/run-fixture.js'
+
+function delivery(deliveryId: string) {
+  return takeIn(
+    {
+      source: 'dockerhub',
+      normalised: { deliveryId, pushes: [push], ignored: null },
+      contentType: 'application/json',
+      payload: '{}',
+      receivedAt: new Date('2026-11-27T10:00:00Z'),
+    },
+    [release],
+  )
+}
+
+describe('the SQLite store on its thread', () => {
+  let dir: string
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hookchain-worker-store-'))
+  })
+  afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('is what openStore gives for a sqlite: URL', async () => {
+    const store = await openStore(`sqlite:${join(dir, 'relay.db')}`)
+    try {
+      expect(store).toBeInstanceOf(SqliteWorkerStore)
+      await store.migrate()
+      const intake = delivery('d1')
+      await store.recordEvent(intake.event, intake.runs, intake.jobs)
+      expect(await store.getEvent(intake.event.id)).toEqual(intake.event)
+    } finally {
+      await store.close()
+    }
+  })
+
+  it("passes SQLite's error on with its code: a database that cannot be opened", async () => {
+    // A directory where the file should be: SQLite cannot open it.
+    const store = new SqliteWorkerStore(dir)
+    try {
+      await expect(store.migrate()).rejects.toMatchObject({
+        code: 'SQLITE_CANTOPEN',
+        message: expect.stringMatching(/unable to open database file/),
+      })
+      // Every later call says the same, rather than waiting for a thread that cannot serve it.
+      await expect(store.ping()).rejects.toMatchObject({ code: 'SQLITE_CANTOPEN' })
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('passes on an error of the store itself', async () => {
+    const store = new SqliteWorkerStore(join(dir, 'relay.db'))
+    try {
+      await store.migrate()
+      await expect(store.addRuns('no-such-event', [], [])).rejects.toThrow(
+        'event no-such-event does not exist',
+      )
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('refuses calls once closed, and closes twice without harm', async () => {
+    const store = new SqliteWorkerStore(join(dir, 'relay.db'))
+    await store.migrate()
+    await store.close()
+    await store.close()
+    await expect(store.ping()).rejects.toThrow('the SQLite store is closed')
+  })
+
+  it('commits what was asked for before close', async () => {
+    const file = join(dir, 'relay.db')
+    const store = new SqliteWorkerStore(file)
+    await store.migrate()
+    const intake = delivery('d-before-close')
+    const written = store.recordEvent(intake.event, intake.runs, intake.jobs)
+    await store.close()
+    await expect(written).resolves.toMatchObject({ duplicate: false })
+    const again = new SqliteWorkerStore(file)
+    try {
+      expect(await again.getEvent(intake.event.id)).toEqual(intake.event)
+    } finally {
+      await again.close()
+    }
+  })
+
+  it('fails every waiting and later call when its thread dies, instead of hanging', async () => {
+    const file = join(dir, 'relay.db')
+    const store = new SqliteWorkerStore(file)
+    await store.migrate()
+    // Another connection holds the write lock, so the write below is still waiting when the
+    // thread goes.
+    const other = new Database(file)
+    other.exec('BEGIN IMMEDIATE')
+    try {
+      const intake = delivery('d-waiting')
+      const waiting = store.recordEvent(intake.event, intake.runs, intake.jobs)
+      await (store as unknown as { thread: Worker }).thread.terminate()
+      await expect(waiting).rejects.toThrow(/thread exited/)
+      await expect(store.ping()).rejects.toThrow(/thread exited/)
+      await store.close()
+    } finally {
+      other.exec('ROLLBACK')
+      other.close()
+    }
+  })
+})

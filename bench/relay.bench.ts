@@ -70,7 +70,7 @@ export async function run(): Promise<BenchRow[]> {
     return [
       {
         benchmark: 'relay ingest',
-        measure: `POST /hooks/dockerhub, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION_S} s in turns with the baseline, SQLite (synchronous=FULL), each event starting a run whose dispatch waits in the outbox at the default 80 writes/min: requests/s (mean; ratio by round ${roundRatios.map(formatRatio).join(', ')})`,
+        measure: `POST /hooks/dockerhub, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION_S} s in turns with the baseline, SQLite (synchronous=FULL, on its own thread), each event starting a run whose dispatch waits in the outbox at the default 80 writes/min: requests/s (mean; ratio by round ${roundRatios.map(formatRatio).join(', ')})`,
         value: ingest.toFixed(0),
         baseline: 'bare Express 5 parsing the same JSON, 202',
         baselineValue: baseline.toFixed(0),

@@ -1,11 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { advance } from '../../../src/relay/chains/engine.js'
-import { takeIn } from '../../../src/relay/chains/intake.js'
 import type { Run } from '../../../src/relay/chains/run.js'
 import { postgresMigrations } from '../../../src/relay/store/postgres-migrations.js'
 import { PostgresStore } from '../../../src/relay/store/postgres-store.js'
 import type { Job, NewJob } from '../../../src/relay/store/store.js'
-import { push, release } from '../chains/run-fixture.js'
+import { delivery, t0 } from './delivery-fixture.js'
 import {
   adminQuery,
   dropSchema,
@@ -15,21 +14,7 @@ import {
   schemaUrl,
 } from './postgres-factory.js'
 
-const t0 = new Date('2026-11-26T21:32:00Z')
 const now = t0.getTime()
-
-function delivery(deliveryId: string) {
-  return takeIn(
-    {
-      source: 'dockerhub',
-      normalised: { deliveryId, pushes: [push], ignored: null },
-      contentType: 'application/json',
-      payload: '{}',
-      receivedAt: t0,
-    },
-    [release],
-  )
-}
 
 /** Two relays on one database: two stores, each with its own pool, on the same schema. */
 describe('two PostgreSQL stores on one schema', () => {

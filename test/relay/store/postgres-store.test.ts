@@ -2,11 +2,10 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
 import { advance } from '../../../src/relay/chains/engine.js'
-import { takeIn } from '../../../src/relay/chains/intake.js'
 import type { Run } from '../../../src/relay/chains/run.js'
 import { openStore } from '../../../src/relay/store/open-store.js'
 import { PostgresStore, postgresConnection } from '../../../src/relay/store/postgres-store.js'
-import { push, release } from '../chains/run-fixture.js'
+import { delivery, t0 } from './delivery-fixture.js'
 import {
   adminQuery,
   dropSchema,
@@ -15,21 +14,6 @@ import {
   newSchemaName,
   schemaUrl,
 } from './postgres-factory.js'
-
-const t0 = new Date('2026-11-26T21:32:00Z')
-
-function delivery(deliveryId: string, payload = '{}') {
-  return takeIn(
-    {
-      source: 'dockerhub',
-      normalised: { deliveryId, pushes: [push], ignored: null },
-      contentType: 'application/json',
-      payload,
-      receivedAt: t0,
-    },
-    [release],
-  )
-}
 
 describe('postgresConnection', () => {
   it.each([
@@ -180,7 +164,7 @@ describe('the PostgreSQL store', () => {
   it('stores a NUL character as U+FFFD instead of failing the write', async () => {
     const { store } = newStore()
     await store.migrate()
-    const intake = delivery('nul', 'not json\0at all')
+    const intake = delivery('nul', { payload: 'not json\0at all' })
     await store.recordEvent(intake.event, intake.runs, intake.jobs)
     expect((await store.getEvent(intake.event.id))?.payload).toBe('not json\uFFFDat all')
 

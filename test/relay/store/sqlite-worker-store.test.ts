@@ -6,23 +6,9 @@ import { join } from 'node:path'
 import type { Worker } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { takeIn } from '../../../src/relay/chains/intake.js'
 import { openStore } from '../../../src/relay/store/open-store.js'
 import { SqliteWorkerStore } from '../../../src/relay/store/sqlite-worker-store.js'
-import { push, release } from '../chains/run-fixture.js'
-
-function delivery(deliveryId: string) {
-  return takeIn(
-    {
-      source: 'dockerhub',
-      normalised: { deliveryId, pushes: [push], ignored: null },
-      contentType: 'application/json',
-      payload: '{}',
-      receivedAt: new Date('2026-11-27T10:00:00Z'),
-    },
-    [release],
-  )
-}
+import { delivery } from './delivery-fixture.js'
 
 describe('the SQLite store on its thread', () => {
   let dir: string

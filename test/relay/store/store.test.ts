@@ -4,25 +4,10 @@ import { takeIn } from '../../../src/relay/chains/intake.js'
 import { newRuns } from '../../../src/relay/chains/match.js'
 import type { Run } from '../../../src/relay/chains/run.js'
 import { startRuns } from '../../../src/relay/chains/transitions.js'
-import type { PushEvent } from '../../../src/relay/sources/types.js'
 import type { Store } from '../../../src/relay/store/store.js'
 import { push, release } from '../chains/run-fixture.js'
+import { delivery, t0 } from './delivery-fixture.js'
 import { storeFactories } from './store-factories.js'
-
-const t0 = new Date('2026-11-26T21:32:00Z')
-
-function delivery(deliveryId: string, pushes: PushEvent[] = [push], at = t0) {
-  return takeIn(
-    {
-      source: 'dockerhub',
-      normalised: { deliveryId, pushes, ignored: null },
-      contentType: 'application/json',
-      payload: '{}',
-      receivedAt: at,
-    },
-    [release],
-  )
-}
 
 describe.each(storeFactories)('the $name store', (factory) => {
   let store: Store
@@ -176,8 +161,8 @@ describe.each(storeFactories)('the $name store', (factory) => {
   })
 
   it('counts runs by state and prunes ended runs older than the cutoff', async () => {
-    const old = delivery('old', [push], t0)
-    const recent = delivery('recent', [push], new Date(t0.getTime() + 86_400_000))
+    const old = delivery('old')
+    const recent = delivery('recent', { at: new Date(t0.getTime() + 86_400_000) })
     const ignored = takeIn(
       {
         source: 'dockerhub',

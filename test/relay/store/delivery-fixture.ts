@@ -1,0 +1,27 @@
+import { takeIn } from '../../../src/relay/chains/intake.js'
+import type { PushEvent } from '../../../src/relay/sources/types.js'
+import { push, release } from '../chains/run-fixture.js'
+
+/** When the store suites' deliveries arrive, unless a test says otherwise. */
+export const t0 = new Date('2026-11-26T21:32:00Z')
+
+/** A Docker Hub delivery and what it starts under the `release` chain, ready to store. */
+export function delivery(
+  deliveryId: string,
+  {
+    pushes = [push],
+    at = t0,
+    payload = '{}',
+  }: { pushes?: PushEvent[]; at?: Date; payload?: string } = {},
+) {
+  return takeIn(
+    {
+      source: 'dockerhub',
+      normalised: { deliveryId, pushes, ignored: null },
+      contentType: 'application/json',
+      payload,
+      receivedAt: at,
+    },
+    [release],
+  )
+}

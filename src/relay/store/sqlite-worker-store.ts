@@ -108,11 +108,17 @@ function startThread(path: string): Worker {
   const workerData = { path }
   if (!import.meta.url.endsWith('.ts'))
     return new Worker(new URL('./sqlite-worker.js', import.meta.url), { workerData })
-  // Run from the TypeScript sources (tests, tsx): a worker does not inherit the tsx loader.
-  const tsx = import.meta.resolve('tsx/esm/api')
-  const entry = new URL('./sqlite-worker.ts', import.meta.url).href
+  // Run from the TypeScript sources (tests, tsx): a worker does not inherit the tsx loader, so it
+  // registers tsx itself. Without tsx, Node is left to load the TypeScript (Node 22.6 and later).
+  const entry = new URL('./sqlite-worker.ts', import.meta.url)
+  let tsx: string
+  try {
+    tsx = import.meta.resolve('tsx/esm/api')
+  } catch {
+    return new Worker(entry, { workerData })
+  }
   return new Worker(
-    `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}) })`,
+    `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}) })`,
     { eval: true, workerData },
   )
 }

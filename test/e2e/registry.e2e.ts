@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
+import type { RunJson } from '../../src/relay/http/representation.js'
 import { eventually, fixture, SECRETS } from '../relay/relay-harness.js'
 import { type RelayProcess, spawnRelay } from '../relay/relay-process.js'
 import {
@@ -37,20 +38,6 @@ if (missing.length > 0) {
 
 const junit = (name: string) =>
   readFileSync(join(import.meta.dirname, '../fixtures/junit', name), 'utf8')
-
-interface RunJson {
-  id: string
-  state: string
-  image: { reference: string; digest: string | null }
-  steps: {
-    state: string
-    description: string | null
-    context: string | null
-    target_url: string | null
-    dispatched_at: string | null
-    attempts: unknown[]
-  }[]
-}
 
 interface EventJson {
   outcome: string

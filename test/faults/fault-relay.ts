@@ -2,6 +2,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { pino } from 'pino'
 import { afterEach, beforeEach, expect } from 'vitest'
 import type { Settings } from '../../src/relay/config/settings.js'
+import type { RunJson } from '../../src/relay/http/representation.js'
 import type { RelayOptions } from '../../src/relay/main.js'
 import {
   eventually,
@@ -12,22 +13,6 @@ import {
   testSettings,
 } from '../relay/relay-harness.js'
 import { type GitHubStandIn, startGitHubStandIn } from '../support/github-stand-in.js'
-
-export interface AttemptJson {
-  status: number | null
-  error: string | null
-}
-
-export interface RunJson {
-  id: string
-  state: string
-  steps: {
-    state: string
-    description: string | null
-    attempts: AttemptJson[]
-  }[]
-  registry_callback: { attempts: AttemptJson[] } | null
-}
 
 /** A real relay whose log lines the test can read, as a log collector would. */
 export interface FaultRelay extends TestRelay {

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type GitHubStandIn, startGitHubStandIn } from '../support/github-stand-in.js'
 import { eventually, fixture, SECRETS } from './relay-harness.js'
-import { type RelayProcess, spawnRelay, writeRelayConfig } from './relay-process.js'
+import { type RelayProcess, spawnKillableRelay, writeRelayConfig } from './relay-process.js'
 
 const EVENTS = 150
 
@@ -27,13 +27,7 @@ afterAll(async () => {
 })
 
 function start(): Promise<RelayProcess> {
-  // A short lease, so the jobs the killed relay had claimed come back within the test.
-  return spawnRelay(
-    ['--config', join(dir, 'hookchain.yml'), '--database', `sqlite:${join(dir, 'hookchain.db')}`],
-    {
-      HOOKCHAIN_LEASE_MS: '2000',
-    },
-  )
+  return spawnKillableRelay(join(dir, 'hookchain.yml'), `sqlite:${join(dir, 'hookchain.db')}`)
 }
 
 describe('a relay killed in the middle of a burst', () => {

@@ -56,6 +56,16 @@ export async function spawnRelay(
   return { child, url, lines, exited }
 }
 
+/**
+ * A relay the test means to kill: its lease is short, so that the jobs it had claimed come back to
+ * the relays left (or to the next one started) within the test.
+ */
+export function spawnKillableRelay(configFile: string, databaseUrl: string): Promise<RelayProcess> {
+  return spawnRelay(['--config', configFile, '--database', databaseUrl], {
+    HOOKCHAIN_LEASE_MS: '2000',
+  })
+}
+
 export interface RelayConfig {
   githubUrl: string
   /** The one host:port registry callbacks may go to, over plain HTTP; none when absent. */

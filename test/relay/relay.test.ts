@@ -3,6 +3,7 @@ import { connect } from 'node:net'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { Chain } from '../../src/relay/config/settings.js'
 import { REJECTED_PAYLOAD_BYTES } from '../../src/relay/http/hooks.js'
+import type { RunJson } from '../../src/relay/http/representation.js'
 import { type GitHubStandIn, startGitHubStandIn } from '../support/github-stand-in.js'
 import { type HttpReceiver, startHttpReceiver } from '../support/http-receiver.js'
 import {
@@ -14,23 +15,6 @@ import {
   testSettings,
   twoSteps,
 } from './relay-harness.js'
-
-interface StepJson {
-  index: number
-  state: string
-  description: string | null
-  target_url: string | null
-  attempts: { status: number | null; error: string | null }[]
-  callbacks: { state: string; outcome: string }[]
-}
-interface RunJson {
-  id: string
-  chain: string
-  state: string
-  image: { reference: string }
-  steps: StepJson[]
-  registry_callback: { attempts: { status: number | null }[] } | null
-}
 
 const dockerHubPush = () => JSON.parse(fixture('dockerhub-push.json'))
 

@@ -73,6 +73,10 @@ function attemptJson(a: Attempt) {
   }
 }
 
+/** A run as the API sends it: what tests and clients read back from `GET /api/runs/<id>`. */
+export type RunJson = ReturnType<typeof runJson>
+export type AttemptJson = ReturnType<typeof attemptJson>
+
 export function eventJson(event: EventRecord, withPayload = false) {
   return {
     id: event.id,

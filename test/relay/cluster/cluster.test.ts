@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { IN_FLIGHT } from '../../../src/relay/dispatch/outbox-worker.js'
+import type { RunJson } from '../../../src/relay/http/representation.js'
 import { postgresMigrations } from '../../../src/relay/store/postgres-migrations.js'
 import {
   type AcceptedDispatch,
@@ -12,23 +13,17 @@ import {
 } from '../../support/github-stand-in.js'
 import { type HttpReceiver, startHttpReceiver } from '../../support/http-receiver.js'
 import { eventually, fixture, SECRETS } from '../relay-harness.js'
-import { type RelayProcess, spawnRelay, writeRelayConfig } from '../relay-process.js'
+import {
+  type RelayProcess,
+  spawnKillableRelay,
+  spawnRelay,
+  writeRelayConfig,
+} from '../relay-process.js'
 import { adminQuery, dropSchema, newSchemaName, schemaUrl } from '../store/postgres-factory.js'
 
 const EVENTS = 300
 /** The outbox worker's default concurrency: at most this many dispatches in flight per relay. */
 const IN_FLIGHT_PER_RELAY = 8
-
-interface AttemptJson {
-  status: number | null
-  error: string | null
-}
-
-interface RunJson {
-  id: string
-  state: string
-  steps: { state: string; attempts: AttemptJson[] }[]
-}
 
 let github: GitHubStandIn
 let registry: HttpReceiver
@@ -66,10 +61,7 @@ function freshSchema(): string {
 }
 
 function start(schema: string, config = 'hookchain.yml'): Promise<RelayProcess> {
-  // A short lease, so that the jobs of a killed relay come back within the test.
-  return spawnRelay(['--config', join(dir, config), '--database', schemaUrl(schema)], {
-    HOOKCHAIN_LEASE_MS: '2000',
-  })
+  return spawnKillableRelay(join(dir, config), schemaUrl(schema))
 }
 
 async function stop(relay: RelayProcess) {

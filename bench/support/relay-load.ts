@@ -43,9 +43,17 @@ export async function spawnServer(
   return { child, url }
 }
 
+/** The Node options `npm start` gives the relay (package.json's start script), such as V8's. */
+export function startNodeOptions(): string[] {
+  const { scripts } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+  const words = String(scripts.start).split(/\s+/)
+  return words.slice(words.indexOf('node') + 1, words.indexOf('lib/relay/cli.js'))
+}
+
 /** The compiled relay, as `npm start` runs it, on a port of its own. */
 export function spawnRelay(configFile: string, database: string) {
   return spawnServer([
+    ...startNodeOptions(),
     'lib/relay/cli.js',
     'serve',
     '--host',

@@ -72,10 +72,15 @@ export class SqliteWorkerStore implements Store {
     }
   }
 
+  async recordEvent(...args: Parameters<Store['recordEvent']>) {
+    const result = await this.call('recordEvent', ...args)
+    // The thread sends back only a repeated delivery's first record (see sqlite-worker.ts).
+    return result.duplicate ? result : { duplicate: false, event: args[0] }
+  }
+
   // Every other call crosses to the thread as it is.
   readonly migrate: Store['migrate'] = (...args) => this.call('migrate', ...args)
   readonly ping: Store['ping'] = (...args) => this.call('ping', ...args)
-  readonly recordEvent: Store['recordEvent'] = (...args) => this.call('recordEvent', ...args)
   readonly addRuns: Store['addRuns'] = (...args) => this.call('addRuns', ...args)
   readonly getEvent: Store['getEvent'] = (...args) => this.call('getEvent', ...args)
   readonly listEvents: Store['listEvents'] = (...args) => this.call('listEvents', ...args)

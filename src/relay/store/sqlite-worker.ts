@@ -2,6 +2,7 @@
 // is sent and answers with the result, or with the error in a form that survives the crossing.
 import { parentPort, workerData } from 'node:worker_threads'
 import { SqliteStore } from './sqlite-store.js'
+import type { Store } from './store.js'
 import { type StoreCall, type StoreReply, toPlainError } from './worker-messages.js'
 
 if (!parentPort) throw new Error('sqlite-worker.js runs as a worker thread of SqliteWorkerStore')
@@ -36,9 +37,18 @@ async function perform(method: StoreCall['method'], args: unknown[]): Promise<un
 
 function run({ id, method, args }: StoreCall): void {
   perform(method, args).then(
-    (value) => answer({ id, value }),
+    (value) => answer({ id, value: method === 'recordEvent' ? newEventElided(value) : value }),
     (error: unknown) => answer({ id, error: toPlainError(error) }),
   )
+}
+
+/**
+ * A new event is stored as it was sent, so its record need not cross back (it is the body of the
+ * request, on the busiest path): the caller has it. A repeated delivery's first record does.
+ */
+function newEventElided(value: unknown): unknown {
+  const result = value as Awaited<ReturnType<Store['recordEvent']>>
+  return result.duplicate ? result : { duplicate: false }
 }
 
 port.on('message', run)

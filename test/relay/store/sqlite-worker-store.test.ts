@@ -23,8 +23,17 @@ describe('the SQLite store on its thread', () => {
       expect(store).toBeInstanceOf(SqliteWorkerStore)
       await store.migrate()
       const intake = delivery('d1')
-      await store.recordEvent(intake.event, intake.runs, intake.jobs)
+      // A new event's record does not cross back from the thread; the answer is the same.
+      expect(await store.recordEvent(intake.event, intake.runs, intake.jobs)).toEqual({
+        duplicate: false,
+        event: intake.event,
+      })
       expect(await store.getEvent(intake.event.id)).toEqual(intake.event)
+      const again = delivery('d1')
+      expect(await store.recordEvent(again.event, again.runs, again.jobs)).toEqual({
+        duplicate: true,
+        event: intake.event,
+      })
     } finally {
       await store.close()
     }

@@ -84,6 +84,12 @@ export async function main(argv: string[], env = process.env): Promise<number> {
     databaseUrl: values.database ?? env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
     logger,
     worker: { leaseMs },
+    // Every acknowledged event is committed: a restart loses nothing, while a relay whose store
+    // is gone would only answer 500 and 503 until someone noticed.
+    onStoreFailure: (error) => {
+      logger.fatal({ err: error }, 'the store stopped working (%s): exiting', error.message)
+      process.exit(1)
+    },
   })
   const stop = (signal: string) => {
     logger.info('%s: finishing the work in flight, then stopping', signal)

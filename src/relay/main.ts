@@ -25,6 +25,8 @@ export interface RelayOptions {
   deliverer?: Deliverer
   /** Per outbound HTTP request (GitHub, webhooks, registries). Default 10 s. */
   outboundTimeoutMs?: number
+  /** The store can no longer work (its SQLite thread stopped); the CLI then exits, for a supervisor to restart it. */
+  onStoreFailure?: (error: Error) => void
   /** Process-wide metrics (memory, event loop); off when several relays share a process, as in tests. */
   defaultMetrics?: boolean
   worker?: Partial<
@@ -45,7 +47,7 @@ const DEFAULT_LEASE_MS = 30_000
 /** Opens the store, applies migrations, starts the outbox worker and serves HTTP. */
 export async function startRelay(options: RelayOptions): Promise<Relay> {
   const { settings, logger } = options
-  const store = await openStore(options.databaseUrl)
+  const store = await openStore(options.databaseUrl, { onFailure: options.onStoreFailure })
   try {
     await store.migrate()
   } catch (error) {

@@ -26,7 +26,14 @@ export class SqliteWorkerStore implements Store {
   /** Why calls can no longer be answered: the store closed, or its thread died. */
   private gone: Error | null = null
 
-  constructor(readonly path: string) {
+  /**
+   * `onFailure` hears once when the thread stops other than by `close()` (it threw, ran out of
+   * memory): every call fails from then on, so the owner had better start again.
+   */
+  constructor(
+    readonly path: string,
+    private readonly onFailure: (error: Error) => void = () => {},
+  ) {
     this.thread = startThread(path)
     this.thread.on('message', (reply: StoreReply) => {
       const waiting = this.waiting.get(reply.id)
@@ -42,7 +49,10 @@ export class SqliteWorkerStore implements Store {
   }
 
   private stop(reason: Error): void {
-    this.gone ??= reason
+    if (!this.gone) {
+      this.gone = reason
+      this.onFailure(reason)
+    }
     for (const { reject } of this.waiting.values()) reject(reason)
     this.waiting.clear()
   }

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openStore } from '../../../src/relay/store/open-store.js'
 import { SqliteWorkerStore } from '../../../src/relay/store/sqlite-worker-store.js'
+import { eventually, startTestRelay, testSettings } from '../relay-harness.js'
 import { delivery } from './delivery-fixture.js'
 
 describe('the SQLite store on its thread', () => {
@@ -67,11 +68,14 @@ describe('the SQLite store on its thread', () => {
   })
 
   it('refuses calls once closed, and closes twice without harm', async () => {
-    const store = new SqliteWorkerStore(join(dir, 'relay.db'))
+    const failures: Error[] = []
+    const store = new SqliteWorkerStore(join(dir, 'relay.db'), (error) => failures.push(error))
     await store.migrate()
     await store.close()
     await store.close()
     await expect(store.ping()).rejects.toThrow('the SQLite store is closed')
+    // Closing is not a failure.
+    expect(failures).toEqual([])
   })
 
   it('commits what was asked for before close', async () => {
@@ -90,9 +94,10 @@ describe('the SQLite store on its thread', () => {
     }
   })
 
-  it('fails every waiting and later call when its thread dies, instead of hanging', async () => {
+  it('fails every waiting and later call when its thread dies, and tells its owner once', async () => {
     const file = join(dir, 'relay.db')
-    const store = new SqliteWorkerStore(file)
+    const failures: Error[] = []
+    const store = new SqliteWorkerStore(file, (error) => failures.push(error))
     await store.migrate()
     // Another connection holds the write lock, so the write below is still waiting when the
     // thread goes.
@@ -105,9 +110,32 @@ describe('the SQLite store on its thread', () => {
       await expect(waiting).rejects.toThrow(/thread exited/)
       await expect(store.ping()).rejects.toThrow(/thread exited/)
       await store.close()
+      expect(failures.map((error) => error.message)).toEqual([
+        expect.stringMatching(/thread exited/),
+      ])
     } finally {
       other.exec('ROLLBACK')
       other.close()
+    }
+  })
+
+  it("is how a relay's store fails: the relay hears it, and readiness answers 503", async () => {
+    const failures: Error[] = []
+    const t = await startTestRelay(testSettings('http://127.0.0.1:1'), {
+      onStoreFailure: (error) => failures.push(error),
+    })
+    try {
+      expect((await fetch(`${t.url}/readyz`)).status).toBe(200)
+      await (t.relay.store as unknown as { thread: Worker }).thread.terminate()
+      await eventually(() => (failures.length ? true : undefined))
+      expect(failures[0]?.message).toMatch(/thread exited/)
+      const ready = await fetch(`${t.url}/readyz`)
+      expect(ready.status).toBe(503)
+      expect((await ready.json()) as { detail: string }).toMatchObject({
+        detail: expect.stringMatching(/thread exited/),
+      })
+    } finally {
+      await t.close()
     }
   })
 })

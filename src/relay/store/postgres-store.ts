@@ -9,13 +9,16 @@ import {
   callbackParams,
   type EventRow,
   eventParams,
+  JOB_COLUMNS,
   type JobRow,
+  jobParams,
   RUN_COLUMNS,
   type RunRow,
   runParams,
   STEP_COLUMNS,
   type StepRow,
   stepParams,
+  stepRows,
   toAttempt,
   toCallback,
   toEvent,
@@ -190,14 +193,8 @@ export class PostgresStore implements Store {
     const added = await select<{ id: string }>(this.pool, RECORD_EVENT, [
       ...eventParams(event),
       jsonRows(RUN_COLUMNS, runs.map(runParams)),
-      jsonRows(
-        ['run_id', 'idx', ...STEP_COLUMNS],
-        runs.flatMap((r) => r.steps.map((s) => [r.id, s.index, ...stepParams(s)])),
-      ),
-      jsonRows(
-        JOB_COLUMNS,
-        jobs.map((j) => [j.kind, j.runId, j.step, j.generation, j.dueAt]),
-      ),
+      jsonRows(['run_id', 'idx', ...STEP_COLUMNS], stepRows(runs)),
+      jsonRows(JOB_COLUMNS, jobs.map(jobParams)),
     ])
     if (added.length > 0) return { duplicate: false, event }
     const [first] = await select<EventRow>(
@@ -521,8 +518,6 @@ type RunWithSteps = RunRow & { steps: StepRow[] }
 const STEPS_OF_RUN =
   "(SELECT coalesce(json_agg(steps), '[]'::json) FROM steps WHERE steps.run_id = runs.id) AS steps"
 
-const JOB_COLUMNS = ['kind', 'run_id', 'idx', 'generation', 'due_at'] as const
-
 /**
  * An event with its runs, their steps and their outbox jobs, in one statement and so one round
  * trip (a transaction of its own). The rows go as JSON arrays and take the tables' column types
@@ -563,7 +558,7 @@ async function insertRuns(db: Queryable, runs: readonly Run[]): Promise<void> {
     `INSERT INTO runs (${RUN_COLUMNS.join(', ')}) VALUES ${inserted.text}`,
     inserted.params,
   )
-  const steps = runs.flatMap((r) => r.steps.map((s) => [r.id, s.index, ...stepParams(s)]))
+  const steps = stepRows(runs)
   if (steps.length === 0) return
   const values = valuesList(steps)
   await execute(
@@ -575,14 +570,8 @@ async function insertRuns(db: Queryable, runs: readonly Run[]): Promise<void> {
 
 async function insertJobs(db: Queryable, jobs: readonly NewJob[]): Promise<void> {
   if (jobs.length === 0) return
-  const { text, params } = valuesList(
-    jobs.map((j) => [j.kind, j.runId, j.step, j.generation, j.dueAt]),
-  )
-  await execute(
-    db,
-    `INSERT INTO outbox (kind, run_id, idx, generation, due_at) VALUES ${text}`,
-    params,
-  )
+  const { text, params } = valuesList(jobs.map(jobParams))
+  await execute(db, `INSERT INTO outbox (${JOB_COLUMNS.join(', ')}) VALUES ${text}`, params)
 }
 
 async function insertCallback(db: Queryable, c: CallbackRecord): Promise<void> {

@@ -9,6 +9,7 @@ import type {
   EventRecord,
   Job,
   JobKind,
+  NewJob,
 } from './store.js'
 
 /** Row shapes shared by the SQLite and PostgreSQL stores, and their mapping to the domain. */
@@ -219,6 +220,18 @@ export const STEP_COLUMNS = [
   'finished_at',
   'deadline',
 ] as const
+
+/** Every step of these runs as a row: run_id, idx, then the STEP_COLUMNS. */
+export function stepRows(runs: readonly Run[]): unknown[][] {
+  return runs.flatMap((r) => r.steps.map((s) => [r.id, s.index, ...stepParams(s)]))
+}
+
+/** The columns of an outbox row, in the order of `jobParams`. */
+export const JOB_COLUMNS = ['kind', 'run_id', 'idx', 'generation', 'due_at'] as const
+
+export function jobParams(j: NewJob) {
+  return [j.kind, j.runId, j.step, j.generation, j.dueAt]
+}
 
 export function toJob(row: JobRow): Job {
   return {

@@ -9,7 +9,9 @@ import {
   callbackParams,
   type EventRow,
   eventParams,
+  JOB_COLUMNS,
   type JobRow,
+  jobParams,
   RUN_COLUMNS,
   type RunRow,
   runParams,
@@ -39,6 +41,7 @@ import type {
 /** Built once: `sql()` looks its statement up by its text, and these run for every run and step. */
 const INSERT_RUN = `INSERT INTO runs (${RUN_COLUMNS.join(', ')}) VALUES (${RUN_COLUMNS.map(() => '?').join(', ')})`
 const INSERT_STEP = `INSERT INTO steps (run_id, idx, ${STEP_COLUMNS.join(', ')}) VALUES (?, ?, ${STEP_COLUMNS.map(() => '?').join(', ')})`
+const INSERT_JOB = `INSERT INTO outbox (${JOB_COLUMNS.join(', ')}) VALUES (${JOB_COLUMNS.map(() => '?').join(', ')})`
 const UPDATE_STEP = `UPDATE steps SET ${STEP_COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE run_id = ? AND idx = ?`
 
 /** How long a write waits for a lock held by another connection before it fails. */
@@ -219,10 +222,8 @@ export class SqliteStore implements Store {
   }
 
   private insertJobs(jobs: NewJob[]): void {
-    const insert = this.sql(
-      'INSERT INTO outbox (kind, run_id, idx, generation, due_at) VALUES (?, ?, ?, ?, ?)',
-    )
-    for (const j of jobs) insert.run(j.kind, j.runId, j.step, j.generation, j.dueAt)
+    const insert = this.sql(INSERT_JOB)
+    for (const j of jobs) insert.run(...jobParams(j))
   }
 
   async addRuns(eventId: string, runs: Run[], jobs: NewJob[]): Promise<void> {

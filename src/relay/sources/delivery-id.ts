@@ -1,17 +1,14 @@
 import { createHash } from 'node:crypto'
 
-/** For registries that send no delivery id: the same bytes delivered again get the same id. */
-export function bodyDeliveryId(rawBody: Buffer): string {
-  return `sha256:${createHash('sha256').update(rawBody).digest('hex')}`
-}
-
 /**
- * For registries whose body says nothing that changes between two pushes of the same tag (Quay):
- * the time of receipt is part of the id, so the second push is not taken for a repeat of the first.
+ * For registries that send no delivery id: the same bytes delivered again get the same id. The
+ * registry's own time of the push, when the body gives one, leads the id (`<time>/sha256:<hex>`):
+ * ids then sort in the order of the pushes, so the index that dedupes deliveries grows at its end
+ * rather than taking a write to a page of its own for every event.
  */
-export function receiptDeliveryId(rawBody: Buffer, receivedAt: Date): string {
-  const hash = createHash('sha256').update(receivedAt.toISOString()).update('\n').update(rawBody)
-  return `sha256:${hash.digest('hex')}`
+export function bodyDeliveryId(rawBody: Buffer, sentAt: string | null = null): string {
+  const hash = `sha256:${createHash('sha256').update(rawBody).digest('hex')}`
+  return sentAt === null ? hash : `${sentAt}/${hash}`
 }
 
 /** One id for a delivery that carries several registry event ids, whatever their order. */

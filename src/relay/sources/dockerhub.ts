@@ -40,8 +40,9 @@ export const dockerhub: Source<{ secret: string }> = {
 
   normalise(request: SourceRequest): Normalised {
     const push = format.read(request.body)
+    const pushedAt = isoFromEpochSeconds(field(push.push_data, 'pushed_at'))
     return {
-      deliveryId: bodyDeliveryId(request.rawBody),
+      deliveryId: bodyDeliveryId(request.rawBody, pushedAt),
       ignored: null,
       pushes: [
         {
@@ -51,9 +52,7 @@ export const dockerhub: Source<{ secret: string }> = {
           tag: checkTag(format, push.push_data.tag, '/push_data/tag'),
           digest: null,
           pusher: optionalName(field(push.push_data, 'pusher')),
-          pushedAt:
-            isoFromEpochSeconds(field(push.push_data, 'pushed_at')) ??
-            request.receivedAt.toISOString(),
+          pushedAt: pushedAt ?? request.receivedAt.toISOString(),
           callbackUrl: optionalCallbackUrl(field(push, 'callback_url')),
         },
       ],

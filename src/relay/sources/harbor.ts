@@ -110,8 +110,8 @@ export const harbor: Source<{ token: string }> = {
   },
 
   normalise(request: SourceRequest): Normalised {
-    const deliveryId = bodyDeliveryId(request.rawBody)
-    const event = readEvent(request.body, request.receivedAt)
+    const event = readEvent(request.body)
+    const deliveryId = bodyDeliveryId(request.rawBody, event.sentAt)
     if (!event.isPush) {
       return {
         deliveryId,
@@ -143,7 +143,7 @@ export const harbor: Source<{ token: string }> = {
         tag: checkTag(format, tag, `${pointer}/tag`),
         digest: optionalDigest(digest),
         pusher: event.operator,
-        pushedAt: event.pushedAt,
+        pushedAt: event.sentAt ?? request.receivedAt.toISOString(),
         callbackUrl: null,
       })
     }
@@ -168,11 +168,12 @@ interface HarborEvent {
   base: string
   data: HarborEventData | null | undefined
   operator: string | null
-  pushedAt: string
+  /** When Harbor says the event happened; null when it does not say. */
+  sentAt: string | null
 }
 
 /** Both payload formats, read into one shape. */
-function readEvent(body: unknown, receivedAt: Date): HarborEvent {
+function readEvent(body: unknown): HarborEvent {
   if (isObject(body) && field(body, 'specversion') !== undefined) {
     const event = cloudEventFormat.read(body)
     return {
@@ -182,7 +183,7 @@ function readEvent(body: unknown, receivedAt: Date): HarborEvent {
       base: '/data',
       data: event.data,
       operator: optionalName(field(event, 'operator')),
-      pushedAt: isoTimestamp(field(event, 'time')) ?? receivedAt.toISOString(),
+      sentAt: isoTimestamp(field(event, 'time')),
     }
   }
   const event = defaultFormat.read(body)
@@ -193,6 +194,6 @@ function readEvent(body: unknown, receivedAt: Date): HarborEvent {
     base: '/event_data',
     data: event.event_data,
     operator: optionalName(field(event, 'operator')),
-    pushedAt: isoFromEpochSeconds(field(event, 'occur_at')) ?? receivedAt.toISOString(),
+    sentAt: isoFromEpochSeconds(field(event, 'occur_at')),
   }
 }

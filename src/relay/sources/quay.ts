@@ -1,5 +1,5 @@
 import type { JSONSchemaType } from 'ajv'
-import { receiptDeliveryId } from './delivery-id.js'
+import { bodyDeliveryId } from './delivery-id.js'
 import { checkRegistry, checkRepository, checkTag, hostOf } from './image-reference.js'
 import { pathSecretCheck } from './path-secret.js'
 import { payloadFormat } from './payload-format.js'
@@ -43,7 +43,7 @@ export const quay: Source<{ secret: string }> = {
   normalise(request: SourceRequest): Normalised {
     const notification = format.read(request.body)
     // Two pushes of one tag send the same bytes: only the time of receipt tells them apart.
-    const deliveryId = receiptDeliveryId(request.rawBody, request.receivedAt)
+    const deliveryId = bodyDeliveryId(request.rawBody, request.receivedAt.toISOString())
     const tags = notification.updated_tags
     if (!tags) {
       return {

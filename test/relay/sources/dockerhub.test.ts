@@ -39,7 +39,7 @@ describe('dockerhub source', () => {
         'https://registry.hub.docker.com/u/svendowideit/testhook/hook/2141b5bi5i5b02bec211i4eeih0242eg11000a/',
     }
     expect(result).toEqual({
-      deliveryId: `sha256:${createHash('sha256').update(fixtureBytes('dockerhub-push.json')).digest('hex')}`,
+      deliveryId: `2014-12-03T00:22:41.000Z/sha256:${createHash('sha256').update(fixtureBytes('dockerhub-push.json')).digest('hex')}`,
       pushes: [expected],
       ignored: null,
     })
@@ -54,6 +54,18 @@ describe('dockerhub source', () => {
 
     expect(again.deliveryId).toBe(first.deliveryId)
     expect(later.deliveryId).not.toBe(first.deliveryId)
+    expect(later.deliveryId > first.deliveryId).toBe(true)
+  })
+
+  it('gives a push without pushed_at an id from its bytes alone, not from when it came', () => {
+    const body = withPushData({ pushed_at: undefined })
+    const first = dockerhub.normalise(requestOf(body))
+    const again = dockerhub.normalise(
+      requestOf(body, { receivedAt: new Date('2026-11-27T08:00:00Z') }),
+    )
+
+    expect(first.deliveryId).toMatch(/^sha256:[0-9a-f]{64}$/)
+    expect(again.deliveryId).toBe(first.deliveryId)
   })
 
   it('keeps an official image repository as Docker Hub names it', () => {

@@ -10,6 +10,7 @@ import {
   fixtureBytes,
   fixtureJson,
   fixtureRequest,
+  RECEIVED_AT,
   requestOf,
   thrownBy,
 } from './fixture-request.js'
@@ -44,10 +45,23 @@ describe('harbor source', () => {
 
     const hash = createHash('sha256').update(fixtureBytes('harbor-push-artifact.json'))
     expect(result).toEqual({
-      deliveryId: `sha256:${hash.digest('hex')}`,
+      deliveryId: `2026-11-26T21:31:57.000Z/sha256:${hash.digest('hex')}`,
       pushes: [HARBOR_PUSH],
       ignored: null,
     })
+  })
+
+  it('gives a push without occur_at an id from its bytes alone, and the time of receipt as its time', () => {
+    const body = fixtureJson('harbor-push-artifact.json')
+    body.occur_at = undefined
+    const first = harbor.normalise(requestOf(body))
+    const again = harbor.normalise(
+      requestOf(body, { receivedAt: new Date('2026-11-27T08:00:00Z') }),
+    )
+
+    expect(first.deliveryId).toMatch(/^sha256:[0-9a-f]{64}$/)
+    expect(again.deliveryId).toBe(first.deliveryId)
+    expect(first.pushes[0]?.pushedAt).toBe(RECEIVED_AT.toISOString())
   })
 
   it('normalises the same push in the CloudEvents payload format', () => {

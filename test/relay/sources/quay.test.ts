@@ -30,7 +30,7 @@ describe('quay source', () => {
 
     expect(result.pushes).toEqual([QUAY_PUSH])
     expect(result.ignored).toBeNull()
-    expect(result.deliveryId).toMatch(/^sha256:[0-9a-f]{64}$/)
+    expect(result.deliveryId).toMatch(/^2026-11-26T21:32:00\.000Z\/sha256:[0-9a-f]{64}$/)
   })
 
   it('makes one push event per updated tag, each tag once', () => {

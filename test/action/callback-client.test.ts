@@ -144,6 +144,26 @@ describe('sendCallback', () => {
     expect(Date.now() - started).toBeLessThan(3000)
   })
 
+  it('retries a connection the relay dropped, and delivers on the next attempt', async () => {
+    const { result, receiver, log } = await send([
+      { reset: true },
+      { status: 200, body: RUN_RUNNING },
+    ])
+    expect(await result).toEqual({ status: 200, chainState: 'running', attempts: 2 })
+    expect(receiver.requests).toHaveLength(2)
+    expect(log).toEqual(['Attempt 1 of 4: socket hang up (ECONNRESET); retrying in 0.1 s.'])
+  })
+
+  it('retries a relay that refuses the connection, then gives up saying so', async () => {
+    const closed = await startCallbackReceiver()
+    await closed.close()
+    const run = options({ retries: 1 })
+    const result = sendCallback(new URL(closed.callbackUrl), CALLBACK, run.options)
+    await expect(result).rejects.toThrow(CallbackUndeliveredError)
+    await expect(result).rejects.toThrow(/after 2 attempts: .*ECONNREFUSED/)
+    expect(run.sleeps).toHaveLength(1)
+  })
+
   it('makes one attempt when retries is 0', async () => {
     const { result, receiver } = await send([{ status: 503 }], { retries: 0 })
     await expect(result).rejects.toThrow('after 1 attempt: HTTP 503')

@@ -1,13 +1,17 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
-/** One scripted answer; `hang` never answers and `stall` stops halfway, to test timeouts. */
+/**
+ * One scripted answer; `hang` never answers and `stall` stops halfway, to test timeouts, and
+ * `reset` drops the connection without a word, to test network errors.
+ */
 export interface ScriptedAnswer {
   status?: number
   headers?: Record<string, string>
   body?: unknown
   hang?: boolean
   stall?: boolean
+  reset?: boolean
 }
 
 export interface ReceivedRequest {
@@ -51,6 +55,10 @@ export async function startCallbackReceiver(
       })
       const answer = answers[Math.min(requests.length, answers.length) - 1] ?? {}
       if (answer.hang) return
+      if (answer.reset) {
+        request.socket.destroy()
+        return
+      }
       const body =
         answer.body === undefined
           ? ''

@@ -79,6 +79,10 @@ describe('a database another process keeps locked', () => {
       )
     }
     expect(relay.logged(/database unavailable/).length).toBeGreaterThan(0)
+    // The hook's secret is in the path of every refused request, and must not be in the log.
+    const unavailable = relay.logs.filter((line) => line.includes('database unavailable'))
+    expect(unavailable.map((line) => JSON.parse(line).path)).toContain('/hooks/dockerhub/…')
+    expect(relay.logs.join('\n')).not.toContain(SECRETS.dockerhub)
     expect(
       await relay.metric('hookchain_http_problems_total', {
         status: '503',
@@ -108,6 +112,10 @@ describe('a database another process keeps locked', () => {
     } finally {
       unlock()
     }
+    const token = new URL(callbackUrl).pathname.split('/').at(-1) ?? ''
+    expect(relay.logged(/database unavailable/).length).toBeGreaterThan(0)
+    expect(token.length).toBeGreaterThan(20)
+    expect(relay.logs.join('\n')).not.toContain(token)
     const run = await relay.run(id)
     expect(run.steps.map((s) => s.state)).toEqual(['running', 'queued'])
 

@@ -277,7 +277,8 @@ export class OutboxWorker {
     }
     this.options.metrics?.attempts.inc({ kind: step.kind, outcome: outcome.kind })
     countRequests(this.options.metrics, step.kind, outcome.attempts)
-    const log = { run: run.id, chain: run.chain, step: step.index, target: step.target }
+    const target = shownTarget(step)
+    const log = { run: run.id, chain: run.chain, step: step.index, target }
 
     if (outcome.kind === 'postponed') {
       // A backlog waiting for write slots: each job comes back at its slot, in order.
@@ -313,7 +314,7 @@ export class OutboxWorker {
     await store.finishJob(job.id, owner)
     if (result.ok) observeEndedSteps(this.options.metrics, result.ended)
     if (outcome.kind === 'delivered') {
-      logger.info({ ...log, state: 'running' }, 'step %d dispatched to %s', step.index, step.target)
+      logger.info({ ...log, state: 'running' }, 'step %d dispatched to %s', step.index, target)
     } else {
       logger.warn({ ...log, state: 'error' }, 'step %d failed: %s', step.index, outcome.error)
     }

@@ -10,7 +10,7 @@ import { apiRouter, retryRun } from './api.js'
 import { githubWebUrl, sameOrigin } from './browser-guard.js'
 import { callbacksRouter } from './callbacks.js'
 import { mountHooks } from './hooks.js'
-import { databaseUnavailable, Problem, problemHandler } from './problem.js'
+import { databaseUnavailable, Problem, problemHandler, withoutSecret } from './problem.js'
 
 export interface AppDeps {
   store: Store
@@ -101,12 +101,12 @@ export function createApp(deps: AppDeps): Express {
   const routes = app.router.stack as unknown as RouterLayer[]
   app.use((req, _res) => {
     const allowed = allowedMethods(routes, req.path)
-    if (allowed.length) throw methodNotAllowed(req.method, req.path, allowed)
+    if (allowed.length) throw methodNotAllowed(req.method, withoutSecret(req.path), allowed)
     throw new Problem(
       404,
       'not-found',
       'Not found',
-      `Nothing is served at ${req.method} ${req.path}; see the README for the relay's routes.`,
+      `Nothing is served at ${req.method} ${withoutSecret(req.path)}; see the README for the relay's routes.`,
     )
   })
   app.use(problemHandler(deps.logger, deps.metrics))

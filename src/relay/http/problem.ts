@@ -109,6 +109,16 @@ function isDatabaseError(error: unknown): boolean {
   )
 }
 
+const SECRET_SEGMENT = /\/(callbacks|hooks\/(?:dockerhub|quay))\/[^/?]+/
+
+/**
+ * A request path fit for logs and answers: the secret segment of `/hooks/dockerhub/<secret>`,
+ * `/hooks/quay/<secret>` and `/callbacks/<token>` replaced by `…` (or the given stand-in).
+ */
+export function withoutSecret(path: string, standIn = '…'): string {
+  return path.replace(SECRET_SEGMENT, `/$1/${standIn}`)
+}
+
 export function problemHandler(logger: Logger, metrics?: Metrics): ErrorRequestHandler {
   return (error, req, res, _next) => {
     let problem = error instanceof Problem ? error : fromBodyParser(error)
@@ -116,13 +126,21 @@ export function problemHandler(logger: Logger, metrics?: Metrics): ErrorRequestH
       problem = new Problem(error.status, 'bad-request', 'Bad request', String(error.message))
     }
     if (!problem && isDatabaseError(error)) {
-      logger.error({ err: error, path: req.path }, 'database unavailable: %s', error?.message)
+      logger.error(
+        { err: error, path: withoutSecret(req.path) },
+        'database unavailable: %s',
+        error?.message,
+      )
       problem = databaseUnavailable(
         'The relay could not write to its database, so nothing of this request was kept. Send it again later.',
       )
     }
     if (!problem) {
-      logger.error({ err: error, path: req.path }, 'unexpected error: %s', error?.message)
+      logger.error(
+        { err: error, path: withoutSecret(req.path) },
+        'unexpected error: %s',
+        error?.message,
+      )
       problem = new Problem(
         500,
         'internal',
@@ -136,7 +154,7 @@ export function problemHandler(logger: Logger, metrics?: Metrics): ErrorRequestH
       res,
       problem,
       // A URI reference, as RFC 9457 wants: the secret's stand-in "…" percent-encoded.
-      req.originalUrl.replace(/\/(callbacks|hooks\/(?:dockerhub|quay))\/[^/?]+/, '/$1/%E2%80%A6'),
+      withoutSecret(req.originalUrl, '%E2%80%A6'),
     )
   }
 }

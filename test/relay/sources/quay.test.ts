@@ -45,8 +45,9 @@ describe('quay source', () => {
     expect(result.pushes[0]?.registry).toBe('quay.acme.example:8443')
   })
 
-  it('tells a repeated delivery from a second push of the same tag, which Quay sends as the same bytes', () => {
+  it('tells a second push of the same tag, which Quay sends as the same bytes, by its time of receipt', () => {
     const first = quay.normalise(fixtureRequest('quay-repo-push.json')).deliveryId
+    // The same bytes normalised again at the same moment: the id depends on nothing else.
     const repeated = quay.normalise(fixtureRequest('quay-repo-push.json')).deliveryId
     const secondPush = quay.normalise(
       fixtureRequest('quay-repo-push.json', { receivedAt: new Date('2026-11-26T21:45:00Z') }),

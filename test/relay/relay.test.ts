@@ -1,9 +1,11 @@
-import { createHmac } from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
 import { connect } from 'node:net'
+import Database from 'better-sqlite3'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { Chain } from '../../src/relay/config/settings.js'
 import { REJECTED_PAYLOAD_BYTES } from '../../src/relay/http/hooks.js'
 import type { RunJson } from '../../src/relay/http/representation.js'
+import { PostgresStore } from '../../src/relay/store/postgres-store.js'
 import { type GitHubStandIn, startGitHubStandIn } from '../support/github-stand-in.js'
 import { type HttpReceiver, startHttpReceiver } from '../support/http-receiver.js'
 import {
@@ -15,6 +17,7 @@ import {
   testSettings,
   twoSteps,
 } from './relay-harness.js'
+import { adminQuery } from './store/postgres-factory.js'
 
 const dockerHubPush = () => JSON.parse(fixture('dockerhub-push.json'))
 
@@ -62,6 +65,42 @@ async function report(callbackUrl: string, body: unknown) {
 }
 
 const run = (id: string) => t.api<RunJson>(`/api/runs/${id}`)
+
+/** Every row of every table of the relay's database, read with SQL beside the store. */
+async function storedTables(): Promise<Record<string, Record<string, unknown>[]>> {
+  const tables: Record<string, Record<string, unknown>[]> = {}
+  const store = t.relay.store
+  if (store instanceof PostgresStore) {
+    const schema = store.schema ?? 'public'
+    const names = await adminQuery<{ table_name: string }>(
+      'SELECT table_name FROM information_schema.tables WHERE table_schema = $1',
+      [schema],
+    )
+    for (const { table_name: name } of names) {
+      tables[name] = await adminQuery(`SELECT * FROM "${schema}"."${name}"`)
+    }
+    return tables
+  }
+  const db = new Database(t.databaseFile, { readonly: true, fileMustExist: true })
+  try {
+    const names = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
+      name: string
+    }[]
+    for (const { name } of names) {
+      tables[name] = db.prepare(`SELECT * FROM "${name}"`).all() as Record<string, unknown>[]
+    }
+    return tables
+  } finally {
+    db.close()
+  }
+}
+
+function cellText(cell: unknown): string {
+  if (typeof cell === 'string') return cell
+  if (Buffer.isBuffer(cell)) return cell.toString('utf8')
+  if (typeof cell === 'object' && cell !== null) return JSON.stringify(cell)
+  return String(cell)
+}
 
 describe('a chain of two dispatch steps', () => {
   beforeEach(async () => start())
@@ -218,6 +257,32 @@ describe('a chain of two dispatch steps', () => {
     await dispatchFor(runs[0] as string, 1)
     const event = await t.api<{ runs: string[] }>(`/api/events/${accepted.event_id}`)
     expect(event.runs).toEqual([...accepted.runs, ...runs])
+  })
+
+  it('stores each callback token only as its SHA-256, and makes it at least 128 bits', async () => {
+    const runId = (await push()).runs[0] as string
+    const { clientPayload } = await dispatchFor(runId, 1)
+    const token = /\/callbacks\/([^/]+)$/.exec(String(clientPayload?.callback_url))?.[1] ?? ''
+    expect(token).toMatch(/^[A-Za-z0-9_-]+$/)
+    expect(token.length).toBeGreaterThanOrEqual(22)
+    expect(Buffer.from(token, 'base64url').length).toBeGreaterThanOrEqual(16)
+    const hash = createHash('sha256').update(token, 'utf8').digest('hex')
+
+    // Through the store: the hash finds the step, the token does not.
+    expect(await t.relay.store.findToken(hash)).toEqual({ runId, step: 1, generation: 1 })
+    expect(await t.relay.store.findToken(token)).toBeNull()
+
+    // The rows themselves, every table, as SQL reads them.
+    const tables = await storedTables()
+    expect(Object.keys(tables)).toContain('tokens')
+    expect(tables.tokens?.map((row) => row.hash)).toEqual([hash])
+    for (const [name, rows] of Object.entries(tables)) {
+      const found = rows.flatMap((row) => Object.values(row).map(cellText))
+      expect(
+        found.filter((cell) => cell.includes(token)),
+        `the raw token in table ${name}`,
+      ).toEqual([])
+    }
   })
 })
 

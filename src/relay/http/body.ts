@@ -67,11 +67,44 @@ export function parseJson(raw: Buffer): unknown {
   try {
     return JSON.parse(text)
   } catch (error) {
+    throw malformedJson('The body', error)
+  }
+}
+
+export const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded'
+
+/** The JSON document a form carries: its text, which the history keeps, and its value. */
+export interface FormJson {
+  text: string
+  value: unknown
+}
+
+/** Reads the JSON document that the one `field` of a form body holds, as in `payload=<json>`. */
+export function jsonInForm(raw: Buffer, field: string): FormJson {
+  const values = new URLSearchParams(raw.toString('utf8')).getAll(field)
+  const text = values[0]
+  if (text === undefined || values.length > 1) {
     throw new Problem(
       400,
-      'malformed-json',
-      'Malformed JSON',
-      `The body is not valid JSON: ${(error as Error).message}.`,
+      'malformed-form',
+      'Malformed form',
+      text === undefined
+        ? `The form has no ${field} field; send the JSON document as ${field}=<URL-encoded JSON>, or send it as application/json.`
+        : `The form has ${values.length} ${field} fields; send the JSON document in one.`,
     )
   }
+  try {
+    return { text, value: JSON.parse(text) }
+  } catch (error) {
+    throw malformedJson(`The ${field} field of the form`, error)
+  }
+}
+
+function malformedJson(what: string, error: unknown): Problem {
+  return new Problem(
+    400,
+    'malformed-json',
+    'Malformed JSON',
+    `${what} is not valid JSON: ${(error as Error).message}.`,
+  )
 }

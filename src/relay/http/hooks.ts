@@ -5,7 +5,7 @@ import { takeIn } from '../chains/intake.js'
 import type { Settings } from '../config/settings.js'
 import { newId } from '../ids.js'
 import type { Metrics } from '../metrics.js'
-import { sourceNamed } from '../sources/index.js'
+import { sourceNamed, sources } from '../sources/index.js'
 import {
   SOURCE_NAMES,
   type Source,
@@ -15,11 +15,28 @@ import {
   type SourceRequest,
 } from '../sources/types.js'
 import type { Store } from '../store/store.js'
-import { bodyBytes, parseJson, rawBody, requireMediaType } from './body.js'
+import {
+  bodyBytes,
+  FORM_MEDIA_TYPE,
+  jsonInForm,
+  parseJson,
+  rawBody,
+  requireMediaType,
+} from './body.js'
 import { Problem } from './problem.js'
 
 /** The sources whose secret is the last segment of the webhook URL. */
 const PATH_SECRET_SOURCES: readonly SourceName[] = ['dockerhub', 'quay']
+
+/** The media types each source takes, listed once rather than on each delivery. */
+const ACCEPTED_TYPES: ReadonlyMap<SourceName, readonly string[]> = new Map(
+  SOURCE_NAMES.map((name) => [name, acceptedTypes(sources[name])]),
+)
+
+function acceptedTypes(source: Pick<Source<unknown>, 'contentTypes' | 'formField'>) {
+  const form = source.formField === undefined ? [] : [FORM_MEDIA_TYPE]
+  return ['application/json', ...source.contentTypes, ...form]
+}
 
 export interface HooksDeps {
   store: Store
@@ -79,18 +96,28 @@ function receiveHook(deps: HooksDeps): RequestHandler<{ source: string; secret?:
 
     let normalised: ReturnType<Source<unknown>['normalise']>
     let contentType: string
+    /** The JSON text of a form delivery, kept instead of its form encoding. */
+    let formPayload: string | undefined
     try {
-      contentType = requireMediaType(req, ['application/json', ...source.contentTypes])
-      request.body = parseJson(raw)
+      contentType = requireMediaType(req, ACCEPTED_TYPES.get(name) as readonly string[])
+      if (contentType === FORM_MEDIA_TYPE && source.formField !== undefined) {
+        const form = jsonInForm(raw, source.formField)
+        formPayload = form.text
+        request.body = form.value
+      } else {
+        request.body = parseJson(raw)
+      }
       normalised = source.normalise(request)
     } catch (error) {
       const problem = asProblem(error, name)
-      await recordRejected(deps, name, req, raw, receivedAt, problem)
+      const shown = formPayload === undefined ? raw : Buffer.from(formPayload)
+      await recordRejected(deps, name, req, raw, shown, receivedAt, problem)
       throw problem
     }
 
+    const payload = formPayload ?? raw.toString('utf8')
     const intake = takeIn(
-      { source: name, normalised, contentType, payload: raw.toString('utf8'), receivedAt },
+      { source: name, normalised, contentType, payload, receivedAt },
       deps.settings.chains,
     )
     const { duplicate, event } = await deps.store.recordEvent(
@@ -159,19 +186,23 @@ function asProblem(error: unknown, source: SourceName): Problem {
 /** How much of a rejected body is kept: enough to see what was wrong with it, not a flood's worth. */
 export const REJECTED_PAYLOAD_BYTES = 64 * 1024
 
-/** An authenticated delivery the relay cannot use is kept too, so the history shows why nothing ran. */
+/**
+ * An authenticated delivery the relay cannot use is kept too, so the history shows why nothing ran.
+ * `shown` is what the history keeps of it: the body, or the JSON its form carried.
+ */
 async function recordRejected(
   deps: HooksDeps,
   source: SourceName,
   req: Request,
   raw: Buffer,
+  shown: Buffer,
   receivedAt: Date,
   problem: Problem,
 ) {
-  const kept = raw.subarray(0, REJECTED_PAYLOAD_BYTES)
+  const kept = shown.subarray(0, REJECTED_PAYLOAD_BYTES)
   const cut =
-    kept.length < raw.length
-      ? ` (the first ${kept.length} of its ${raw.length} bytes are kept)`
+    kept.length < shown.length
+      ? ` (the first ${kept.length} of its ${shown.length} bytes are kept)`
       : ''
   const event = {
     id: newId(receivedAt.getTime()),

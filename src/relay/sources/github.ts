@@ -100,6 +100,8 @@ const CONTAINER_TYPES = ['container', 'docker']
 export const github: Source<{ webhookSecret: string }> = {
   name: 'github',
   contentTypes: [],
+  // GitHub's webhook settings default to `application/x-www-form-urlencoded`: `payload=<json>`.
+  formField: 'payload',
 
   authenticate(request: SourceRequest, secrets: { webhookSecret: string }): void {
     const signature = singleHeader(request.headers, 'x-hub-signature-256')

@@ -36,7 +36,7 @@ export interface SourceRequest {
   headers: IncomingHttpHeaders
   /** The body exactly as received; signatures are checked on these bytes. */
   rawBody: Buffer
-  /** The body parsed as JSON. */
+  /** The body parsed as JSON (for a form, the JSON of its `formField`). */
   body: unknown
   /** The last path segment of `/hooks/<source>/<secret>`, when present. */
   pathSecret: string | null
@@ -47,6 +47,11 @@ export interface Source<Secrets> {
   name: SourceName
   /** Media types accepted besides `application/json` (compared without parameters). */
   contentTypes: readonly string[]
+  /**
+   * The field of an `application/x-www-form-urlencoded` body that holds the JSON document (GitHub's
+   * `payload`); a source without one takes no forms.
+   */
+  formField?: string
   /** Throws `SourceAuthError` unless the request proves it comes from the configured registry. Constant time. */
   authenticate(request: SourceRequest, secrets: Secrets): void
   /** Throws `SourcePayloadError` for a body that is not this source's format. */

@@ -284,6 +284,14 @@ describe('every answer of the relay keeps to openapi.yaml', () => {
       })
     const pkg = fixture('github-registry-package-published.json')
     expect((await call('POST', '/hooks/github', signed(pkg, 'registry_package'))).status).toBe(202)
+    // GitHub's default content type: the same JSON as the form's payload field.
+    const form = new URLSearchParams({ payload: pkg }).toString()
+    const formSigned = signed(form, 'registry_package')
+    const fromForm = await call('POST', '/hooks/github', {
+      body: form,
+      headers: { ...formSigned.headers, 'content-type': 'application/x-www-form-urlencoded' },
+    })
+    expect(fromForm.body).toMatchObject({ outcome: 'started' })
     const ping = await call('POST', '/hooks/github', signed(fixture('github-ping.json'), 'ping'))
     expect(ping.body).toMatchObject({ outcome: 'ignored' })
 

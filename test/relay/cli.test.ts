@@ -5,10 +5,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { CLI } from './relay-process.js'
 
-// relay-process.ts spawns the CLI the same way, but only exports helpers that wait for `serve` to
-// listen; these runs are meant to end on their own.
-const CLI = fileURLToPath(new URL('../../src/relay/cli.ts', import.meta.url))
 const EXAMPLE_CONFIG = fileURLToPath(new URL('../../hookchain.yml', import.meta.url))
 const UNSET_VARIABLE = 'HOOKCHAIN_CLI_TEST_UNSET_VARIABLE'
 

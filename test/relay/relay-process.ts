@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url'
 import { STAND_IN_TOKEN } from '../support/github-stand-in.js'
 import { SECRETS } from './relay-harness.js'
 
-const CLI = fileURLToPath(new URL('../../src/relay/cli.ts', import.meta.url))
+/** The CLI, run from its TypeScript sources through tsx. */
+export const CLI = fileURLToPath(new URL('../../src/relay/cli.ts', import.meta.url))
 
 export interface RelayProcess {
   child: ChildProcess
@@ -74,6 +75,8 @@ export interface RelayConfig {
   stepTimeout: string
   /** The `release` chain's steps, each a repository_dispatch. */
   dispatches: { repository: string; eventType: string }[]
+  /** `github.writes_per_minute`; default 0 (unpaced). */
+  writesPerMinute?: number
 }
 
 /** Writes a config file for `spawnRelay`: Docker Hub pushes of svendowideit/testhook start `release`. */
@@ -94,7 +97,7 @@ admin_token: ${SECRETS.admin}
 github:
   api_url: ${config.githubUrl}
   token: ${STAND_IN_TOKEN}
-  writes_per_minute: 0
+  writes_per_minute: ${config.writesPerMinute ?? 0}
 sources:
   dockerhub:
     secret: ${SECRETS.dockerhub}

@@ -11,7 +11,12 @@ import {
   startGitHubStandIn,
 } from '../support/github-stand-in.js'
 import { eventually, fixture, SECRETS } from './relay-harness.js'
-import { type RelayProcess, spawnKillableRelay, writeRelayConfig } from './relay-process.js'
+import {
+  logLines,
+  type RelayProcess,
+  spawnKillableRelay,
+  writeRelayConfig,
+} from './relay-process.js'
 
 const EVENTS = 150
 /**
@@ -126,16 +131,6 @@ function received(id: string, step: number): RecordedRequest[] {
     const payload = (r.body as { client_payload?: { run_id?: unknown; step?: unknown } })
       ?.client_payload
     return r.path.endsWith('/dispatches') && payload?.run_id === id && payload.step === step
-  })
-}
-
-function logLines(relay: RelayProcess): Record<string, unknown>[] {
-  return relay.lines.flatMap((line) => {
-    try {
-      return [JSON.parse(line) as Record<string, unknown>]
-    } catch {
-      return []
-    }
   })
 }
 

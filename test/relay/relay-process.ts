@@ -109,3 +109,14 @@ ${registryCallbacks}chains:
 ${steps}`,
   )
 }
+
+/** The JSON log lines a relay process has written so far, parsed; other output is left out. */
+export function logLines(relay: RelayProcess): Record<string, unknown>[] {
+  return relay.lines.flatMap((line) => {
+    try {
+      return [JSON.parse(line) as Record<string, unknown>]
+    } catch {
+      return []
+    }
+  })
+}

@@ -14,6 +14,7 @@ import {
 import { type HttpReceiver, startHttpReceiver } from '../../support/http-receiver.js'
 import { eventually, fixture, SECRETS } from '../relay-harness.js'
 import {
+  logLines,
   type RelayProcess,
   spawnKillableRelay,
   spawnRelay,
@@ -102,16 +103,6 @@ function dispatchedBy(relay: RelayProcess, step: number): Set<string> {
       .filter((line) => line.step === step && /^step \d+ dispatched/.test(String(line.msg)))
       .map((line) => String(line.run)),
   )
-}
-
-function logLines(relay: RelayProcess): Record<string, unknown>[] {
-  return relay.lines.flatMap((line) => {
-    try {
-      return [JSON.parse(line) as Record<string, unknown>]
-    } catch {
-      return []
-    }
-  })
 }
 
 function runOf(dispatch: AcceptedDispatch): string {

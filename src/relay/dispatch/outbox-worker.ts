@@ -239,6 +239,7 @@ export class OutboxWorker {
       this.options.metrics?.attempts.inc({ kind: step?.kind ?? 'dispatch', outcome: 'stale' })
       return store.finishJob(job.id, owner)
     }
+    const target = shownTarget(step)
     let inFlight: number | undefined
     const issueCallbackUrl = async () => {
       const { token, hash } = callbackToken()
@@ -249,7 +250,7 @@ export class OutboxWorker {
           runId: run.id,
           step: step.index,
           kind: step.kind,
-          target: shownTarget(step),
+          target,
           request: null,
           status: null,
           error: IN_FLIGHT,
@@ -277,7 +278,6 @@ export class OutboxWorker {
     }
     this.options.metrics?.attempts.inc({ kind: step.kind, outcome: outcome.kind })
     countRequests(this.options.metrics, step.kind, outcome.attempts)
-    const target = shownTarget(step)
     const log = { run: run.id, chain: run.chain, step: step.index, target }
 
     if (outcome.kind === 'postponed') {

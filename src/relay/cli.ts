@@ -83,7 +83,7 @@ export async function main(argv: string[], env = process.env): Promise<number> {
     host: values.host ?? env.HOST,
     databaseUrl: values.database ?? env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
     logger,
-    worker: { leaseMs },
+    outbox: { leaseMs },
     // Every acknowledged event is committed: a restart loses nothing, while a relay whose store
     // is gone would only answer 500 and 503 until someone noticed.
     onStoreFailure: (error) => {

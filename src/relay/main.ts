@@ -4,13 +4,18 @@ import { hostname } from 'node:os'
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import type { Settings } from './config/settings.js'
-import { createClusterPacer, pacingKey, slotWaitLimit } from './dispatch/cluster-pacer.js'
-import { createDeliverer } from './dispatch/deliverer.js'
-import { type Deliverer, OutboxWorker, type OutboxWorkerOptions } from './dispatch/outbox-worker.js'
-import { realClock } from './dispatch/pacer.js'
+import { createDeliverer, type Deliverer } from './deliverers/deliverer.js'
 import { createApp } from './http/app.js'
 import { newId } from './ids.js'
 import { createMetrics } from './metrics.js'
+import { retryDelayMs } from './outbox/backoff.js'
+import { createClusterPacer, pacingKey, slotWaitLimit } from './outbox/cluster-pacer.js'
+import { notifyRegistryHandler } from './outbox/notify-registry.js'
+import { OutboxRunner } from './outbox/runner.js'
+import { sendStepHandler } from './outbox/send-step.js'
+import { realClock } from './outbox/write-pacer.js'
+import { startDeadlineSweep } from './runs/deadline-sweep.js'
+import { createRunService, type RunService } from './runs/service.js'
 import { openStore } from './store/open-store.js'
 import { startRetention } from './store/retention.js'
 import type { Store } from './store/store.js'
@@ -29,22 +34,32 @@ export interface RelayOptions {
   onStoreFailure?: (error: Error) => void
   /** Process-wide metrics (memory, event loop); off when several relays share a process, as in tests. */
   defaultMetrics?: boolean
-  worker?: Partial<
-    Pick<OutboxWorkerOptions, 'leaseMs' | 'pollMs' | 'concurrency' | 'retryDelay' | 'registryTries'>
-  >
+  outbox?: {
+    /** How long a relay keeps the jobs it claimed (HOOKCHAIN_LEASE_MS); a dead relay's come back after it. */
+    leaseMs?: number
+    /** How often the outbox and the steps' deadlines are looked at when nothing wakes them. */
+    pollMs?: number
+    concurrency?: number
+    /** Delay before try number `tries + 1` of a job that failed `tries` times. */
+    retryDelay?: (tries: number) => number
+    /** Tries of a registry callback before giving up (steps are bounded by their timeout instead). */
+    registryTries?: number
+  }
 }
 
 export interface Relay {
   url: string
   store: Store
-  worker: OutboxWorker
+  runs: RunService
+  outbox: OutboxRunner
   close(): Promise<void>
 }
 
-/** How long a relay keeps the jobs it claimed (HOOKCHAIN_LEASE_MS); a dead relay's come back after it. */
 const DEFAULT_LEASE_MS = 30_000
+const DEFAULT_POLL_MS = 500
+const DEFAULT_REGISTRY_TRIES = 8
 
-/** Opens the store, applies migrations, starts the outbox worker and serves HTTP. */
+/** Opens the store, applies migrations, starts the outbox and serves HTTP. */
 export async function startRelay(options: RelayOptions): Promise<Relay> {
   const { settings, logger } = options
   const store = await openStore(options.databaseUrl, { onFailure: options.onStoreFailure })
@@ -55,15 +70,48 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     throw error
   }
   const owner = `${hostname()}/${process.pid}/${newId().slice(-8)}`
-  const leaseMs = options.worker?.leaseMs ?? DEFAULT_LEASE_MS
+  const leaseMs = options.outbox?.leaseMs ?? DEFAULT_LEASE_MS
+  const pollMs = options.outbox?.pollMs ?? DEFAULT_POLL_MS
+  const retryDelay = options.outbox?.retryDelay ?? ((tries: number) => retryDelayMs(tries + 1))
+  const now = () => new Date()
   const metrics = createMetrics(store, { defaultMetrics: options.defaultMetrics ?? true })
-  const worker = new OutboxWorker({
+
+  const runs = createRunService({
     store,
-    deliver:
-      options.deliverer ??
-      createDeliverer(settings, {
-        logger,
-        timeoutMs: options.outboundTimeoutMs,
+    chains: () => settings.chains,
+    now,
+    logger,
+    metrics,
+    onWork: () => outbox.kick(),
+  })
+  const deliverer =
+    options.deliverer ??
+    createDeliverer(settings, {
+      logger,
+      timeoutMs: options.outboundTimeoutMs,
+      onRateLimit: (remaining) => metrics.githubRateLimitRemaining.set(remaining),
+    })
+  const common = {
+    store,
+    deliverer,
+    publicUrl: settings.publicUrl,
+    retryDelay,
+    logger,
+    metrics,
+    now,
+  }
+  const outbox = new OutboxRunner({
+    queue: store,
+    owner,
+    logger,
+    now,
+    leaseMs,
+    pollMs,
+    concurrency: options.outbox?.concurrency,
+    handlers: {
+      send: sendStepHandler({
+        ...common,
+        runs,
         // Always the store's pacer, SQLite included: one code path, a pace that survives a
         // restart, and a bounded wait for a slot, which keeps a backlog from outliving leases.
         pacer: createClusterPacer(
@@ -73,18 +121,18 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
           realClock,
           slotWaitLimit(leaseMs),
         ),
-        onRateLimit: (remaining) => metrics.githubRateLimitRemaining.set(remaining),
       }),
-    publicUrl: settings.publicUrl,
-    logger,
-    owner,
-    metrics,
-    ...options.worker,
-    leaseMs,
+      'notify-registry': notifyRegistryHandler({
+        ...common,
+        tries: options.outbox?.registryTries ?? DEFAULT_REGISTRY_TRIES,
+      }),
+    },
   })
-  const app = createApp({ store, settings, logger, metrics, onWork: () => worker.kick() })
+
+  const app = createApp({ store, runs, settings, logger, metrics })
   const server = await listen(app, options.port, options.host ?? '0.0.0.0')
-  worker.start()
+  outbox.start()
+  const deadlines = startDeadlineSweep(runs, { intervalMs: pollMs, logger })
   const retention = settings.retentionMs
     ? startRetention({ store, maxAgeMs: settings.retentionMs, logger })
     : null
@@ -97,7 +145,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   return {
     url,
     store,
-    worker,
+    runs,
+    outbox,
     close() {
       closing ??= (async () => {
         await new Promise<void>((resolve) => {
@@ -105,7 +154,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
           server.closeIdleConnections()
         })
         retention?.stop()
-        await worker.stop()
+        await deadlines.stop()
+        await outbox.stop()
         await store.close()
       })()
       return closing

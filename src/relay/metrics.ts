@@ -1,6 +1,10 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
-import type { Step } from './chains/run.js'
-import type { Store } from './store/store.js'
+
+/** What the gauges read when Prometheus scrapes. */
+export interface MetricSources {
+  outboxDepth(): Promise<number>
+  countRunsByState(): Promise<Partial<Record<string, number>>>
+}
 
 /** The relay's Prometheus metrics, one registry per relay so tests can run several side by side. */
 export interface Metrics {
@@ -14,7 +18,10 @@ export interface Metrics {
   githubRateLimitRemaining: Gauge
 }
 
-export function createMetrics(store: Store, options: { defaultMetrics?: boolean } = {}): Metrics {
+export function createMetrics(
+  store: MetricSources,
+  options: { defaultMetrics?: boolean } = {},
+): Metrics {
   const registry = new Registry()
   if (options.defaultMetrics ?? true)
     collectDefaultMetrics({ register: registry, prefix: 'hookchain_' })
@@ -79,7 +86,7 @@ export function createMetrics(store: Store, options: { defaultMetrics?: boolean 
     async collect() {
       this.reset()
       for (const [state, count] of Object.entries(await store.countRunsByState()))
-        this.set({ state }, count)
+        this.set({ state }, count ?? 0)
     },
   })
   return metrics
@@ -93,14 +100,4 @@ export function countRequests(
 ): void {
   for (const a of attempts)
     metrics?.requests.inc({ kind, status: a.status === null ? 'none' : String(a.status) })
-}
-
-/** Records how long each step that just ended took, from its dispatch (or start) to its end. */
-export function observeEndedSteps(metrics: Metrics | undefined, steps: readonly Step[]): void {
-  for (const step of steps) {
-    const from = step.dispatchedAt ?? step.startedAt
-    if (!metrics || !from || !step.finishedAt) continue
-    const seconds = (Date.parse(step.finishedAt) - Date.parse(from)) / 1000
-    metrics.stepDuration.observe({ kind: step.kind, state: step.state }, Math.max(0, seconds))
-  }
 }

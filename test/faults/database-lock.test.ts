@@ -128,7 +128,7 @@ describe('a database another process keeps locked', () => {
     const relay = await startRelay(
       github().url,
       {},
-      { outboundTimeoutMs: 500, worker: { leaseMs: 1500 } },
+      { outboundTimeoutMs: 500, outbox: { leaseMs: 1500 } },
     )
     github().hang(1)
     const sent = github().requests.length

@@ -14,7 +14,7 @@ function start(
     options.chain ? { chains: [options.chain] } : {},
     {
       outboundTimeoutMs: options.timeoutMs ?? 10_000,
-      worker: options.leaseMs ? { leaseMs: options.leaseMs } : undefined,
+      outbox: options.leaseMs ? { leaseMs: options.leaseMs } : undefined,
     },
   )
 }

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { IN_FLIGHT } from '../../src/relay/dispatch/outbox-worker.js'
 import type { RunJson } from '../../src/relay/http/representation.js'
+import { IN_FLIGHT } from '../../src/relay/model/attempt.js'
 import {
   type AcceptedDispatch,
   type GitHubStandIn,

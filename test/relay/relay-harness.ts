@@ -85,7 +85,7 @@ export async function startTestRelay(
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     defaultMetrics: false,
     ...options,
-    worker: { pollMs: 20, retryDelay: () => 50, ...options.worker },
+    outbox: { pollMs: 20, retryDelay: () => 50, ...options.outbox },
   })
   return {
     relay,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { getErrorMessage } from '../../shared/errors.js'
+import { SOURCES } from '../sources/index.js'
 import { parseDuration } from './duration.js'
 import { type ConfigPath, formatPath, isMapping } from './path.js'
 import { ConfigError, type ConfigProblem } from './problems.js'
@@ -12,7 +13,7 @@ import {
   type RawConfig,
   type RawStep,
 } from './schema.js'
-import type { GitHubAuth, Settings, SourceSecrets, StepSpec } from './settings.js'
+import type { GitHubAuth, Settings, StepSpec } from './settings.js'
 import { describeSources, type Environment, substituteEnv } from './substitute.js'
 import {
   convertSubstituted,
@@ -148,13 +149,13 @@ function toSettings(raw: RawConfig, privateKey: string | null): Settings {
       installationId: github.app.installation_id,
     }
   }
-  const sources: SourceSecrets = {}
-  const raws = raw.sources ?? {}
-  if (raws.dockerhub) sources.dockerhub = { secret: raws.dockerhub.secret }
-  if (raws.distribution) sources.distribution = { token: raws.distribution.token }
-  if (raws.github) sources.github = { webhookSecret: raws.github.webhook_secret }
-  if (raws.harbor) sources.harbor = { token: raws.harbor.token }
-  if (raws.quay) sources.quay = { secret: raws.quay.secret }
+  const blocks = raw.sources ?? {}
+  const sources = Object.fromEntries(
+    SOURCES.filter((source) => blocks[source.name]).map((source) => [
+      source.name,
+      source.config.read(blocks[source.name] as Record<string, unknown>),
+    ]),
+  )
 
   const callbacks = raw.registry_callbacks ?? {}
   const maxAge = raw.retention?.max_age

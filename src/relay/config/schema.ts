@@ -1,4 +1,6 @@
 import type { JSONSchemaType } from 'ajv'
+import { SOURCES } from '../sources/index.js'
+import { SECRET_MIN_LENGTH, secretSetting } from '../sources/settings-fields.js'
 import { DURATION_PATTERN } from './duration.js'
 
 /** The config file as written (snake_case), after `${NAME}` substitution and before defaults. */
@@ -25,13 +27,8 @@ export interface RawGitHubApp {
   installation_id: number
 }
 
-export interface RawSources {
-  dockerhub?: { secret: string }
-  distribution?: { token: string }
-  github?: { webhook_secret: string }
-  harbor?: { token: string }
-  quay?: { secret: string }
-}
+/** `sources.<name>`: each source's own block (see `Source.config`). */
+export type RawSources = Record<string, Record<string, unknown>>
 
 export interface RawRegistryCallbacks {
   allowed_hosts?: string[]
@@ -54,8 +51,6 @@ export interface RawStep {
 export const CONFIG_SCHEMA_ID = 'https://hookchain.dev/schemas/hookchain.schema.json'
 /** The schema for editors, relative to the repository root; written by scripts/write-config-schema.ts. */
 export const CONFIG_SCHEMA_FILE = 'schemas/hookchain.schema.json'
-/** Shorter secrets can be guessed by anyone who can reach the relay. */
-export const SECRET_MIN_LENGTH = 16
 export const DEFAULT_API_URL = 'https://api.github.com'
 export const DEFAULT_WRITES_PER_MINUTE = 80
 export const MAX_WRITES_PER_MINUTE = 5000
@@ -65,21 +60,11 @@ export const CHAIN_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$'
 
 export const HTTP_URL_PATTERN = '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#@]+(?:[/?#]\\S*)?$'
 const DURATION_MESSAGE = 'must be a duration such as 90s, 30m or 2h'
-const SECRET_ADVICE = `At least ${SECRET_MIN_LENGTH} characters; generate one with \`openssl rand -hex 32\`.`
 
 /*
  * `patternErrorMessage` is the message VS Code and the YAML language server show for a failed
  * `pattern`; the loader shows the same words.
  */
-function secret(title: string, description: string) {
-  return {
-    type: 'string',
-    title,
-    description: `${description} ${SECRET_ADVICE}`,
-    minLength: SECRET_MIN_LENGTH,
-  } as const
-}
-
 function httpUrl(title: string, description: string) {
   return {
     type: 'string',
@@ -149,6 +134,7 @@ const stepSchema: JSONSchemaType<RawStep> = {
           description: `Signs each delivery with Standard Webhooks headers (\`webhook-id\`, \`webhook-timestamp\`, \`webhook-signature\`). A Standard Webhooks secret (\`whsec_\` and the base64 of 24 to 64 random bytes; generate one with \`echo whsec_$(openssl rand -base64 32)\`), or any other string of at least ${SECRET_MIN_LENGTH} characters, used as its UTF-8 bytes. Leave it out to send unsigned.`,
           pattern: `^(?:whsec_(?:[A-Za-z0-9+/]{4}){8,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?|(?!whsec_)[\\s\\S]{${SECRET_MIN_LENGTH},})$`,
           patternErrorMessage: `must be a Standard Webhooks secret (whsec_ and the base64 of at least 24 random bytes; generate one with: echo whsec_$(openssl rand -base64 32)) or any other string of at least ${SECRET_MIN_LENGTH} characters`,
+          writeOnly: true,
           nullable: true,
         },
       },
@@ -242,7 +228,7 @@ export const configSchema: JSONSchemaType<RawConfig> = {
       'Base URL at which steps and registries reach this relay; callback URLs handed to steps start with it.',
     ),
     admin_token: {
-      ...secret(
+      ...secretSetting(
         'Admin token',
         'Guards /api and the web pages (`Authorization: Bearer <token>`, or HTTP basic auth with the token as password). Without it, they answer only requests from loopback.',
       ),
@@ -268,6 +254,7 @@ export const configSchema: JSONSchemaType<RawConfig> = {
           description:
             'A fine-grained token with Contents: read and write on the dispatched repositories (or a classic token with `repo`).',
           minLength: 1,
+          writeOnly: true,
           nullable: true,
         },
         app: {
@@ -322,66 +309,11 @@ export const configSchema: JSONSchemaType<RawConfig> = {
       title: 'Sources',
       description:
         'The registries that may send push events; each one present is enabled at POST /hooks/<source>.',
-      properties: {
-        dockerhub: {
-          type: 'object',
-          title: 'Docker Hub',
-          description:
-            'Docker Hub webhooks: POST /hooks/dockerhub/<secret> (unsigned, so the secret is in the URL).',
-          properties: { secret: secret('Secret', 'The last part of the webhook URL.') },
-          required: ['secret'],
-          additionalProperties: false,
-          nullable: true,
-        },
-        distribution: {
-          type: 'object',
-          title: 'CNCF distribution registry',
-          description:
-            'Notifications of a CNCF distribution registry (also GitLab self-managed, Harbor core): POST /hooks/distribution with `Authorization: Bearer <token>`.',
-          properties: { token: secret('Token', 'The bearer token the registry sends.') },
-          required: ['token'],
-          additionalProperties: false,
-          nullable: true,
-        },
-        github: {
-          type: 'object',
-          title: 'GitHub Packages',
-          description:
-            'GitHub `package` and `registry_package` webhooks (container images on ghcr.io): POST /hooks/github, signed with X-Hub-Signature-256.',
-          properties: {
-            webhook_secret: secret(
-              'Webhook secret',
-              "The secret set in the GitHub webhook's settings.",
-            ),
-          },
-          required: ['webhook_secret'],
-          additionalProperties: false,
-          nullable: true,
-        },
-        harbor: {
-          type: 'object',
-          title: 'Harbor',
-          description:
-            'Harbor webhooks (PUSH_ARTIFACT): POST /hooks/harbor with the token in the Authorization header.',
-          properties: { token: secret('Token', "The Auth Header set in Harbor's webhook policy.") },
-          required: ['token'],
-          additionalProperties: false,
-          nullable: true,
-        },
-        quay: {
-          type: 'object',
-          title: 'Quay',
-          description: 'Quay repository push notifications: POST /hooks/quay/<secret>.',
-          properties: { secret: secret('Secret', 'The last part of the notification URL.') },
-          required: ['secret'],
-          additionalProperties: false,
-          nullable: true,
-        },
-      },
+      properties: sourceBlocks(),
       additionalProperties: false,
       default: {},
       nullable: true,
-    },
+    } as unknown as { $ref: string },
     registry_callbacks: {
       type: 'object',
       title: 'Registry callbacks',
@@ -444,4 +376,20 @@ export const configSchema: JSONSchemaType<RawConfig> = {
   },
   required: ['public_url'],
   additionalProperties: false,
+}
+
+/** `sources`: one block per registry, as each source declares it. */
+function sourceBlocks() {
+  return Object.fromEntries(
+    SOURCES.map((source) => [
+      source.name,
+      {
+        type: 'object',
+        title: source.title,
+        ...source.config.schema,
+        additionalProperties: false,
+        nullable: true,
+      },
+    ]),
+  )
 }

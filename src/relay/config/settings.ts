@@ -1,12 +1,11 @@
-import type { SourceName } from '../sources/types.js'
-
 /** The relay's configuration after `${NAME}` substitution, validation and defaults: parsed once, used everywhere. */
 export interface Settings {
   /** Base of the callback URLs handed to steps, without a trailing slash. */
   publicUrl: string
   adminToken: string | null
   github: GitHubSettings
-  sources: SourceSecrets
+  /** The enabled sources, by name, with the settings each reads from its config block. */
+  sources: Record<string, unknown>
   registryCallbacks: { allowedHosts: string[]; allowHttp: boolean }
   chains: Chain[]
   /** How long finished runs and events are kept (`retention.max_age`); null: kept forever. */
@@ -24,16 +23,6 @@ export interface GitHubSettings {
 export type GitHubAuth =
   | { kind: 'token'; token: string }
   | { kind: 'app'; appId: string; privateKey: string; installationId: number }
-
-export interface SourceSecrets {
-  dockerhub?: { secret: string }
-  distribution?: { token: string }
-  github?: { webhookSecret: string }
-  harbor?: { token: string }
-  quay?: { secret: string }
-}
-
-export type EnabledSources = { [K in SourceName]?: SourceSecrets[K] }
 
 export interface Chain {
   name: string

@@ -1,8 +1,9 @@
 import { Ajv, type ErrorObject } from 'ajv'
+import { SECRET_MIN_LENGTH } from '../sources/settings-fields.js'
 import { closestName } from './closest-name.js'
 import { DURATION_PATTERN } from './duration.js'
 import { type ConfigPath, isMapping, pointerToPath } from './path.js'
-import { configSchema, SECRET_MIN_LENGTH } from './schema.js'
+import { configSchema } from './schema.js'
 
 export interface PathProblem {
   path: ConfigPath

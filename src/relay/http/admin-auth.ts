@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { NextFunction, Request, Response } from 'express'
-import { Problem } from './problem.js'
+import { problem } from './problem.js'
 
 function sameSecret(given: string, expected: string): boolean {
   const a = createHash('sha256').update(given).digest()
@@ -40,27 +40,24 @@ export function requireAdmin(adminToken: string | null, options: { browser?: boo
       const forwarded =
         req.headers.forwarded !== undefined || req.headers['x-forwarded-for'] !== undefined
       if (isLoopback(req.socket.remoteAddress) && !forwarded) return next()
-      throw new Problem(
-        403,
+      throw problem(
         'admin-loopback-only',
-        'Forbidden',
         'No admin_token is configured, so the history is served only to requests from this machine. Set admin_token in the relay config to open it to others.',
       )
     }
     const offered = offeredToken(req.headers.authorization)
     if (offered !== null && sameSecret(offered, adminToken)) return next()
-    throw new Problem(
-      401,
+    throw problem(
       'admin-token-required',
-      'Admin token required',
       offered === null
         ? 'Send the admin token as "Authorization: Bearer <token>" (or as the password of HTTP basic auth).'
         : 'The admin token does not match admin_token in the relay config.',
-      {},
       {
-        'WWW-Authenticate': options.browser
-          ? 'Basic realm="hookchain", charset="UTF-8"'
-          : 'Bearer realm="hookchain"',
+        headers: {
+          'WWW-Authenticate': options.browser
+            ? 'Basic realm="hookchain", charset="UTF-8"'
+            : 'Bearer realm="hookchain"',
+        },
       },
     )
   }

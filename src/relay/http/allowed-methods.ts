@@ -1,4 +1,4 @@
-import { Problem } from './problem.js'
+import { type Problem, problem } from './problem.js'
 
 /**
  * What a 405 needs of a layer of the `router` package (Express 5's router; @types/express still
@@ -31,12 +31,8 @@ export function allowedMethods(stack: readonly RouterLayer[], path: string): str
 }
 
 export function methodNotAllowed(method: string, path: string, allowed: string[]): Problem {
-  return new Problem(
-    405,
-    'method-not-allowed',
-    'Method not allowed',
-    `${path} answers ${allowed.join(', ')}, not ${method}.`,
-    { allowed },
-    { Allow: allowed.join(', ') },
-  )
+  return problem('method-not-allowed', `${path} answers ${allowed.join(', ')}, not ${method}.`, {
+    extensions: { allowed },
+    headers: { Allow: allowed.join(', ') },
+  })
 }

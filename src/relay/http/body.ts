@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import express, { type Request } from 'express'
-import { bodyTooLarge, Problem } from './problem.js'
+import { bodyTooLarge, type Problem, problem } from './problem.js'
 
 export const BODY_LIMIT_BYTES = 1024 * 1024
 
@@ -51,18 +51,15 @@ export function mediaType(req: Request): string | null {
 export function requireMediaType(req: Request, accepted: readonly string[]): string {
   const type = mediaType(req)
   if (type && accepted.includes(type)) return type
-  throw new Problem(
-    415,
+  throw problem(
     'unsupported-media-type',
-    'Unsupported media type',
     `${type ? `Content-Type ${type} is not accepted here` : 'The request has no Content-Type'}; send ${accepted.join(' or ')}.`,
-    { accepted },
+    { extensions: { accepted } },
   )
 }
 
 export function parseJson(raw: Buffer): unknown {
-  if (raw.length === 0)
-    throw new Problem(400, 'empty-body', 'Empty body', 'The body is empty; send a JSON document.')
+  if (raw.length === 0) throw problem('empty-body', 'The body is empty; send a JSON document.')
   const text = raw.toString('utf8').replace(/^\uFEFF/, '')
   try {
     return JSON.parse(text)
@@ -84,10 +81,8 @@ export function jsonInForm(raw: Buffer, field: string): FormJson {
   const values = new URLSearchParams(raw.toString('utf8')).getAll(field)
   const text = values[0]
   if (text === undefined || values.length > 1) {
-    throw new Problem(
-      400,
+    throw problem(
       'malformed-form',
-      'Malformed form',
       text === undefined
         ? `The form has no ${field} field; send the JSON document as ${field}=<URL-encoded JSON>, or send it as application/json.`
         : `The form has ${values.length} ${field} fields; send the JSON document in one.`,
@@ -101,10 +96,5 @@ export function jsonInForm(raw: Buffer, field: string): FormJson {
 }
 
 function malformedJson(what: string, error: unknown): Problem {
-  return new Problem(
-    400,
-    'malformed-json',
-    'Malformed JSON',
-    `${what} is not valid JSON: ${(error as Error).message}.`,
-  )
+  return problem('malformed-json', `${what} is not valid JSON: ${(error as Error).message}.`)
 }

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express'
-import { Problem } from './problem.js'
+import { problem } from './problem.js'
 
 /**
  * Browsers send basic-auth credentials on their own, so a form on another site could make a
@@ -14,10 +14,8 @@ export function sameOrigin(req: Request, _res: Response, next: NextFunction): vo
       ? site === 'same-origin' || site === 'none'
       : origin === undefined || hostOf(origin) === host
   if (!fromHere) {
-    throw new Problem(
-      403,
+    throw problem(
       'cross-site-request',
-      'Cross-site request refused',
       "This action is taken only from the relay's own pages; open the run page and press the button there.",
     )
   }

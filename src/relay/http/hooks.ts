@@ -1,20 +1,14 @@
-import { createHash } from 'node:crypto'
-import type { Express, Request, RequestHandler } from 'express'
-import type { Logger } from 'pino'
-import { takeIn } from '../chains/intake.js'
+import type { Express, RequestHandler } from 'express'
 import type { Settings } from '../config/settings.js'
-import { newId } from '../ids.js'
 import type { Metrics } from '../metrics.js'
-import { sourceNamed, sources } from '../sources/index.js'
+import type { RunService } from '../runs/service.js'
+import { SOURCE_NAMES, SOURCES, sourceNamed } from '../sources/index.js'
 import {
-  SOURCE_NAMES,
   type Source,
   SourceAuthError,
-  type SourceName,
   SourcePayloadError,
   type SourceRequest,
 } from '../sources/types.js'
-import type { Store } from '../store/store.js'
 import {
   bodyBytes,
   FORM_MEDIA_TYPE,
@@ -23,28 +17,22 @@ import {
   rawBody,
   requireMediaType,
 } from './body.js'
-import { Problem } from './problem.js'
-
-/** The sources whose secret is the last segment of the webhook URL. */
-const PATH_SECRET_SOURCES: readonly SourceName[] = ['dockerhub', 'quay']
+import { Problem, problem } from './problem.js'
 
 /** The media types each source takes, listed once rather than on each delivery. */
-const ACCEPTED_TYPES: ReadonlyMap<SourceName, readonly string[]> = new Map(
-  SOURCE_NAMES.map((name) => [name, acceptedTypes(sources[name])]),
+const ACCEPTED_TYPES: ReadonlyMap<string, readonly string[]> = new Map(
+  SOURCES.map((source) => [source.name, acceptedTypes(source)]),
 )
 
-function acceptedTypes(source: Pick<Source<unknown>, 'contentTypes' | 'formField'>) {
+function acceptedTypes(source: Pick<Source, 'contentTypes' | 'formField'>) {
   const form = source.formField === undefined ? [] : [FORM_MEDIA_TYPE]
   return ['application/json', ...source.contentTypes, ...form]
 }
 
 export interface HooksDeps {
-  store: Store
+  runs: RunService
   settings: Settings
-  logger: Logger
   now: () => Date
-  /** Called when a delivery committed new outbox jobs. */
-  onWork: () => void
   metrics?: Metrics
 }
 
@@ -59,12 +47,11 @@ export function mountHooks(app: Express, deps: HooksDeps): void {
 
 function receiveHook(deps: HooksDeps): RequestHandler<{ source: string; secret?: string }> {
   return async (req, res) => {
-    const { name, source, secrets } = enabledSource(req.params.source ?? '', deps.settings)
-    if (req.params.secret !== undefined && !PATH_SECRET_SOURCES.includes(name)) {
-      throw new Problem(
-        404,
+    const { source, settings } = enabledSource(req.params.source ?? '', deps.settings)
+    const name = source.name
+    if (req.params.secret !== undefined && !source.pathSecret) {
+      throw problem(
         'not-found',
-        'Not found',
         `The ${name} source takes its deliveries at /hooks/${name}, with no further path.`,
       )
     }
@@ -78,28 +65,21 @@ function receiveHook(deps: HooksDeps): RequestHandler<{ source: string; secret?:
       receivedAt,
     }
     try {
-      source.authenticate(request, secrets)
+      source.authenticate(request, settings)
     } catch (error) {
       if (!(error instanceof SourceAuthError)) throw error
       deps.metrics?.events.inc({ source: name, outcome: 'unauthorized' })
-      throw new Problem(
-        401,
-        'unauthorized-source',
-        'Not authenticated',
-        error.message,
-        {},
-        {
-          'WWW-Authenticate': 'Bearer realm="hookchain"',
-        },
-      )
+      throw problem('unauthorized-source', error.message, {
+        headers: { 'WWW-Authenticate': 'Bearer realm="hookchain"' },
+      })
     }
 
-    let normalised: ReturnType<Source<unknown>['normalise']>
+    let normalised: ReturnType<Source['normalise']>
     let contentType: string
     /** The JSON text of a form delivery, kept instead of its form encoding. */
     let formPayload: string | undefined
     try {
-      contentType = requireMediaType(req, ACCEPTED_TYPES.get(name) as readonly string[])
+      contentType = requireMediaType(req, ACCEPTED_TYPES.get(name) ?? [])
       if (contentType === FORM_MEDIA_TYPE && source.formField !== undefined) {
         const form = jsonInForm(raw, source.formField)
         formPayload = form.text
@@ -107,39 +87,27 @@ function receiveHook(deps: HooksDeps): RequestHandler<{ source: string; secret?:
       } else {
         request.body = parseJson(raw)
       }
-      normalised = source.normalise(request)
+      normalised = source.normalise(request, settings)
     } catch (error) {
-      const problem = asProblem(error, name)
-      const shown = formPayload === undefined ? raw : Buffer.from(formPayload)
-      await recordRejected(deps, name, req, raw, shown, receivedAt, problem)
-      throw problem
+      const found = asProblem(error, name)
+      await deps.runs.reject({
+        source: name,
+        raw,
+        shown: formPayload === undefined ? raw : Buffer.from(formPayload),
+        contentType: req.headers['content-type'] ?? null,
+        receivedAt,
+        reason: `${found.status} ${found.title}: ${found.detail}`,
+      })
+      throw found
     }
 
-    const payload = formPayload ?? raw.toString('utf8')
-    const intake = takeIn(
-      { source: name, normalised, contentType, payload, receivedAt },
-      deps.settings.chains,
-    )
-    const { duplicate, event } = await deps.store.recordEvent(
-      intake.event,
-      intake.runs,
-      intake.jobs,
-    )
-    deps.metrics?.events.inc({ source: name, outcome: duplicate ? 'duplicate' : event.outcome })
-    deps.logger.info(
-      {
-        event: event.id,
-        source: name,
-        delivery: event.deliveryId,
-        outcome: event.outcome,
-        runs: event.runIds,
-        duplicate,
-      },
-      duplicate ? 'event %s: repeated delivery, nothing new started' : 'event %s: %s',
-      event.id,
-      event.reason ?? `${event.runIds.length} run(s) started`,
-    )
-    if (!duplicate && intake.jobs.length) deps.onWork()
+    const { duplicate, event } = await deps.runs.ingest({
+      source: name,
+      normalised,
+      contentType,
+      payload: formPayload ?? raw.toString('utf8'),
+      receivedAt,
+    })
     res.status(202).json({
       event_id: event.id,
       duplicate,
@@ -153,79 +121,26 @@ function receiveHook(deps: HooksDeps): RequestHandler<{ source: string; secret?:
 function enabledSource(name: string, settings: Settings) {
   const source = sourceNamed(name)
   if (!source) {
-    throw new Problem(
-      404,
+    throw problem(
       'unknown-source',
-      'Unknown source',
       `There is no source named "${name}"; use one of ${SOURCE_NAMES.join(', ')}.`,
     )
   }
-  const secrets = settings.sources[source.name]
-  if (!secrets) {
-    throw new Problem(
-      404,
+  if (!Object.hasOwn(settings.sources, source.name)) {
+    throw problem(
       'source-disabled',
-      'Source not enabled',
       `The ${source.name} source is not enabled; add sources.${source.name} to the relay config.`,
     )
   }
-  return { name: source.name, source: source as Source<unknown>, secrets: secrets as unknown }
+  return { source, settings: settings.sources[source.name] }
 }
 
-function asProblem(error: unknown, source: SourceName): Problem {
+function asProblem(error: unknown, source: string): Problem {
   if (error instanceof Problem) return error
   if (error instanceof SourcePayloadError) {
-    return new Problem(422, 'invalid-payload', 'Not a push payload', error.message, {
-      errors: [{ pointer: error.pointer, detail: error.message }],
-      source,
+    return problem('invalid-payload', error.message, {
+      extensions: { errors: [{ pointer: error.pointer, detail: error.message }], source },
     })
   }
   throw error
-}
-
-/** How much of a rejected body is kept: enough to see what was wrong with it, not a flood's worth. */
-export const REJECTED_PAYLOAD_BYTES = 64 * 1024
-
-/**
- * An authenticated delivery the relay cannot use is kept too, so the history shows why nothing ran.
- * `shown` is what the history keeps of it: the body, or the JSON its form carried.
- */
-async function recordRejected(
-  deps: HooksDeps,
-  source: SourceName,
-  req: Request,
-  raw: Buffer,
-  shown: Buffer,
-  receivedAt: Date,
-  problem: Problem,
-) {
-  const kept = shown.subarray(0, REJECTED_PAYLOAD_BYTES)
-  const cut =
-    kept.length < shown.length
-      ? ` (the first ${kept.length} of its ${shown.length} bytes are kept)`
-      : ''
-  const event = {
-    id: newId(receivedAt.getTime()),
-    source,
-    deliveryId: `rejected:sha256:${createHash('sha256').update(raw).digest('hex')}`,
-    receivedAt: receivedAt.toISOString(),
-    outcome: 'rejected' as const,
-    reason: `${problem.status} ${problem.title}: ${problem.detail}${cut}`,
-    contentType: req.headers['content-type'] ?? null,
-    payload: kept.toString('utf8'),
-    pushes: [],
-    runIds: [],
-  }
-  try {
-    await deps.store.recordEvent(event, [], [])
-    deps.metrics?.events.inc({ source, outcome: 'rejected' })
-  } catch (error) {
-    deps.logger.warn({ err: error }, 'could not record a rejected delivery')
-  }
-  deps.logger.info(
-    { event: event.id, source, outcome: 'rejected', status: problem.status },
-    'event %s rejected: %s',
-    event.id,
-    problem.detail,
-  )
 }

@@ -1,66 +1,114 @@
-import type { ErrorRequestHandler, Response } from 'express'
+import { STATUS_CODES } from 'node:http'
+import type { ErrorRequestHandler, Request, Response } from 'express'
 import type { Logger } from 'pino'
 import type { Metrics } from '../metrics.js'
+import { RunRefused } from '../runs/refusal.js'
+import { SOURCES } from '../sources/index.js'
+
+/** Every problem the relay answers with: its HTTP status and its title, one place each. */
+const PROBLEM_TYPES = {
+  'malformed-request': { status: 400, title: 'Bad Request' },
+  'bad-request': { status: 400, title: 'Bad request' },
+  'invalid-query': { status: 400, title: 'Invalid query parameter' },
+  'empty-body': { status: 400, title: 'Empty body' },
+  'malformed-json': { status: 400, title: 'Malformed JSON' },
+  'malformed-form': { status: 400, title: 'Malformed form' },
+  'incomplete-body': { status: 400, title: 'Incomplete body' },
+  'admin-token-required': { status: 401, title: 'Admin token required' },
+  'unauthorized-source': { status: 401, title: 'Not authenticated' },
+  'admin-loopback-only': { status: 403, title: 'Forbidden' },
+  'cross-site-request': { status: 403, title: 'Cross-site request refused' },
+  'not-found': { status: 404, title: 'Not found' },
+  'unknown-source': { status: 404, title: 'Unknown source' },
+  'source-disabled': { status: 404, title: 'Source not enabled' },
+  'run-not-found': { status: 404, title: 'Run not found' },
+  'event-not-found': { status: 404, title: 'Event not found' },
+  'unknown-callback-token': { status: 404, title: 'Unknown callback token' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  'step-ended': { status: 409, title: 'Step already ended' },
+  'run-not-retryable': { status: 409, title: 'Run cannot be retried' },
+  'event-has-no-push': { status: 409, title: 'Nothing to redeliver' },
+  'no-chain-matches': { status: 409, title: 'No chain matches' },
+  'body-too-large': { status: 413, title: 'Body too large' },
+  'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
+  'unsupported-encoding': { status: 415, title: 'Unsupported Content-Encoding' },
+  'unsupported-charset': { status: 415, title: 'Unsupported charset' },
+  'invalid-callback': { status: 422, title: 'Invalid callback' },
+  'invalid-payload': { status: 422, title: 'Not a push payload' },
+  internal: { status: 500, title: 'Internal error' },
+  'database-unavailable': { status: 503, title: 'Database unavailable' },
+} as const satisfies Record<string, { status: number; title: string }>
+
+export type ProblemType = keyof typeof PROBLEM_TYPES
+
+export interface ProblemOptions {
+  /** Extra members of the body, such as `errors`. */
+  extensions?: Record<string, unknown>
+  headers?: Record<string, string>
+  /** Only where one type covers several statuses (`bad-request`, `malformed-request`). */
+  status?: number
+}
 
 /**
- * An error that the client can act on, sent as RFC 9457 problem+json. `detail` says what to fix;
- * extra members (such as `errors`) are added to the body as extensions.
+ * An error that the client can act on, sent as RFC 9457 problem+json. `detail` says what to fix.
  */
 export class Problem extends Error {
   override name = 'Problem'
+  readonly status: number
+  readonly title: string
+  readonly extensions: Record<string, unknown>
+  readonly headers: Record<string, string>
+
   constructor(
-    readonly status: number,
-    readonly slug: string,
-    readonly title: string,
+    readonly slug: ProblemType,
     readonly detail: string,
-    readonly extensions: Record<string, unknown> = {},
-    readonly headers: Record<string, string> = {},
+    options: ProblemOptions = {},
   ) {
     super(detail)
+    const known = PROBLEM_TYPES[slug]
+    this.status = options.status ?? known.status
+    this.title = options.status ? (STATUS_CODES[options.status] ?? known.title) : known.title
+    this.extensions = options.extensions ?? {}
+    this.headers = options.headers ?? {}
   }
 }
 
-export function sendProblem(res: Response, problem: Problem, instance?: string): void {
+export function problem(type: ProblemType, detail: string, options?: ProblemOptions): Problem {
+  return new Problem(type, detail, options)
+}
+
+/** The problem+json body, as the relay sends it (and as a raw socket answer writes it). */
+export function problemBody(p: Problem, instance?: string): string {
+  return JSON.stringify({
+    type: `urn:hookchain:problem:${p.slug}`,
+    title: p.title,
+    status: p.status,
+    detail: p.detail,
+    ...(instance ? { instance } : {}),
+    ...p.extensions,
+  })
+}
+
+export function sendProblem(res: Response, p: Problem, instance?: string): void {
   res
-    .status(problem.status)
-    .set(problem.headers)
+    .status(p.status)
+    .set(p.headers)
     .type('application/problem+json')
-    .send(
-      JSON.stringify({
-        type: `urn:hookchain:problem:${problem.slug}`,
-        title: problem.title,
-        status: problem.status,
-        detail: problem.detail,
-        ...(instance ? { instance } : {}),
-        ...problem.extensions,
-      }),
-    )
+    .send(problemBody(p, instance))
 }
 
 export function bodyTooLarge(limit: number): Problem {
-  return new Problem(
-    413,
+  return problem(
     'body-too-large',
-    'Body too large',
     `The body is larger than ${limit} bytes; send at most ${limit / (1024 * 1024)} MB.`,
-    {},
     // What is left of the body is not read: the connection closes once the answer is sent.
-    { Connection: 'close' },
+    { headers: { Connection: 'close' } },
   )
 }
 
 /** The database failed; the client may try again in a few seconds. */
 export function databaseUnavailable(detail: string): Problem {
-  return new Problem(
-    503,
-    'database-unavailable',
-    'Database unavailable',
-    detail,
-    {},
-    {
-      'Retry-After': '5',
-    },
-  )
+  return problem('database-unavailable', detail, { headers: { 'Retry-After': '5' } })
 }
 
 /** Errors thrown by body-parser carry a `type`; each becomes the problem a client can fix. */
@@ -69,27 +117,15 @@ function fromBodyParser(error: { type?: string; status?: number; limit?: number 
     case 'entity.too.large':
       return bodyTooLarge(error.limit ?? 1024 * 1024)
     case 'encoding.unsupported':
-      return new Problem(
-        415,
+      return problem(
         'unsupported-encoding',
-        'Unsupported Content-Encoding',
         'Send the body uncompressed or with Content-Encoding gzip, deflate or br.',
       )
     case 'charset.unsupported':
-      return new Problem(
-        415,
-        'unsupported-charset',
-        'Unsupported charset',
-        'Send the body as UTF-8.',
-      )
+      return problem('unsupported-charset', 'Send the body as UTF-8.')
     case 'request.aborted':
     case 'request.size.invalid':
-      return new Problem(
-        400,
-        'incomplete-body',
-        'Incomplete body',
-        'The body ended before its Content-Length; send it again.',
-      )
+      return problem('incomplete-body', 'The body ended before its Content-Length; send it again.')
     default:
       return null
   }
@@ -109,52 +145,58 @@ function isDatabaseError(error: unknown): boolean {
   )
 }
 
-const SECRET_SEGMENT = /\/(callbacks|hooks\/(?:dockerhub|quay))\/[^/?]+/
+/** The path segments that hold a secret: a path-secret source's, and a callback token. */
+const SECRET_SEGMENT = new RegExp(
+  `/(callbacks|hooks/(?:${SOURCES.filter((source) => source.pathSecret)
+    .map((source) => source.name)
+    .join('|')}))/[^/?]+`,
+)
 
 /**
- * A request path fit for logs and answers: the secret segment of `/hooks/dockerhub/<secret>`,
- * `/hooks/quay/<secret>` and `/callbacks/<token>` replaced by `…` (or the given stand-in).
+ * A request path fit for logs and answers: the secret segment of `/hooks/<source>/<secret>` (for
+ * the sources that take one) and of `/callbacks/<token>` replaced by `…` (or the given stand-in).
  */
 export function withoutSecret(path: string, standIn = '…'): string {
   return path.replace(SECRET_SEGMENT, `/$1/${standIn}`)
 }
 
+/** The problem a refusal stands for: a `Problem` itself, or the run service's `RunRefused`. */
+export function refusalProblem(error: unknown): Problem | null {
+  if (error instanceof Problem) return error
+  if (error instanceof RunRefused) return problem(error.reason, error.message)
+  return null
+}
+
+/** The problem an error thrown by a route stands for; logs what the client cannot act on. */
+function asProblem(error: unknown, req: Request, logger: Logger): Problem {
+  const refused = refusalProblem(error)
+  if (refused) return refused
+  const parsed = fromBodyParser(error as { type?: string; limit?: number })
+  if (parsed) return parsed
+  const status = (error as { status?: unknown } | null)?.status
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return problem('bad-request', String((error as Error).message), { status })
+  }
+  const path = withoutSecret(req.path)
+  if (isDatabaseError(error)) {
+    logger.error({ err: error, path }, 'database unavailable: %s', (error as Error).message)
+    return databaseUnavailable(
+      'The relay could not write to its database, so nothing of this request was kept. Send it again later.',
+    )
+  }
+  logger.error({ err: error, path }, 'unexpected error: %s', (error as Error | null)?.message)
+  return problem(
+    'internal',
+    'The relay could not handle this request; it is logged. Try again later.',
+  )
+}
+
 export function problemHandler(logger: Logger, metrics?: Metrics): ErrorRequestHandler {
   return (error, req, res, _next) => {
-    let problem = error instanceof Problem ? error : fromBodyParser(error)
-    if (!problem && error?.status >= 400 && error?.status < 500) {
-      problem = new Problem(error.status, 'bad-request', 'Bad request', String(error.message))
-    }
-    if (!problem && isDatabaseError(error)) {
-      logger.error(
-        { err: error, path: withoutSecret(req.path) },
-        'database unavailable: %s',
-        error?.message,
-      )
-      problem = databaseUnavailable(
-        'The relay could not write to its database, so nothing of this request was kept. Send it again later.',
-      )
-    }
-    if (!problem) {
-      logger.error(
-        { err: error, path: withoutSecret(req.path) },
-        'unexpected error: %s',
-        error?.message,
-      )
-      problem = new Problem(
-        500,
-        'internal',
-        'Internal error',
-        'The relay could not handle this request; it is logged. Try again later.',
-      )
-    }
+    const found = asProblem(error, req, logger)
     if (res.headersSent) return
-    metrics?.problems.inc({ status: String(problem.status), type: problem.slug })
-    sendProblem(
-      res,
-      problem,
-      // A URI reference, as RFC 9457 wants: the secret's stand-in "…" percent-encoded.
-      withoutSecret(req.originalUrl, '%E2%80%A6'),
-    )
+    metrics?.problems.inc({ status: String(found.status), type: found.slug })
+    // A URI reference, as RFC 9457 wants: the secret's stand-in "…" percent-encoded.
+    sendProblem(res, found, withoutSecret(req.originalUrl, '%E2%80%A6'))
   }
 }

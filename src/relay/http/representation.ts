@@ -1,5 +1,7 @@
-import { type Run, type Step, shownTarget } from '../chains/run.js'
-import type { Attempt, CallbackRecord, EventRecord } from '../store/store.js'
+import type { Attempt } from '../model/attempt.js'
+import type { CallbackRecord } from '../model/callback.js'
+import type { EventRecord } from '../model/event.js'
+import { type Run, type Step, shownTarget } from '../model/run.js'
 
 /** The wire shapes of the history API (snake_case, as DESIGN.md and openapi.yaml fix them). */
 export function runJson(

@@ -7,6 +7,7 @@ import { payloadFormat } from './payload-format.js'
 import { isoTimestamp } from './push-times.js'
 import { shown } from './reason-text.js'
 import { sameSecret } from './secret-compare.js'
+import { secretSetting, stringSettings } from './settings-fields.js'
 import {
   type Normalised,
   type PushEvent,
@@ -77,6 +78,13 @@ export const MANIFEST_MEDIA_TYPES: readonly string[] = [
 /** The CNCF registry (`distribution`), GitLab's registry and Harbor core all send this envelope. */
 export const distribution: Source<{ token: string }> = {
   name: 'distribution',
+  title: 'CNCF distribution registry',
+  config: stringSettings(
+    'Notifications of a CNCF distribution registry (also GitLab self-managed, Harbor core): POST /hooks/distribution with `Authorization: Bearer <token>`.',
+    { token: secretSetting('Token', 'The bearer token the registry sends.') },
+    ({ token }) => ({ token }),
+  ),
+  pathSecret: false,
   contentTypes: [
     'application/vnd.docker.distribution.events.v1+json',
     'application/vnd.docker.distribution.events.v2+json',

@@ -5,6 +5,7 @@ import { field, optionalCallbackUrl, optionalName } from './optional-fields.js'
 import { pathSecretCheck } from './path-secret.js'
 import { payloadFormat } from './payload-format.js'
 import { isoFromEpochSeconds } from './push-times.js'
+import { secretSetting, stringSettings } from './settings-fields.js'
 import type { Normalised, Source, SourceRequest } from './types.js'
 
 /**
@@ -34,6 +35,13 @@ const format = payloadFormat('a Docker Hub push payload', schema)
 /** Docker Hub signs nothing: the secret is the last segment of the webhook URL. */
 export const dockerhub: Source<{ secret: string }> = {
   name: 'dockerhub',
+  title: 'Docker Hub',
+  config: stringSettings(
+    'Docker Hub webhooks: POST /hooks/dockerhub/<secret> (unsigned, so the secret is in the URL).',
+    { secret: secretSetting('Secret', 'The last part of the webhook URL.') },
+    ({ secret }) => ({ secret }),
+  ),
+  pathSecret: true,
   contentTypes: [],
 
   authenticate: pathSecretCheck('dockerhub', 'Docker Hub'),

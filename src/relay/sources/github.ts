@@ -8,6 +8,7 @@ import { type PayloadFormat, payloadFormat } from './payload-format.js'
 import { isoTimestamp } from './push-times.js'
 import { shown } from './reason-text.js'
 import { sameSecret } from './secret-compare.js'
+import { secretSetting, stringSettings } from './settings-fields.js'
 import {
   type Normalised,
   type Source,
@@ -99,6 +100,18 @@ const CONTAINER_TYPES = ['container', 'docker']
 /** GitHub Packages (ghcr.io): the `package` and `registry_package` events of a GitHub webhook. */
 export const github: Source<{ webhookSecret: string }> = {
   name: 'github',
+  title: 'GitHub Packages',
+  config: stringSettings(
+    'GitHub `package` and `registry_package` webhooks (container images on ghcr.io): POST /hooks/github, signed with X-Hub-Signature-256.',
+    {
+      webhook_secret: secretSetting(
+        'Webhook secret',
+        "The secret set in the GitHub webhook's settings.",
+      ),
+    },
+    ({ webhook_secret }) => ({ webhookSecret: webhook_secret }),
+  ),
+  pathSecret: false,
   contentTypes: [],
   // GitHub's webhook settings default to `application/x-www-form-urlencoded`: `payload=<json>`.
   formField: 'payload',

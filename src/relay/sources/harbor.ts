@@ -7,6 +7,7 @@ import { type PayloadFormat, payloadFormat } from './payload-format.js'
 import { isoFromEpochSeconds, isoTimestamp } from './push-times.js'
 import { shown } from './reason-text.js'
 import { sameSecret } from './secret-compare.js'
+import { secretSetting, stringSettings } from './settings-fields.js'
 import {
   type Normalised,
   type PushEvent,
@@ -90,6 +91,13 @@ const PUSH_CLOUD_EVENT_TYPE = 'harbor.artifact.pushed'
 /** Harbor's project webhooks, in either payload format; the "Auth Header" is the secret. */
 export const harbor: Source<{ token: string }> = {
   name: 'harbor',
+  title: 'Harbor',
+  config: stringSettings(
+    'Harbor webhooks (PUSH_ARTIFACT): POST /hooks/harbor with the token in the Authorization header.',
+    { token: secretSetting('Token', "The Auth Header set in Harbor's webhook policy.") },
+    ({ token }) => ({ token }),
+  ),
+  pathSecret: false,
   contentTypes: ['application/cloudevents+json'],
 
   authenticate(request: SourceRequest, secrets: { token: string }): void {

@@ -1,11 +1,11 @@
 import { sameSecret } from './secret-compare.js'
-import { SourceAuthError, type SourceName, type SourceRequest } from './types.js'
+import { SourceAuthError, type SourceRequest } from './types.js'
 
 /**
  * The check of registries that sign nothing (Docker Hub, Quay): the webhook URL ends with a secret,
  * `/hooks/<source>/<secret>`, equal to `sources.<source>.secret`.
  */
-export function pathSecretCheck(source: SourceName, registry: string) {
+export function pathSecretCheck(source: string, registry: string) {
   return (request: SourceRequest, secrets: { secret: string }): void => {
     if (request.pathSecret === null) {
       throw new SourceAuthError(

@@ -3,6 +3,7 @@ import { bodyDeliveryId } from './delivery-id.js'
 import { checkRegistry, checkRepository, checkTag, hostOf } from './image-reference.js'
 import { pathSecretCheck } from './path-secret.js'
 import { payloadFormat } from './payload-format.js'
+import { secretSetting, stringSettings } from './settings-fields.js'
 import type { Normalised, PushEvent, Source, SourceRequest } from './types.js'
 
 /**
@@ -36,6 +37,13 @@ const format = payloadFormat('a Quay repository notification', schema)
 /** Quay.io and Red Hat Quay: a webhook notification on the "Push to Repository" event. */
 export const quay: Source<{ secret: string }> = {
   name: 'quay',
+  title: 'Quay',
+  config: stringSettings(
+    'Quay repository push notifications: POST /hooks/quay/<secret>.',
+    { secret: secretSetting('Secret', 'The last part of the notification URL.') },
+    ({ secret }) => ({ secret }),
+  ),
+  pathSecret: true,
   contentTypes: [],
 
   authenticate: pathSecretCheck('quay', 'Quay'),

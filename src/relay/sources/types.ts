@@ -1,11 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http'
 
-export const SOURCE_NAMES = ['dockerhub', 'distribution', 'github', 'harbor', 'quay'] as const
-export type SourceName = (typeof SOURCE_NAMES)[number]
-
 /** One image push, the same whatever registry announced it. */
 export interface PushEvent {
-  source: SourceName
+  /** The source that announced it: a `Source` name, as in `/hooks/<name>`. */
+  source: string
   /** Registry host as users write it in an image reference: `docker.io`, `ghcr.io`, `127.0.0.1:5000`. */
   registry: string
   /** Repository path inside the registry, without the host: `acme/app`. */
@@ -43,8 +41,27 @@ export interface SourceRequest {
   receivedAt: Date
 }
 
-export interface Source<Secrets> {
-  name: SourceName
+/** A JSON Schema object, as the config schema and editors read it. */
+export type SchemaObject = Record<string, unknown>
+
+/**
+ * The block `sources.<name>` of the relay config: its JSON Schema (snake_case keys, as users
+ * write them) and how a validated block becomes the settings the source works with.
+ */
+export interface SourceConfig<Settings> {
+  /** An object schema: `title`, `description`, `properties`, `required`. */
+  schema: SchemaObject
+  read(block: Record<string, unknown>): Settings
+}
+
+export interface Source<Settings = unknown> {
+  /** The name in `/hooks/<name>`, in the config (`sources.<name>`) and in the history. */
+  name: string
+  /** The registry as people call it: `Docker Hub`. */
+  title: string
+  config: SourceConfig<Settings>
+  /** Takes its deliveries at `/hooks/<name>/<secret>`: for registries that can sign nothing. */
+  pathSecret: boolean
   /** Media types accepted besides `application/json` (compared without parameters). */
   contentTypes: readonly string[]
   /**
@@ -53,9 +70,9 @@ export interface Source<Secrets> {
    */
   formField?: string
   /** Throws `SourceAuthError` unless the request proves it comes from the configured registry. Constant time. */
-  authenticate(request: SourceRequest, secrets: Secrets): void
+  authenticate(request: SourceRequest, settings: Settings): void
   /** Throws `SourcePayloadError` for a body that is not this source's format. */
-  normalise(request: SourceRequest): Normalised
+  normalise(request: SourceRequest, settings: Settings): Normalised
 }
 
 export class SourceAuthError extends Error {

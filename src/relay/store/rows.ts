@@ -1,16 +1,10 @@
 import type { Callback } from '../../shared/callback.js'
-import type { Run, RunState, Step, StepKind, StepState } from '../chains/run.js'
-import type { PushEvent, SourceName } from '../sources/types.js'
-import type {
-  Attempt,
-  AttemptKind,
-  CallbackRecord,
-  EventOutcome,
-  EventRecord,
-  Job,
-  JobKind,
-  NewJob,
-} from './store.js'
+import type { Attempt, AttemptKind } from '../model/attempt.js'
+import type { CallbackRecord } from '../model/callback.js'
+import type { EventOutcome, EventRecord } from '../model/event.js'
+import type { Run, RunState, Step, StepKind, StepState } from '../model/run.js'
+import type { PushEvent } from '../sources/types.js'
+import type { Job, NewJob } from './store.js'
 
 /** Row shapes shared by the SQLite and PostgreSQL stores, and their mapping to the domain. */
 export interface EventRow {
@@ -93,7 +87,7 @@ export interface CallbackRow {
 export function toEvent(row: EventRow): EventRecord {
   return {
     id: row.id,
-    source: row.source as SourceName,
+    source: row.source,
     deliveryId: row.delivery_id,
     receivedAt: row.received_at,
     outcome: row.outcome as EventOutcome,
@@ -125,7 +119,7 @@ export function toRun(row: RunRow, steps: StepRow[]): Run {
     id: row.id,
     eventId: row.event_id,
     chain: row.chain,
-    source: row.source as SourceName,
+    source: row.source,
     push: JSON.parse(row.push) as PushEvent,
     image: JSON.parse(row.image) as Run['image'],
     state: row.state as RunState,
@@ -236,7 +230,7 @@ export function jobParams(j: NewJob) {
 export function toJob(row: JobRow): Job {
   return {
     id: Number(row.id),
-    kind: row.kind as JobKind,
+    kind: row.kind,
     runId: row.run_id,
     step: row.idx,
     generation: row.generation,

@@ -1,4 +1,6 @@
 import { Worker } from 'node:worker_threads'
+import { operationMethods } from './operation-methods.js'
+import type { StoreOperations } from './operations/index.js'
 import type { Store } from './store.js'
 import {
   fromPlainError,
@@ -18,6 +20,10 @@ interface Waiting {
  * loop; here the main thread only posts calls and takes answers, and the commits of one batch
  * run while it serves the next requests.
  */
+/** Its methods are made in the constructor, one per operation of the catalogue. */
+export interface SqliteWorkerStore extends StoreOperations {}
+
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see the interface above
 export class SqliteWorkerStore implements Store {
   readonly dialect = 'sqlite' as const
   private readonly thread: Worker
@@ -43,6 +49,15 @@ export class SqliteWorkerStore implements Store {
       else waiting.resolve(reply.value)
     })
     this.thread.on('error', (error) => this.stop(error))
+    // Every call crosses to the thread as it is, but for a new event (see sqlite-worker.ts).
+    Object.assign(
+      this,
+      operationMethods((name, args) => this.call(name, args)),
+    )
+    this.recordEvent = async (...args) => {
+      const result = await this.call('recordEvent', args)
+      return result.duplicate ? result : { duplicate: false, event: args[0] }
+    }
     this.thread.on('exit', (code) =>
       this.stop(new Error(`the SQLite store's thread exited (code ${code})`)),
     )
@@ -57,10 +72,7 @@ export class SqliteWorkerStore implements Store {
     this.waiting.clear()
   }
 
-  private call<M extends StoreMethod>(
-    method: M,
-    ...args: Parameters<Store[M]>
-  ): ReturnType<Store[M]> {
+  private call<M extends StoreMethod>(method: M, args: unknown[]): ReturnType<Store[M]> {
     return new Promise((resolve, reject) => {
       if (this.gone) {
         reject(this.gone)
@@ -75,48 +87,15 @@ export class SqliteWorkerStore implements Store {
   async close() {
     if (this.gone) return
     try {
-      await this.call('close')
+      await this.call('close', [])
     } finally {
       this.gone = new Error('the SQLite store is closed')
       await this.thread.terminate()
     }
   }
 
-  async recordEvent(...args: Parameters<Store['recordEvent']>) {
-    const result = await this.call('recordEvent', ...args)
-    // The thread sends back only a repeated delivery's first record (see sqlite-worker.ts).
-    return result.duplicate ? result : { duplicate: false, event: args[0] }
-  }
-
-  // Every other call crosses to the thread as it is.
-  readonly migrate: Store['migrate'] = (...args) => this.call('migrate', ...args)
-  readonly ping: Store['ping'] = (...args) => this.call('ping', ...args)
-  readonly addRuns: Store['addRuns'] = (...args) => this.call('addRuns', ...args)
-  readonly getEvent: Store['getEvent'] = (...args) => this.call('getEvent', ...args)
-  readonly listEvents: Store['listEvents'] = (...args) => this.call('listEvents', ...args)
-  readonly getRun: Store['getRun'] = (...args) => this.call('getRun', ...args)
-  readonly listRuns: Store['listRuns'] = (...args) => this.call('listRuns', ...args)
-  readonly saveTransition: Store['saveTransition'] = (...args) =>
-    this.call('saveTransition', ...args)
-  readonly recordCallback: Store['recordCallback'] = (...args) =>
-    this.call('recordCallback', ...args)
-  readonly callbacksFor: Store['callbacksFor'] = (...args) => this.call('callbacksFor', ...args)
-  readonly addToken: Store['addToken'] = (...args) => this.call('addToken', ...args)
-  readonly findToken: Store['findToken'] = (...args) => this.call('findToken', ...args)
-  readonly claimJobs: Store['claimJobs'] = (...args) => this.call('claimJobs', ...args)
-  readonly renewLeases: Store['renewLeases'] = (...args) => this.call('renewLeases', ...args)
-  readonly finishJob: Store['finishJob'] = (...args) => this.call('finishJob', ...args)
-  readonly rescheduleJob: Store['rescheduleJob'] = (...args) => this.call('rescheduleJob', ...args)
-  readonly outboxDepth: Store['outboxDepth'] = (...args) => this.call('outboxDepth', ...args)
-  readonly startAttempt: Store['startAttempt'] = (...args) => this.call('startAttempt', ...args)
-  readonly recordAttempts: Store['recordAttempts'] = (...args) =>
-    this.call('recordAttempts', ...args)
-  readonly attemptsFor: Store['attemptsFor'] = (...args) => this.call('attemptsFor', ...args)
-  readonly overdueSteps: Store['overdueSteps'] = (...args) => this.call('overdueSteps', ...args)
-  readonly reserveSlot: Store['reserveSlot'] = (...args) => this.call('reserveSlot', ...args)
-  readonly countRunsByState: Store['countRunsByState'] = (...args) =>
-    this.call('countRunsByState', ...args)
-  readonly prune: Store['prune'] = (...args) => this.call('prune', ...args)
+  readonly migrate = () => this.call('migrate', [])
+  readonly ping = () => this.call('ping', [])
 }
 
 function startThread(path: string): Worker {

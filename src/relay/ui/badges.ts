@@ -1,5 +1,5 @@
-import type { RunState, StepState } from '../chains/run.js'
-import type { EventOutcome } from '../store/store.js'
+import type { EventOutcome } from '../model/event.js'
+import type { RunState, StepState } from '../model/run.js'
 import { type Html, html } from './html.js'
 
 /** The colour family of a badge; the text always says the state too, so colour is never alone. */

@@ -1,4 +1,4 @@
-import { type Image, type Run, type Step, shownTarget } from '../chains/run.js'
+import { type Image, type Run, type Step, shownTarget } from '../model/run.js'
 import { toneOf } from './badges.js'
 import { type Html, html } from './html.js'
 

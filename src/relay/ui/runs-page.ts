@@ -1,4 +1,4 @@
-import { RUN_STATES, type Run } from '../chains/run.js'
+import { RUN_STATES, type Run } from '../model/run.js'
 import type { RunFilter } from '../store/store.js'
 import { stateBadge } from './badges.js'
 import { type Html, html } from './html.js'

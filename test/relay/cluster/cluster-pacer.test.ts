@@ -8,8 +8,8 @@ import {
   NoWriteSlotError,
   pacingKey,
   slotWaitLimit,
-} from '../../../src/relay/dispatch/cluster-pacer.js'
-import type { PacerClock } from '../../../src/relay/dispatch/pacer.js'
+} from '../../../src/relay/outbox/cluster-pacer.js'
+import type { PacerClock } from '../../../src/relay/outbox/write-pacer.js'
 import { PostgresStore } from '../../../src/relay/store/postgres-store.js'
 import { SqliteStore } from '../../../src/relay/store/sqlite-store.js'
 import type { Store } from '../../../src/relay/store/store.js'

@@ -44,7 +44,7 @@ describe('GitHub writes paced across two relays on one PostgreSQL database', () 
           host: '127.0.0.1',
           logger,
           defaultMetrics: false,
-          worker: { leaseMs: 1200, pollMs: 20, retryDelay: () => 50 },
+          outbox: { leaseMs: 1200, pollMs: 20, retryDelay: () => 50 },
         }),
       ),
     )

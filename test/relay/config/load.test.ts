@@ -658,7 +658,7 @@ describe('${NAME} substitution', () => {
       'public_url: https://relay.example.com\nsources:\n  dockerhub:\n    secret: ${DOCKERHUB_SECRET}\n',
       { DOCKERHUB_SECRET: value },
     )
-    expect(settings.sources.dockerhub?.secret).toBe(value)
+    expect(settings.sources.dockerhub).toEqual({ secret: value })
     expect(settings.chains).toEqual([])
     expect(settings.adminToken).toBeNull()
   })

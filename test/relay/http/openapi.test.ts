@@ -478,6 +478,7 @@ describe('every answer of the relay keeps to openapi.yaml', () => {
     expect(checker.unexercised()).toEqual([])
     const app = createApp({
       store: t.relay.store,
+      runs: t.relay.runs,
       settings: t.settings,
       logger: pino({ level: 'silent' }),
       metrics: createMetrics(t.relay.store, { defaultMetrics: false }),
@@ -585,6 +586,7 @@ describe('the checker', () => {
   it('finds a route the app serves and the document leaves out', () => {
     const app = createApp({
       store: t.relay.store,
+      runs: t.relay.runs,
       settings: t.settings,
       logger: pino({ level: 'silent' }),
     })

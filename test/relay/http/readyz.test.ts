@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createApp } from '../../../src/relay/http/app.js'
+import { createRunService } from '../../../src/relay/runs/service.js'
 import { SqliteStore } from '../../../src/relay/store/sqlite-store.js'
 import { testSettings } from '../relay-harness.js'
 
@@ -22,11 +23,16 @@ describe('GET /readyz', () => {
     dir = mkdtempSync(join(tmpdir(), 'hookchain-readyz-'))
     const store = new SqliteStore(join(dir, 'relay.db'))
     await store.migrate()
-    const app = createApp({
+    const settings = testSettings('http://127.0.0.1:9')
+    const logger = pino({ level: 'silent' })
+    const runs = createRunService({
       store,
-      settings: testSettings('http://127.0.0.1:9'),
-      logger: pino({ level: 'silent' }),
+      chains: () => settings.chains,
+      now: () => new Date(),
+      logger,
+      onWork: () => {},
     })
+    const app = createApp({ store, runs, settings, logger })
     server = createServer(app)
     await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve))
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/readyz`

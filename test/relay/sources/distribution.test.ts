@@ -36,7 +36,10 @@ function envelopeOf(...files: string[]) {
 
 describe('distribution source', () => {
   it('normalises a captured manifest push by tag into one push event', () => {
-    const result = distribution.normalise(fixtureRequest('distribution-manifest-push.json'))
+    const result = distribution.normalise(
+      fixtureRequest('distribution-manifest-push.json'),
+      SECRETS,
+    )
 
     const expected: PushEvent = {
       source: 'distribution',
@@ -56,7 +59,7 @@ describe('distribution source', () => {
   })
 
   it('ignores a captured blob push, saying why', () => {
-    const result = distribution.normalise(fixtureRequest('distribution-blob-push.json'))
+    const result = distribution.normalise(fixtureRequest('distribution-blob-push.json'), SECRETS)
 
     expect(result).toEqual({
       deliveryId: '21dd1ca8-1c97-4272-872f-cc1ea79d7aac',
@@ -66,25 +69,34 @@ describe('distribution source', () => {
   })
 
   it('ignores pulls, deletes and mounts', () => {
-    expect(distribution.normalise(fixtureRequest('distribution-pull.json')).ignored).toBe(
+    expect(distribution.normalise(fixtureRequest('distribution-pull.json'), SECRETS).ignored).toBe(
       'pull events are not pushes',
     )
     for (const action of ['delete', 'mount']) {
-      const result = distribution.normalise(manifestPush((event) => (event.action = action)))
+      const result = distribution.normalise(
+        manifestPush((event) => (event.action = action)),
+        SECRETS,
+      )
       expect(result.pushes).toEqual([])
       expect(result.ignored).toBe(`${action} events are not pushes`)
     }
   })
 
   it('ignores a manifest pushed by digest without a tag', () => {
-    const result = distribution.normalise(manifestPush((event) => delete event.target.tag))
+    const result = distribution.normalise(
+      manifestPush((event) => delete event.target.tag),
+      SECRETS,
+    )
 
     expect(result.pushes).toEqual([])
     expect(result.ignored).toBe('manifest pushed by digest without a tag')
   })
 
   it('makes one push event per tagged manifest of an envelope with several events', () => {
-    const result = distribution.normalise(fixtureRequest('distribution-envelope-several.json'))
+    const result = distribution.normalise(
+      fixtureRequest('distribution-envelope-several.json'),
+      SECRETS,
+    )
 
     const common = {
       source: 'distribution',
@@ -105,14 +117,19 @@ describe('distribution source', () => {
 
   it('derives the same delivery id from the same events in any order, another from others', () => {
     const body = fixtureJson('distribution-envelope-several.json') as { events: Event[] }
-    const inOrder = distribution.normalise(requestOf(body)).deliveryId
-    const reversed = distribution.normalise(requestOf({ events: [...body.events].reverse() }))
-    const fewer = distribution.normalise(requestOf({ events: body.events.slice(1) }))
+    const inOrder = distribution.normalise(requestOf(body), SECRETS).deliveryId
+    const reversed = distribution.normalise(
+      requestOf({ events: [...body.events].reverse() }),
+      SECRETS,
+    )
+    const fewer = distribution.normalise(requestOf({ events: body.events.slice(1) }), SECRETS)
 
     expect(reversed.deliveryId).toBe(inOrder)
     expect(fewer.deliveryId).not.toBe(inOrder)
-    expect(distribution.normalise(fixtureRequest('distribution-pull.json')).deliveryId).not.toBe(
-      distribution.normalise(fixtureRequest('distribution-manifest-push.json')).deliveryId,
+    expect(
+      distribution.normalise(fixtureRequest('distribution-pull.json'), SECRETS).deliveryId,
+    ).not.toBe(
+      distribution.normalise(fixtureRequest('distribution-manifest-push.json'), SECRETS).deliveryId,
     )
   })
 
@@ -123,6 +140,7 @@ describe('distribution source', () => {
         'distribution-pull.json',
         'distribution-blob-push.json',
       ),
+      SECRETS,
     )
 
     expect(result.pushes).toEqual([])
@@ -132,7 +150,7 @@ describe('distribution source', () => {
   })
 
   it('says so when the envelope holds no events', () => {
-    expect(distribution.normalise(requestOf({ events: [] })).ignored).toBe(
+    expect(distribution.normalise(requestOf({ events: [] }), SECRETS).ignored).toBe(
       'the envelope holds no events',
     )
   })
@@ -140,6 +158,7 @@ describe('distribution source', () => {
   it.each(MANIFEST_MEDIA_TYPES)('takes a tagged push of %s for an image push', (mediaType) => {
     const result = distribution.normalise(
       manifestPush((event) => (event.target.mediaType = mediaType)),
+      SECRETS,
     )
 
     expect(result.pushes).toHaveLength(1)
@@ -152,19 +171,26 @@ describe('distribution source', () => {
   ])('takes a push of %s for a blob push', (mediaType) => {
     const result = distribution.normalise(
       manifestPush((event) => (event.target.mediaType = mediaType)),
+      SECRETS,
     )
 
     expect(result.ignored).toBe(`blob push (${mediaType}) is not an image push`)
   })
 
   it('quotes an odd word from the registry rather than storing it raw', () => {
-    const result = distribution.normalise(manifestPush((event) => (event.action = 'pu\nsh')))
+    const result = distribution.normalise(
+      manifestPush((event) => (event.action = 'pu\nsh')),
+      SECRETS,
+    )
 
     expect(result.ignored).toBe('"pu\\nsh" events are not pushes')
   })
 
   it('takes the registry host from the target URL when the request host is missing', () => {
-    const result = distribution.normalise(manifestPush((event) => delete event.request))
+    const result = distribution.normalise(
+      manifestPush((event) => delete event.request),
+      SECRETS,
+    )
 
     expect(result.pushes[0]?.registry).toBe('127.0.0.1:5055')
   })
@@ -175,6 +201,7 @@ describe('distribution source', () => {
         event.actor = { name: 'gitlab-ci-token' }
         event.timestamp = 'yesterday'
       }),
+      SECRETS,
     )
 
     expect(result.pushes[0]?.pusher).toBe('gitlab-ci-token')
@@ -191,7 +218,7 @@ describe('distribution source', () => {
       '/events/0/action',
     ],
   ])('rejects an envelope with %s', (_what, body, pointer) => {
-    const error = thrownBy(() => distribution.normalise(requestOf(body)))
+    const error = thrownBy(() => distribution.normalise(requestOf(body), SECRETS))
 
     expect(error).toBeInstanceOf(SourcePayloadError)
     expect((error as SourcePayloadError).pointer).toBe(pointer)
@@ -213,7 +240,7 @@ describe('distribution source', () => {
       ],
     ]
     for (const [change, pointer] of cases) {
-      const error = thrownBy(() => distribution.normalise(manifestPush(change)))
+      const error = thrownBy(() => distribution.normalise(manifestPush(change), SECRETS))
       expect(error).toBeInstanceOf(SourcePayloadError)
       expect((error as SourcePayloadError).pointer).toBe(pointer)
     }

@@ -25,7 +25,7 @@ function withPushData(changes: Record<string, unknown>) {
 
 describe('dockerhub source', () => {
   it("normalises Docker Hub's documented push into one push event", () => {
-    const result = dockerhub.normalise(fixtureRequest('dockerhub-push.json'))
+    const result = dockerhub.normalise(fixtureRequest('dockerhub-push.json'), SECRETS)
 
     const expected: PushEvent = {
       source: 'dockerhub',
@@ -46,11 +46,12 @@ describe('dockerhub source', () => {
   })
 
   it('gives the same delivery id to the same bytes and another to another push', () => {
-    const first = dockerhub.normalise(fixtureRequest('dockerhub-push.json'))
+    const first = dockerhub.normalise(fixtureRequest('dockerhub-push.json'), SECRETS)
     const again = dockerhub.normalise(
       fixtureRequest('dockerhub-push.json', { receivedAt: new Date('2026-11-27T08:00:00Z') }),
+      SECRETS,
     )
-    const later = dockerhub.normalise(requestOf(withPushData({ pushed_at: 1417566999 })))
+    const later = dockerhub.normalise(requestOf(withPushData({ pushed_at: 1417566999 })), SECRETS)
 
     expect(again.deliveryId).toBe(first.deliveryId)
     expect(later.deliveryId).not.toBe(first.deliveryId)
@@ -59,9 +60,10 @@ describe('dockerhub source', () => {
 
   it('gives a push without pushed_at an id from its bytes alone, not from when it came', () => {
     const body = withPushData({ pushed_at: undefined })
-    const first = dockerhub.normalise(requestOf(body))
+    const first = dockerhub.normalise(requestOf(body), SECRETS)
     const again = dockerhub.normalise(
       requestOf(body, { receivedAt: new Date('2026-11-27T08:00:00Z') }),
+      SECRETS,
     )
 
     expect(first.deliveryId).toMatch(/^sha256:[0-9a-f]{64}$/)
@@ -72,7 +74,7 @@ describe('dockerhub source', () => {
     const body = fixtureJson('dockerhub-push.json')
     body.repository = { repo_name: 'library/nginx', name: 'nginx', namespace: 'library' }
 
-    const [push] = dockerhub.normalise(requestOf(body)).pushes
+    const [push] = dockerhub.normalise(requestOf(body), SECRETS).pushes
 
     expect(push?.repository).toBe('library/nginx')
   })
@@ -82,7 +84,7 @@ describe('dockerhub source', () => {
       const body = fixtureJson('dockerhub-push.json')
       body.callback_url = callbackUrl
 
-      const result = dockerhub.normalise(requestOf(body))
+      const result = dockerhub.normalise(requestOf(body), SECRETS)
 
       expect(result.pushes).toHaveLength(1)
       expect(result.pushes[0]?.callbackUrl).toBeNull()
@@ -93,7 +95,7 @@ describe('dockerhub source', () => {
     const body = fixtureJson('dockerhub-push.json')
     body.push_data = { tag: 'v2' }
 
-    const [push] = dockerhub.normalise(requestOf(body)).pushes
+    const [push] = dockerhub.normalise(requestOf(body), SECRETS).pushes
 
     expect(push?.pushedAt).toBe(RECEIVED_AT.toISOString())
     expect(push?.pusher).toBeNull()
@@ -101,12 +103,14 @@ describe('dockerhub source', () => {
   })
 
   it('rejects a body that is not a Docker Hub push, naming the part that is wrong', () => {
-    const empty = thrownBy(() => dockerhub.normalise(requestOf({})))
+    const empty = thrownBy(() => dockerhub.normalise(requestOf({}), SECRETS))
     expect(empty).toBeInstanceOf(SourcePayloadError)
     expect((empty as SourcePayloadError).pointer).toBe('/push_data')
     expect((empty as SourcePayloadError).message).toMatch(/^expected a Docker Hub push payload: /)
 
-    const numericTag = thrownBy(() => dockerhub.normalise(requestOf(withPushData({ tag: 7 }))))
+    const numericTag = thrownBy(() =>
+      dockerhub.normalise(requestOf(withPushData({ tag: 7 })), SECRETS),
+    )
     expect(numericTag).toBeInstanceOf(SourcePayloadError)
     expect((numericTag as SourcePayloadError).message).toBe(
       'expected a Docker Hub push payload: /push_data/tag must be a string',
@@ -121,7 +125,7 @@ describe('dockerhub source', () => {
     ['129 characters', 'a'.repeat(129)],
     ['nothing', ''],
   ])('refuses a tag with %s', (_what, tag) => {
-    const error = thrownBy(() => dockerhub.normalise(requestOf(withPushData({ tag }))))
+    const error = thrownBy(() => dockerhub.normalise(requestOf(withPushData({ tag })), SECRETS))
 
     expect(error).toBeInstanceOf(SourcePayloadError)
     expect((error as SourcePayloadError).pointer).toBe('/push_data/tag')
@@ -132,7 +136,7 @@ describe('dockerhub source', () => {
     const body = fixtureJson('dockerhub-push.json')
     body.repository = { repo_name: 'Acme/App\n' }
 
-    const error = thrownBy(() => dockerhub.normalise(requestOf(body)))
+    const error = thrownBy(() => dockerhub.normalise(requestOf(body), SECRETS))
 
     expect(error).toBeInstanceOf(SourcePayloadError)
     expect((error as SourcePayloadError).pointer).toBe('/repository/repo_name')

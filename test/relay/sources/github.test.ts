@@ -107,13 +107,17 @@ describe('github source', () => {
   it('normalises a registry_package published event of a tagged ghcr.io image', () => {
     const result = github.normalise(
       fixtureDelivery('registry_package', 'github-registry-package-published.json'),
+      SECRETS,
     )
 
     expect(result).toEqual({ deliveryId: DELIVERY, pushes: [GHCR_PUSH], ignored: null })
   })
 
   it('normalises the same push announced as a package event', () => {
-    const result = github.normalise(fixtureDelivery('package', 'github-package-published.json'))
+    const result = github.normalise(
+      fixtureDelivery('package', 'github-package-published.json'),
+      SECRETS,
+    )
 
     expect(result).toEqual({ deliveryId: DELIVERY, pushes: [GHCR_PUSH], ignored: null })
   })
@@ -121,6 +125,7 @@ describe('github source', () => {
   it('ignores the untagged platform manifests of a multi-arch push', () => {
     const result = github.normalise(
       fixtureDelivery('registry_package', 'github-registry-package-untagged.json'),
+      SECRETS,
     )
 
     expect(result.pushes).toEqual([])
@@ -128,7 +133,7 @@ describe('github source', () => {
   })
 
   it('ignores packages of other ecosystems', () => {
-    const result = github.normalise(fixtureDelivery('package', 'github-package-npm.json'))
+    const result = github.normalise(fixtureDelivery('package', 'github-package-npm.json'), SECRETS)
 
     expect(result).toEqual({
       deliveryId: DELIVERY,
@@ -138,7 +143,7 @@ describe('github source', () => {
   })
 
   it('ignores the ping GitHub sends when the webhook is created', () => {
-    expect(github.normalise(fixtureDelivery('ping', 'github-ping.json'))).toEqual({
+    expect(github.normalise(fixtureDelivery('ping', 'github-ping.json'), SECRETS)).toEqual({
       deliveryId: DELIVERY,
       pushes: [],
       ignored: 'ping',
@@ -146,12 +151,12 @@ describe('github source', () => {
   })
 
   it('ignores other events and actions, naming them', () => {
-    expect(github.normalise(delivery('push', { ref: 'refs/heads/main' })).ignored).toBe(
+    expect(github.normalise(delivery('push', { ref: 'refs/heads/main' }), SECRETS).ignored).toBe(
       'GitHub push events are not package pushes',
     )
     const updated = fixtureJson('github-registry-package-published.json')
     updated.action = 'updated'
-    expect(github.normalise(delivery('registry_package', updated)).ignored).toBe(
+    expect(github.normalise(delivery('registry_package', updated), SECRETS).ignored).toBe(
       'GitHub registry_package updated events are not pushes',
     )
   })
@@ -161,7 +166,9 @@ describe('github source', () => {
       const body = fixtureJson('github-registry-package-published.json')
       ;(body.registry_package as Record<string, unknown>).package_type = type
 
-      expect(github.normalise(delivery('registry_package', body)).pushes).toEqual([GHCR_PUSH])
+      expect(github.normalise(delivery('registry_package', body), SECRETS).pushes).toEqual([
+        GHCR_PUSH,
+      ])
     }
   })
 
@@ -171,7 +178,7 @@ describe('github source', () => {
       version.updated_at = '2026-11-26T21:31:56Z'
     })
 
-    const [push] = github.normalise(delivery('registry_package', body)).pushes
+    const [push] = github.normalise(delivery('registry_package', body), SECRETS).pushes
 
     expect(push?.pushedAt).toBe('2026-11-26T21:31:56.000Z')
   })
@@ -181,7 +188,7 @@ describe('github source', () => {
       version.package_url = 'containers.github.acme.example/acme/app:v1.2.0'
     })
 
-    const [push] = github.normalise(delivery('registry_package', body)).pushes
+    const [push] = github.normalise(delivery('registry_package', body), SECRETS).pushes
 
     expect(push?.registry).toBe('containers.github.acme.example')
   })
@@ -191,7 +198,7 @@ describe('github source', () => {
     const pkg = body.registry_package as Record<string, unknown>
     pkg.name = 'Tools/Builder'
 
-    const [push] = github.normalise(delivery('registry_package', body)).pushes
+    const [push] = github.normalise(delivery('registry_package', body), SECRETS).pushes
 
     expect(push?.repository).toBe('acme/tools/builder')
   })
@@ -201,7 +208,7 @@ describe('github source', () => {
       version.container_metadata = { tag: { name: 'v1.2.0' } }
     })
 
-    const [push] = github.normalise(delivery('registry_package', body)).pushes
+    const [push] = github.normalise(delivery('registry_package', body), SECRETS).pushes
 
     expect(push?.digest).toBe(INDEX)
   })
@@ -210,10 +217,11 @@ describe('github source', () => {
     const raw = fixtureBytes('github-registry-package-published.json')
     const parts = { headers: { 'x-github-delivery': undefined } }
 
-    const first = github.normalise(delivery('registry_package', raw, parts)).deliveryId
-    const again = github.normalise(delivery('registry_package', raw, parts)).deliveryId
+    const first = github.normalise(delivery('registry_package', raw, parts), SECRETS).deliveryId
+    const again = github.normalise(delivery('registry_package', raw, parts), SECRETS).deliveryId
     const other = github.normalise(
       delivery('registry_package', fixtureBytes('github-registry-package-untagged.json'), parts),
+      SECRETS,
     ).deliveryId
 
     expect(first).toMatch(/^sha256:[0-9a-f]{64}$/)
@@ -223,7 +231,7 @@ describe('github source', () => {
 
   it('rejects a package event that is not one, naming the part that is wrong', () => {
     const missing = thrownBy(() =>
-      github.normalise(delivery('registry_package', { action: 'published' })),
+      github.normalise(delivery('registry_package', { action: 'published' }), SECRETS),
     )
     expect(missing).toBeInstanceOf(SourcePayloadError)
     expect((missing as SourcePayloadError).pointer).toBe('/registry_package')
@@ -234,7 +242,7 @@ describe('github source', () => {
     const badTag = changedVersion((version) => {
       version.container_metadata = { tag: { name: 'v1 beta', digest: INDEX } }
     })
-    const error = thrownBy(() => github.normalise(delivery('registry_package', badTag)))
+    const error = thrownBy(() => github.normalise(delivery('registry_package', badTag), SECRETS))
     expect((error as SourcePayloadError).pointer).toBe(
       '/registry_package/package_version/container_metadata/tag/name',
     )
@@ -245,7 +253,7 @@ describe('github source', () => {
       headers: { 'x-github-event': undefined },
     })
 
-    const error = thrownBy(() => github.normalise(request))
+    const error = thrownBy(() => github.normalise(request, SECRETS))
 
     expect(error).toBeInstanceOf(SourcePayloadError)
     expect((error as Error).message).toContain('X-GitHub-Event')

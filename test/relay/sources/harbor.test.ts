@@ -41,7 +41,7 @@ function pushOf(...resources: Resource[]) {
 
 describe('harbor source', () => {
   it('normalises a PUSH_ARTIFACT event of the Default payload format', () => {
-    const result = harbor.normalise(fixtureRequest('harbor-push-artifact.json'))
+    const result = harbor.normalise(fixtureRequest('harbor-push-artifact.json'), SECRETS)
 
     const hash = createHash('sha256').update(fixtureBytes('harbor-push-artifact.json'))
     expect(result).toEqual({
@@ -54,9 +54,10 @@ describe('harbor source', () => {
   it('gives a push without occur_at an id from its bytes alone, and the time of receipt as its time', () => {
     const body = fixtureJson('harbor-push-artifact.json')
     body.occur_at = undefined
-    const first = harbor.normalise(requestOf(body))
+    const first = harbor.normalise(requestOf(body), SECRETS)
     const again = harbor.normalise(
       requestOf(body, { receivedAt: new Date('2026-11-27T08:00:00Z') }),
+      SECRETS,
     )
 
     expect(first.deliveryId).toMatch(/^sha256:[0-9a-f]{64}$/)
@@ -65,7 +66,10 @@ describe('harbor source', () => {
   })
 
   it('normalises the same push in the CloudEvents payload format', () => {
-    const result = harbor.normalise(fixtureRequest('harbor-push-artifact-cloudevents.json'))
+    const result = harbor.normalise(
+      fixtureRequest('harbor-push-artifact-cloudevents.json'),
+      SECRETS,
+    )
 
     expect(result.pushes).toEqual([HARBOR_PUSH])
     expect(result.ignored).toBeNull()
@@ -73,26 +77,30 @@ describe('harbor source', () => {
   })
 
   it('gives the same delivery id to the same bytes and another to another delivery', () => {
-    const first = harbor.normalise(fixtureRequest('harbor-push-artifact.json')).deliveryId
+    const first = harbor.normalise(fixtureRequest('harbor-push-artifact.json'), SECRETS).deliveryId
 
-    expect(harbor.normalise(fixtureRequest('harbor-push-artifact.json')).deliveryId).toBe(first)
-    expect(harbor.normalise(fixtureRequest('harbor-pull-artifact.json')).deliveryId).not.toBe(first)
+    expect(harbor.normalise(fixtureRequest('harbor-push-artifact.json'), SECRETS).deliveryId).toBe(
+      first,
+    )
+    expect(
+      harbor.normalise(fixtureRequest('harbor-pull-artifact.json'), SECRETS).deliveryId,
+    ).not.toBe(first)
   })
 
   it('ignores other event types, naming them', () => {
-    expect(harbor.normalise(fixtureRequest('harbor-pull-artifact.json')).ignored).toBe(
+    expect(harbor.normalise(fixtureRequest('harbor-pull-artifact.json'), SECRETS).ignored).toBe(
       'Harbor PULL_ARTIFACT events are not pushes',
     )
     for (const type of ['DELETE_ARTIFACT', 'SCANNING_COMPLETED', 'QUOTA_WARNING']) {
       const body = fixtureJson('harbor-push-artifact.json')
       body.type = type
-      const result = harbor.normalise(requestOf(body))
+      const result = harbor.normalise(requestOf(body), SECRETS)
       expect(result.pushes).toEqual([])
       expect(result.ignored).toBe(`Harbor ${type} events are not pushes`)
     }
     const pulled = fixtureJson('harbor-push-artifact-cloudevents.json')
     pulled.type = 'harbor.artifact.pulled'
-    expect(harbor.normalise(requestOf(pulled)).ignored).toBe(
+    expect(harbor.normalise(requestOf(pulled), SECRETS).ignored).toBe(
       'Harbor harbor.artifact.pulled events are not pushes',
     )
   })
@@ -104,6 +112,7 @@ describe('harbor source', () => {
         tag: INDEX,
         resource_url: `harbor.acme.example:8443/acme/app@${INDEX}`,
       }),
+      SECRETS,
     )
 
     expect(result.pushes).toEqual([])
@@ -111,7 +120,7 @@ describe('harbor source', () => {
   })
 
   it('ignores a push that names no artifact', () => {
-    expect(harbor.normalise(pushOf()).ignored).toBe('the push names no artifact')
+    expect(harbor.normalise(pushOf(), SECRETS).ignored).toBe('the push names no artifact')
   })
 
   it('makes one push event per tagged resource', () => {
@@ -121,6 +130,7 @@ describe('harbor source', () => {
         { digest: OTHER, tag: OTHER, resource_url: `harbor.acme.example:8443/acme/app@${OTHER}` },
         { digest: INDEX, tag: 'latest', resource_url: 'harbor.acme.example:8443/acme/app:latest' },
       ),
+      SECRETS,
     )
 
     expect(result.pushes).toEqual([HARBOR_PUSH, { ...HARBOR_PUSH, tag: 'latest' }])
@@ -131,7 +141,7 @@ describe('harbor source', () => {
     const data = body.event_data as Record<string, unknown>
     data.repository = { name: 'team/app', namespace: 'acme', repo_full_name: 'acme/team/app' }
 
-    expect(harbor.normalise(requestOf(body)).pushes[0]?.repository).toBe('acme/team/app')
+    expect(harbor.normalise(requestOf(body), SECRETS).pushes[0]?.repository).toBe('acme/team/app')
   })
 
   it.each([
@@ -161,7 +171,7 @@ describe('harbor source', () => {
       '/event_data/resources',
     ],
   ])('rejects %s', (_what, body, pointer) => {
-    const error = thrownBy(() => harbor.normalise(requestOf(body)))
+    const error = thrownBy(() => harbor.normalise(requestOf(body), SECRETS))
 
     expect(error).toBeInstanceOf(SourcePayloadError)
     expect((error as SourcePayloadError).pointer).toBe(pointer)

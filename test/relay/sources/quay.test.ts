@@ -26,7 +26,7 @@ function pushOf(changes: Record<string, unknown>) {
 
 describe('quay source', () => {
   it('normalises a "Push to Repository" notification into one push event', () => {
-    const result = quay.normalise(fixtureRequest('quay-repo-push.json'))
+    const result = quay.normalise(fixtureRequest('quay-repo-push.json'), SECRETS)
 
     expect(result.pushes).toEqual([QUAY_PUSH])
     expect(result.ignored).toBeNull()
@@ -34,25 +34,29 @@ describe('quay source', () => {
   })
 
   it('makes one push event per updated tag, each tag once', () => {
-    const result = quay.normalise(pushOf({ updated_tags: ['v1.2.0', 'latest', 'v1.2.0'] }))
+    const result = quay.normalise(pushOf({ updated_tags: ['v1.2.0', 'latest', 'v1.2.0'] }), SECRETS)
 
     expect(result.pushes).toEqual([QUAY_PUSH, { ...QUAY_PUSH, tag: 'latest' }])
   })
 
   it('takes the registry host of a self-hosted Quay from docker_url', () => {
-    const result = quay.normalise(pushOf({ docker_url: 'quay.acme.example:8443/acme/app' }))
+    const result = quay.normalise(
+      pushOf({ docker_url: 'quay.acme.example:8443/acme/app' }),
+      SECRETS,
+    )
 
     expect(result.pushes[0]?.registry).toBe('quay.acme.example:8443')
   })
 
   it('tells a second push of the same tag, which Quay sends as the same bytes, by its time of receipt', () => {
-    const first = quay.normalise(fixtureRequest('quay-repo-push.json')).deliveryId
+    const first = quay.normalise(fixtureRequest('quay-repo-push.json'), SECRETS).deliveryId
     // The same bytes normalised again at the same moment: the id depends on nothing else.
-    const repeated = quay.normalise(fixtureRequest('quay-repo-push.json')).deliveryId
+    const repeated = quay.normalise(fixtureRequest('quay-repo-push.json'), SECRETS).deliveryId
     const secondPush = quay.normalise(
       fixtureRequest('quay-repo-push.json', { receivedAt: new Date('2026-11-26T21:45:00Z') }),
+      SECRETS,
     ).deliveryId
-    const otherTag = quay.normalise(pushOf({ updated_tags: ['v1.3.0'] })).deliveryId
+    const otherTag = quay.normalise(pushOf({ updated_tags: ['v1.3.0'] }), SECRETS).deliveryId
 
     expect(repeated).toBe(first)
     expect(secondPush).not.toBe(first)
@@ -60,14 +64,16 @@ describe('quay source', () => {
   })
 
   it('ignores the other Quay notifications, such as a finished build', () => {
-    const result = quay.normalise(fixtureRequest('quay-build-success.json'))
+    const result = quay.normalise(fixtureRequest('quay-build-success.json'), SECRETS)
 
     expect(result.pushes).toEqual([])
     expect(result.ignored).toBe('Quay notifications other than "Push to Repository" are not pushes')
   })
 
   it('ignores a push that updated no tags', () => {
-    expect(quay.normalise(pushOf({ updated_tags: [] })).ignored).toBe('the push updated no tags')
+    expect(quay.normalise(pushOf({ updated_tags: [] }), SECRETS).ignored).toBe(
+      'the push updated no tags',
+    )
   })
 
   it.each([
@@ -98,7 +104,7 @@ describe('quay source', () => {
       '/repository',
     ],
   ])('rejects %s', (_what, body, pointer) => {
-    const error = thrownBy(() => quay.normalise(requestOf(body)))
+    const error = thrownBy(() => quay.normalise(requestOf(body), SECRETS))
 
     expect(error).toBeInstanceOf(SourcePayloadError)
     expect((error as SourcePayloadError).pointer).toBe(pointer)

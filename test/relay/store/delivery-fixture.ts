@@ -1,6 +1,6 @@
-import { takeIn } from '../../../src/relay/chains/intake.js'
+import { takeIn } from '../../../src/relay/runs/intake.js'
 import type { PushEvent } from '../../../src/relay/sources/types.js'
-import { push, release } from '../chains/run-fixture.js'
+import { push, release } from '../runs/run-fixture.js'
 
 /** When the store suites' deliveries arrive, unless a test says otherwise. */
 export const t0 = new Date('2026-11-26T21:32:00Z')

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { advance } from '../../../src/relay/chains/engine.js'
-import type { Run } from '../../../src/relay/chains/run.js'
+import type { Run } from '../../../src/relay/model/run.js'
+import { advance } from '../../../src/relay/runs/engine.js'
 import { postgresMigrations } from '../../../src/relay/store/postgres-migrations.js'
 import { PostgresStore } from '../../../src/relay/store/postgres-store.js'
 import type { Job, NewJob } from '../../../src/relay/store/store.js'

@@ -1,10 +1,10 @@
 import { pino } from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { advance } from '../../../src/relay/chains/engine.js'
-import { takeIn } from '../../../src/relay/chains/intake.js'
+import { advance } from '../../../src/relay/runs/engine.js'
+import { takeIn } from '../../../src/relay/runs/intake.js'
 import { startRetention } from '../../../src/relay/store/retention.js'
 import type { Store } from '../../../src/relay/store/store.js'
-import { push, release } from '../chains/run-fixture.js'
+import { push, release } from '../runs/run-fixture.js'
 import { sqliteFactory } from './store-factories.js'
 
 const DAY = 86_400_000

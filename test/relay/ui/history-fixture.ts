@@ -1,11 +1,14 @@
-import type { RunInput } from '../../../src/relay/chains/engine.js'
-import { takeIn } from '../../../src/relay/chains/intake.js'
-import { applyInput } from '../../../src/relay/chains/transitions.js'
+import { pino } from 'pino'
 import type { Chain } from '../../../src/relay/config/settings.js'
+import type { Attempt } from '../../../src/relay/model/attempt.js'
+import type { EventRecord } from '../../../src/relay/model/event.js'
+import { takeIn } from '../../../src/relay/runs/intake.js'
+import { RunRefused } from '../../../src/relay/runs/refusal.js'
+import { createRunService } from '../../../src/relay/runs/service.js'
 import type { PushEvent } from '../../../src/relay/sources/types.js'
-import type { Attempt, EventRecord, Store } from '../../../src/relay/store/store.js'
+import type { Store } from '../../../src/relay/store/store.js'
 import type { Callback } from '../../../src/shared/callback.js'
-import { push, release } from '../chains/run-fixture.js'
+import { push, release } from '../runs/run-fixture.js'
 
 export const nightly: Chain = {
   name: 'nightly',
@@ -79,22 +82,42 @@ export async function seedHistory(store: Store, now: Date): Promise<History> {
     return [run.id, intake.event]
   }
 
-  async function apply(runId: string, input: RunInput, at: Date, callback?: Callback) {
-    const result = await applyInput(store, runId, input, () => at, callback)
-    return result
+  let clock = now
+  const runs = createRunService({
+    store,
+    chains: () => chains,
+    now: () => clock,
+    logger: pino({ level: 'silent' }),
+    onWork: () => {},
+  })
+
+  /** A run and one of its steps, as they are stored at `at`. */
+  async function stepAt(runId: string, step: number, at: Date) {
+    clock = at
+    const run = await store.getRun(runId)
+    const found = run?.steps[step - 1]
+    if (!run || !found) throw new Error(`run ${runId} has no step ${step}`)
+    return { run, step: found }
   }
 
+  /** A step's callback; one the run refuses (a late one) is kept in its history all the same. */
   async function report(runId: string, step: number, callback: Callback, at: Date) {
-    const run = await store.getRun(runId)
-    const generation = run?.steps[step - 1]?.generation ?? 1
-    return apply(runId, { type: 'callback', step, generation, callback }, at, callback)
+    const found = await stepAt(runId, step, at)
+    const token = { runId, step, generation: found.step.generation }
+    await runs.callback(token, callback).catch((error) => {
+      if (!(error instanceof RunRefused)) throw error
+    })
   }
 
   async function dispatched(runId: string, step: number, at: Date, status = 204) {
-    const run = await store.getRun(runId)
-    const spec = run?.steps[step - 1]
-    await attempt(runId, step, at, { status, error: null, kind: spec?.kind, target: spec?.target })
-    await apply(runId, { type: 'delivered', step, generation: spec?.generation ?? 1 }, at)
+    const found = await stepAt(runId, step, at)
+    await attempt(runId, step, at, {
+      status,
+      error: null,
+      kind: found.step.kind,
+      target: found.step.target,
+    })
+    await runs.delivered(found.run, found.step)
   }
 
   async function attempt(
@@ -181,11 +204,8 @@ export async function seedHistory(store: Store, now: Date): Promise<History> {
     error: NOT_FOUND_ERROR,
     durationMs: 241,
   })
-  await apply(
-    errored,
-    { type: 'delivery-failed', step: 1, generation: 1, error: NOT_FOUND_ERROR },
-    minutesAgo(60),
-  )
+  const dispatch = await stepAt(errored, 1, minutesAgo(60))
+  await runs.deliveryFailed(dispatch.run, dispatch.step, NOT_FOUND_ERROR)
 
   const [failed, failedEvent] = await start(
     { tag: 'v1.2.0', pusher: 'trustedbuilder' },

@@ -1,9 +1,9 @@
 import type { AddressInfo } from 'node:net'
 import express from 'express'
 import { pino } from 'pino'
+import { pagesRouter } from '../../../src/relay/http/pages.js'
 import { problemHandler } from '../../../src/relay/http/problem.js'
 import type { Store } from '../../../src/relay/store/store.js'
-import { pagesRouter } from '../../../src/relay/ui/pages.js'
 
 export interface PageServer {
   /** `http://127.0.0.1:<port>`, no trailing slash. */

@@ -1,11 +1,12 @@
+import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { takeIn } from '../../../src/relay/chains/intake.js'
-import { applyInput } from '../../../src/relay/chains/transitions.js'
 import { newId } from '../../../src/relay/ids.js'
+import { takeIn } from '../../../src/relay/runs/intake.js'
+import { createRunService } from '../../../src/relay/runs/service.js'
 import type { Store } from '../../../src/relay/store/store.js'
 import { STYLESHEET_HREF } from '../../../src/relay/ui/assets.js'
 import { escapeHtml } from '../../../src/relay/ui/html.js'
-import { push, release } from '../chains/run-fixture.js'
+import { push, release } from '../runs/run-fixture.js'
 import { sqliteFactory } from '../store/store-factories.js'
 import { type History, NOT_FOUND_ERROR, seedHistory, XSS } from './history-fixture.js'
 import {
@@ -365,24 +366,25 @@ describe('a retried run', () => {
       )
       await own.recordEvent(intake.event, intake.runs, intake.jobs)
       const id = intake.runs[0]?.id ?? ''
-      const at = (m: number) => () => t(m)
-      await applyInput(own, id, { type: 'delivered', step: 1, generation: 1 }, at(-9))
-      const failure = { state: 'failure' as const, description: 'first try failed' }
-      await applyInput(
-        own,
-        id,
-        { type: 'callback', step: 1, generation: 1, callback: failure },
-        at(-8),
-        failure,
-      )
-      await applyInput(own, id, { type: 'retry' }, at(-5))
-      const pending = { state: 'pending' as const, description: 'second try under way' }
-      await applyInput(
-        own,
-        id,
-        { type: 'callback', step: 1, generation: 2, callback: pending },
-        at(-4),
-        pending,
+      let clock = t(-9)
+      const runs = createRunService({
+        store: own,
+        chains: () => [release],
+        now: () => clock,
+        logger: pino({ level: 'silent' }),
+        onWork: () => {},
+      })
+      const run = await runs.findRun(id)
+      await runs.delivered(run, run.steps[0] as (typeof run.steps)[0])
+      clock = t(-8)
+      const token = { runId: id, step: 1, generation: 1 }
+      await runs.callback(token, { state: 'failure', description: 'first try failed' })
+      clock = t(-5)
+      await runs.retry(id)
+      clock = t(-4)
+      await runs.callback(
+        { ...token, generation: 2 },
+        { state: 'pending', description: 'second try under way' },
       )
 
       const { body } = await get(`${own_server.url}/runs/${id}`)

@@ -1,0 +1,87 @@
+import { EVENT_TYPE_MAX } from '../config/schema.js'
+import { type Image, imageOf } from '../model/run.js'
+import type { PushEvent } from '../sources/types.js'
+
+/** `client_payload` of each `repository_dispatch`, exactly as DESIGN.md fixes it (9 top-level keys). */
+export interface ClientPayload {
+  callback_url: string
+  run_id: string
+  chain: string
+  /** 1-based. */
+  step: number
+  steps: number
+  image: Image
+  pusher: string | null
+  /** ISO 8601, UTC. */
+  pushed_at: string
+  source: string
+}
+
+/** Where a step stands in its run: what both payload builders need. */
+export interface StepContext {
+  /** The relay's per-step callback URL (it carries the step's token). */
+  callbackUrl: string
+  runId: string
+  chain: string
+  /** 1-based. */
+  step: number
+  steps: number
+  push: PushEvent
+}
+
+export const CLIENT_PAYLOAD_MAX_KEYS = 10
+/** GitHub wants the serialised client_payload to be less than 64 KB. */
+export const CLIENT_PAYLOAD_MAX_BYTES = 64 * 1024
+
+export function buildClientPayload({
+  callbackUrl,
+  runId,
+  chain,
+  step,
+  steps,
+  push,
+}: StepContext): ClientPayload {
+  return {
+    callback_url: callbackUrl,
+    run_id: runId,
+    chain,
+    step,
+    steps,
+    image: imageOf(push),
+    pusher: push.pusher,
+    pushed_at: push.pushedAt,
+    source: push.source,
+  }
+}
+
+/**
+ * Checks a dispatch against GitHub's limits before it is sent, so that an oversized request ends
+ * the step with a clear reason instead of GitHub's 422. Returns what is over, or null.
+ */
+export function checkDispatchRequest(eventType: string, clientPayload: unknown): string | null {
+  const problems: string[] = []
+  const length = [...eventType].length
+  if (length === 0) problems.push('event_type is empty; GitHub needs 1 to 100 characters')
+  if (length > EVENT_TYPE_MAX) {
+    problems.push(
+      `event_type is ${length} characters; GitHub accepts at most ${EVENT_TYPE_MAX}: shorten the step's event_type`,
+    )
+  }
+  if (typeof clientPayload !== 'object' || clientPayload === null || Array.isArray(clientPayload)) {
+    problems.push('client_payload must be a JSON object')
+    return problems.join('; ')
+  }
+  const keys = Object.keys(clientPayload)
+  if (keys.length > CLIENT_PAYLOAD_MAX_KEYS) {
+    problems.push(
+      `client_payload has ${keys.length} top-level keys (${keys.join(', ')}); GitHub accepts at most ${CLIENT_PAYLOAD_MAX_KEYS}`,
+    )
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(clientPayload))
+  if (bytes >= CLIENT_PAYLOAD_MAX_BYTES) {
+    problems.push(
+      `client_payload is ${bytes} bytes as JSON; GitHub accepts less than 64 KB (${CLIENT_PAYLOAD_MAX_BYTES} bytes)`,
+    )
+  }
+  return problems.length > 0 ? problems.join('; ') : null
+}

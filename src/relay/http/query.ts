@@ -1,0 +1,54 @@
+import type { Request } from 'express'
+import { ID_PATTERN } from '../ids.js'
+import { type Problem, problem } from './problem.js'
+
+/** Query parameters of the API and the pages, each read and checked the same way everywhere. */
+
+function single(req: Request, name: string): string | undefined {
+  const value = req.query[name]
+  if (value === undefined || value === '') return undefined
+  if (typeof value !== 'string') throw badQuery(name, 'must be given once, as a plain value')
+  return value
+}
+
+export function text(req: Request, name: string): string | undefined {
+  const value = single(req, name)
+  if (value !== undefined && value.length > 300)
+    throw badQuery(name, 'must be at most 300 characters')
+  return value
+}
+
+export function oneOf<T extends string>(
+  req: Request,
+  name: string,
+  allowed: readonly T[],
+): T | undefined {
+  const value = single(req, name)
+  if (value === undefined) return undefined
+  if (!(allowed as readonly string[]).includes(value))
+    throw badQuery(name, `must be one of ${allowed.join(', ')}`)
+  return value as T
+}
+
+export function cursor(req: Request): string | null {
+  const value = single(req, 'cursor')
+  if (value === undefined) return null
+  if (!ID_PATTERN.test(value))
+    throw badQuery('cursor', 'must be a next_cursor value from an earlier page')
+  return value
+}
+
+export function limit(req: Request): number {
+  const value = single(req, 'limit')
+  if (value === undefined) return 20
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1 || n > 100)
+    throw badQuery('limit', 'must be a whole number from 1 to 100')
+  return n
+}
+
+function badQuery(name: string, rule: string): Problem {
+  return problem('invalid-query', `Query parameter "${name}" ${rule}.`, {
+    extensions: { errors: [{ parameter: name, detail: rule }] },
+  })
+}

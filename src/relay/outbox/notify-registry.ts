@@ -1,0 +1,46 @@
+import type { Logger } from 'pino'
+import type { Deliverer } from '../deliverers/deliverer.js'
+import { countRequests, type Metrics } from '../metrics.js'
+import { registryResult } from '../runs/registry-result.js'
+import type { RunStore } from '../store/store.js'
+import type { JobHandler, JobResult } from './runner.js'
+import { thrownAsRetry } from './send-step.js'
+
+export interface NotifyRegistryDeps {
+  store: Pick<RunStore, 'getRun' | 'recordAttempts'>
+  deliverer: Pick<Deliverer, 'registry'>
+  /** Base of run links, without a trailing slash. */
+  publicUrl: string
+  retryDelay: (tries: number) => number
+  /** Tries before giving up (steps are bounded by their timeout instead). */
+  tries: number
+  logger: Logger
+  metrics?: Metrics
+  now: () => Date
+}
+
+/** `notify-registry` jobs: a registry's own callback_url hears how the run ended. */
+export function notifyRegistryHandler(deps: NotifyRegistryDeps): JobHandler {
+  const { store, logger } = deps
+  return async (job): Promise<JobResult> => {
+    const run = await store.getRun(job.runId)
+    const url = run?.push.callbackUrl
+    if (!run || !url || run.state === 'running') return { kind: 'done' }
+    const result = registryResult(run, `${deps.publicUrl}/runs/${run.id}`)
+    const outcome = await deps.deliverer.registry(url, result).catch(thrownAsRetry)
+    await store.recordAttempts(
+      outcome.attempts.map((a) => ({ ...a, runId: run.id, step: null, kind: 'registry-callback' })),
+    )
+    deps.metrics?.attempts.inc({ kind: 'registry-callback', outcome: outcome.kind })
+    countRequests(deps.metrics, 'registry-callback', outcome.attempts)
+    if (outcome.kind === 'retry' && job.tries + 1 < deps.tries) {
+      const delay = Math.max(outcome.retryAfterMs ?? 0, deps.retryDelay(job.tries))
+      logger.warn({ run: run.id }, 'registry callback: %s; trying again', outcome.error)
+      return { kind: 'later', at: deps.now().getTime() + delay, error: outcome.error }
+    }
+    if (outcome.kind === 'delivered')
+      logger.info({ run: run.id, state: run.state }, 'registry callback delivered')
+    else logger.warn({ run: run.id }, 'registry callback given up: %s', outcome.error)
+    return { kind: 'done' }
+  }
+}

@@ -1,0 +1,128 @@
+import type { Logger } from 'pino'
+import { getErrorMessage } from '../../shared/errors.js'
+import type { DeliveryOutcome } from '../deliverers/attempt.js'
+import type { Deliverer } from '../deliverers/deliverer.js'
+import { countRequests, type Metrics } from '../metrics.js'
+import { IN_FLIGHT } from '../model/attempt.js'
+import { type Run, type Step, shownTarget } from '../model/run.js'
+import { newCallbackToken } from '../runs/callback-tokens.js'
+import type { RunService } from '../runs/service.js'
+import type { RunStore } from '../store/store.js'
+import { NoWriteSlotError } from './cluster-pacer.js'
+import type { JobHandler, JobResult } from './runner.js'
+import type { WritePacer } from './write-pacer.js'
+
+export interface SendStepDeps {
+  store: Pick<RunStore, 'getRun' | 'addToken' | 'startAttempt' | 'recordAttempts'>
+  runs: Pick<RunService, 'delivered' | 'deliveryFailed'>
+  deliverer: Deliverer
+  /** Paces GitHub writes across every relay of the database. */
+  pacer: WritePacer
+  /** Base of callback URLs, without a trailing slash. */
+  publicUrl: string
+  /** Delay before try number `tries + 1` of a job that failed `tries` times. */
+  retryDelay: (tries: number) => number
+  logger: Logger
+  metrics?: Metrics
+  now: () => Date
+}
+
+/** `send` jobs: a step's repository_dispatch or webhook, with its callback URL. */
+export function sendStepHandler(deps: SendStepDeps): JobHandler {
+  const { store, logger } = deps
+  return async (job): Promise<JobResult> => {
+    const run = await store.getRun(job.runId)
+    const step = run?.steps[(job.step ?? 0) - 1]
+    if (!run || step?.state !== 'dispatching' || step.generation !== job.generation) {
+      deps.metrics?.attempts.inc({ kind: step?.kind ?? 'dispatch', outcome: 'stale' })
+      return { kind: 'done' }
+    }
+    const target = shownTarget(step)
+    const log = { run: run.id, chain: run.chain, step: step.index, target }
+
+    if (step.kind === 'dispatch') {
+      try {
+        await deps.pacer.acquire()
+      } catch (error) {
+        if (!(error instanceof NoWriteSlotError)) throw error
+        // A backlog waiting for write slots: each job comes back at its slot, in order.
+        deps.metrics?.attempts.inc({ kind: step.kind, outcome: 'postponed' })
+        logger.debug(
+          { ...log, retryInMs: error.retryAfterMs },
+          'step %d: %s',
+          step.index,
+          error.message,
+        )
+        return {
+          kind: 'later',
+          at: deps.now().getTime() + error.retryAfterMs,
+          error: error.message,
+          tried: false,
+        }
+      }
+    }
+
+    // The token and the placeholder attempt go together, so that SQLite commits both in one
+    // transaction: one disk sync fewer per step.
+    const { token, hash } = newCallbackToken()
+    const [, placeholder] = await Promise.all([
+      store.addToken(hash, { runId: run.id, step: step.index, generation: step.generation }),
+      store.startAttempt({
+        runId: run.id,
+        step: step.index,
+        kind: step.kind,
+        target,
+        request: null,
+        status: null,
+        error: IN_FLIGHT,
+        durationMs: 0,
+        startedAt: deps.now().toISOString(),
+      }),
+    ])
+    const outcome = await deps.deliverer
+      .send(step, {
+        callbackUrl: `${deps.publicUrl}/callbacks/${token}`,
+        runId: run.id,
+        chain: run.chain,
+        step: step.index,
+        steps: run.steps.length,
+        push: run.push,
+      })
+      .catch(thrownAsRetry)
+    await store.recordAttempts(
+      outcome.attempts.map((a) => ({ ...a, runId: run.id, step: step.index, kind: step.kind })),
+      placeholder,
+    )
+    deps.metrics?.attempts.inc({ kind: step.kind, outcome: outcome.kind })
+    countRequests(deps.metrics, step.kind, outcome.attempts)
+    return settle(deps, job.tries, run, step, outcome, log)
+  }
+}
+
+async function settle(
+  deps: SendStepDeps,
+  tries: number,
+  run: Run,
+  step: Step,
+  outcome: DeliveryOutcome,
+  log: Record<string, unknown>,
+): Promise<JobResult> {
+  if (outcome.kind === 'retry') {
+    const delay = Math.max(outcome.retryAfterMs ?? 0, deps.retryDelay(tries))
+    deps.logger.warn(
+      { ...log, retryInMs: Math.round(delay) },
+      'step %d: %s; trying again',
+      step.index,
+      outcome.error,
+    )
+    return { kind: 'later', at: deps.now().getTime() + delay, error: outcome.error }
+  }
+  if (outcome.kind === 'delivered') await deps.runs.delivered(run, step)
+  else await deps.runs.deliveryFailed(run, step, outcome.error)
+  return { kind: 'done' }
+}
+
+/** A deliverer never throws; should one still, the step is tried again like after a network error. */
+export function thrownAsRetry(error: unknown): DeliveryOutcome {
+  return { kind: 'retry', attempts: [], error: getErrorMessage(error), retryAfterMs: null }
+}

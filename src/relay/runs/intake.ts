@@ -1,0 +1,66 @@
+import type { Chain } from '../config/settings.js'
+import { newId } from '../ids.js'
+import type { EventRecord } from '../model/event.js'
+import type { Run } from '../model/run.js'
+import type { Normalised } from '../sources/types.js'
+import type { NewJob } from '../store/store.js'
+import { startRuns } from './effects.js'
+import { newRuns } from './match.js'
+
+export interface Delivery {
+  source: string
+  normalised: Normalised
+  contentType: string | null
+  payload: string
+  receivedAt: Date
+}
+
+/** Everything one delivery leads to, ready to be stored in one transaction. */
+export interface Intake {
+  event: EventRecord
+  runs: Run[]
+  jobs: NewJob[]
+}
+
+/** Decides what a delivery starts: a run for each chain that matches each push. Pure. */
+export function takeIn(delivery: Delivery, chains: readonly Chain[]): Intake {
+  const { normalised, receivedAt } = delivery
+  const eventId = newId(receivedAt.getTime())
+  const created = normalised.pushes.flatMap((push) => newRuns(eventId, push, chains, receivedAt))
+  const { runs, jobs } = startRuns(created, receivedAt)
+  const outcome = normalised.pushes.length === 0 ? 'ignored' : runs.length ? 'started' : 'unmatched'
+  const reason =
+    outcome === 'ignored'
+      ? (normalised.ignored ?? 'the delivery holds no image push')
+      : outcome === 'unmatched'
+        ? `no chain matches ${normalised.pushes.map((p) => `${p.registry}/${p.repository}:${p.tag ?? p.digest}`).join(', ')}`
+        : null
+  return {
+    event: {
+      id: eventId,
+      source: delivery.source,
+      deliveryId: normalised.deliveryId,
+      receivedAt: receivedAt.toISOString(),
+      outcome,
+      reason,
+      contentType: delivery.contentType,
+      payload: delivery.payload,
+      pushes: normalised.pushes,
+      runIds: runs.map((r) => r.id),
+    },
+    runs,
+    jobs,
+  }
+}
+
+/** The runs a stored event starts when it is delivered again, with today's chains. Pure. */
+export function takeInAgain(
+  event: EventRecord,
+  chains: readonly Chain[],
+  now: Date,
+): { runs: Run[]; jobs: NewJob[] } {
+  return startRuns(
+    event.pushes.flatMap((push) => newRuns(event.id, push, chains, now)),
+    now,
+  )
+}

@@ -1,0 +1,67 @@
+import picomatch from 'picomatch'
+import type { Chain } from '../config/settings.js'
+import { newId } from '../ids.js'
+import { imageOf, type Run } from '../model/run.js'
+import type { PushEvent } from '../sources/types.js'
+
+type Matcher = (push: PushEvent) => boolean
+
+const matchers = new WeakMap<Chain, Matcher>()
+
+/**
+ * `match.repository` is a glob over `acme/app` or, to pin a registry, over `docker.io/acme/app`;
+ * `match.tags` are globs over the tag, and a chain without them takes every tag.
+ */
+function matcherFor(chain: Chain): Matcher {
+  let matcher = matchers.get(chain)
+  if (!matcher) {
+    const repository = picomatch(chain.match.repository, { nocase: true })
+    const tags = chain.match.tags ? picomatch(chain.match.tags, { dot: true }) : null
+    matcher = (push) =>
+      (repository(push.repository) || repository(`${push.registry}/${push.repository}`)) &&
+      (tags === null || (push.tag !== null && tags(push.tag)))
+    matchers.set(chain, matcher)
+  }
+  return matcher
+}
+
+export function chainsFor(push: PushEvent, chains: readonly Chain[]): Chain[] {
+  return chains.filter((chain) => matcherFor(chain)(push))
+}
+
+/** The runs a push starts: one per matching chain, every step still queued. */
+export function newRuns(
+  eventId: string,
+  push: PushEvent,
+  chains: readonly Chain[],
+  now: Date,
+): Run[] {
+  return chainsFor(push, chains).map((chain) => ({
+    id: newId(now.getTime()),
+    eventId,
+    chain: chain.name,
+    source: push.source,
+    push,
+    image: imageOf(push),
+    state: 'running',
+    stepTimeoutMs: chain.stepTimeoutMs,
+    createdAt: now.toISOString(),
+    finishedAt: null,
+    version: 0,
+    steps: chain.steps.map((spec, i) => ({
+      index: i + 1,
+      kind: spec.kind,
+      target: spec.kind === 'dispatch' ? spec.repository : spec.url,
+      eventType: spec.kind === 'dispatch' ? spec.eventType : null,
+      state: 'queued',
+      description: null,
+      context: null,
+      targetUrl: null,
+      generation: 1,
+      startedAt: null,
+      dispatchedAt: null,
+      finishedAt: null,
+      deadline: null,
+    })),
+  }))
+}

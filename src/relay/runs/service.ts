@@ -1,0 +1,354 @@
+import { createHash } from 'node:crypto'
+import type { Logger } from 'pino'
+import type { Callback } from '../../shared/callback.js'
+import type { Chain } from '../config/settings.js'
+import { ID_PATTERN, newId } from '../ids.js'
+import type { Metrics } from '../metrics.js'
+import { IN_FLIGHT } from '../model/attempt.js'
+import type { CallbackRecord } from '../model/callback.js'
+import type { EventRecord } from '../model/event.js'
+import { isFinal, type Run, type Step, shownTarget } from '../model/run.js'
+import type { RunStore, TokenRecord } from '../store/store.js'
+import { lookupHash } from './callback-tokens.js'
+import { jobsFor } from './effects.js'
+import { advance, type RunInput, type Transition } from './engine.js'
+import { type Delivery, takeIn, takeInAgain } from './intake.js'
+import { RunRefused } from './refusal.js'
+
+export interface RunServiceDeps {
+  store: RunStore
+  /** The chains of the config the relay runs with. */
+  chains: () => readonly Chain[]
+  now: () => Date
+  logger: Logger
+  metrics?: Metrics
+  /** New outbox jobs were committed: the outbox should look now rather than at its next poll. */
+  onWork: () => void
+}
+
+/** A transition that was saved, with the steps it ended. */
+export type Applied =
+  | (Extract<Transition, { ok: true }> & { ended: Step[] })
+  | Extract<Transition, { ok: false }>
+  | { ok: false; reason: 'not-found'; message: string }
+
+/** A delivery the relay authenticated but could not read: kept, so the history shows why nothing ran. */
+export interface Rejected {
+  source: string
+  raw: Buffer
+  /** What the history keeps of it: the body, or the JSON its form carried. */
+  shown: Buffer
+  contentType: string | null
+  receivedAt: Date
+  /** Why, as the HTTP answer said it. */
+  reason: string
+}
+
+/** How much of a rejected body is kept: enough to see what was wrong with it, not a flood's worth. */
+export const REJECTED_PAYLOAD_BYTES = 64 * 1024
+
+const MAX_CONFLICTS = 20
+const OVERDUE_BATCH = 100
+
+/**
+ * The one write path for run state. Every change (a delivery, a callback, a dispatch's outcome, a
+ * timeout, a retry) goes through the pure engine, is saved over the version it was computed from,
+ * and is then counted, logged and handed to the outbox here, and nowhere else.
+ */
+export function createRunService(deps: RunServiceDeps) {
+  const { store, logger, metrics } = deps
+
+  /** Load, compute, save; start again when another writer (a timeout, another relay) got there first. */
+  async function apply(runId: string, input: RunInput, callback?: Callback): Promise<Applied> {
+    for (let i = 0; i < MAX_CONFLICTS; i++) {
+      const run = await store.getRun(runId)
+      if (!run) return { ok: false, reason: 'not-found', message: `run ${runId} does not exist` }
+      const at = deps.now()
+      const transition = advance(run, input, at)
+      const record: CallbackRecord | undefined =
+        callback && input.type === 'callback'
+          ? {
+              runId,
+              step: input.step,
+              generation: input.generation,
+              receivedAt: at.toISOString(),
+              body: callback,
+              outcome: transition.ok ? 'accepted' : transition.reason,
+            }
+          : undefined
+      if (!transition.ok) {
+        if (record) await store.recordCallback(record)
+        return transition
+      }
+      const next = { ...transition.run, version: run.version + 1 }
+      const jobs = jobsFor(next, transition.effects, at)
+      if (await store.saveTransition(next, jobs, record)) {
+        const ended = next.steps.filter(
+          (s, i) => isFinal(s.state) && !isFinal(run.steps[i]?.state ?? 'queued'),
+        )
+        observeEndedSteps(ended)
+        if (jobs.length) deps.onWork()
+        return { ...transition, run: next, ended }
+      }
+    }
+    throw new Error(`run ${runId} kept changing under ${MAX_CONFLICTS} attempts to update it`)
+  }
+
+  /** Records how long each step that just ended took, from its dispatch (or start) to its end. */
+  function observeEndedSteps(steps: readonly Step[]): void {
+    for (const step of steps) {
+      const from = step.dispatchedAt ?? step.startedAt
+      if (!metrics || !from || !step.finishedAt) continue
+      const seconds = (Date.parse(step.finishedAt) - Date.parse(from)) / 1000
+      metrics.stepDuration.observe({ kind: step.kind, state: step.state }, Math.max(0, seconds))
+    }
+  }
+
+  async function findRun(id: string): Promise<Run> {
+    const run = ID_PATTERN.test(id) ? await store.getRun(id) : null
+    if (!run)
+      throw new RunRefused('run-not-found', `There is no run ${id}; list runs with GET /api/runs.`)
+    return run
+  }
+
+  async function findEvent(id: string): Promise<EventRecord> {
+    const event = ID_PATTERN.test(id) ? await store.getEvent(id) : null
+    if (!event)
+      throw new RunRefused(
+        'event-not-found',
+        `There is no event ${id}; list events with GET /api/events.`,
+      )
+    return event
+  }
+
+  /**
+   * Why the last failed try to dispatch a step failed, as its history shows it; null if the step
+   * was dispatched (its timeout is about the callback) or no try failed since it (re)started (say,
+   * when the first is still in flight).
+   */
+  async function lastDispatchError(runId: string, index: number): Promise<string | null> {
+    const step = (await store.getRun(runId))?.steps[index - 1]
+    if (step?.state !== 'dispatching' || !step.startedAt) return null
+    const since = step.startedAt
+    const attempts = await store.attemptsFor([runId])
+    const failed = attempts.filter(
+      (a) => a.step === index && a.startedAt >= since && a.error && a.error !== IN_FLIGHT,
+    )
+    return failed.at(-1)?.error ?? null
+  }
+
+  return {
+    /** Stores a delivery with the runs it starts, in one commit; a repeated delivery starts nothing. */
+    async ingest(delivery: Delivery): Promise<{ duplicate: boolean; event: EventRecord }> {
+      const intake = takeIn(delivery, deps.chains())
+      const { duplicate, event } = await store.recordEvent(intake.event, intake.runs, intake.jobs)
+      metrics?.events.inc({
+        source: delivery.source,
+        outcome: duplicate ? 'duplicate' : event.outcome,
+      })
+      logger.info(
+        {
+          event: event.id,
+          source: delivery.source,
+          delivery: event.deliveryId,
+          outcome: event.outcome,
+          runs: event.runIds,
+          duplicate,
+        },
+        duplicate ? 'event %s: repeated delivery, nothing new started' : 'event %s: %s',
+        event.id,
+        event.reason ?? `${event.runIds.length} run(s) started`,
+      )
+      if (!duplicate && intake.jobs.length) deps.onWork()
+      return { duplicate, event }
+    },
+
+    /** Keeps an authenticated delivery that could not be read; never throws (the answer is the problem). */
+    async reject(rejected: Rejected): Promise<void> {
+      const { source, shown, receivedAt } = rejected
+      const kept = shown.subarray(0, REJECTED_PAYLOAD_BYTES)
+      const cut =
+        kept.length < shown.length
+          ? ` (the first ${kept.length} of its ${shown.length} bytes are kept)`
+          : ''
+      const event: EventRecord = {
+        id: newId(receivedAt.getTime()),
+        source,
+        deliveryId: `rejected:sha256:${createHash('sha256').update(rejected.raw).digest('hex')}`,
+        receivedAt: receivedAt.toISOString(),
+        outcome: 'rejected',
+        reason: `${rejected.reason}${cut}`,
+        contentType: rejected.contentType,
+        payload: kept.toString('utf8'),
+        pushes: [],
+        runIds: [],
+      }
+      try {
+        await store.recordEvent(event, [], [])
+        metrics?.events.inc({ source, outcome: 'rejected' })
+      } catch (error) {
+        logger.warn({ err: error }, 'could not record a rejected delivery')
+      }
+      logger.info(
+        { event: event.id, source, outcome: 'rejected' },
+        'event %s rejected: %s',
+        event.id,
+        rejected.reason,
+      )
+    },
+
+    /** Starts the chains that match a stored event's pushes again, with today's config. */
+    async redeliver(eventId: string): Promise<Run[]> {
+      const event = await findEvent(eventId)
+      if (event.pushes.length === 0) {
+        throw new RunRefused(
+          'event-has-no-push',
+          `Event ${event.id} holds no image push (${event.reason ?? event.outcome}); there is no chain to start.`,
+        )
+      }
+      const { runs, jobs } = takeInAgain(event, deps.chains(), deps.now())
+      if (runs.length === 0) {
+        throw new RunRefused(
+          'no-chain-matches',
+          `No chain in the current config matches the pushes of event ${event.id}; add or fix a chain's match first.`,
+        )
+      }
+      await store.addRuns(event.id, runs, jobs)
+      logger.info(
+        { event: event.id, runs: runs.map((r) => r.id) },
+        'event %s redelivered: %d run(s) started',
+        event.id,
+        runs.length,
+      )
+      deps.onWork()
+      return runs
+    },
+
+    /** Resumes a failed, errored or timed-out run from its failed step (new tokens; the old ones stay dead). */
+    async retry(runId: string): Promise<Run> {
+      const run = await findRun(runId)
+      const result = await apply(run.id, { type: 'retry' })
+      if (!result.ok) throw new RunRefused('run-not-retryable', `${result.message}.`)
+      const step = result.run.steps.find((s) => s.state === 'dispatching')
+      logger.info(
+        { run: run.id, step: step?.index },
+        'run %s retried from step %s',
+        run.id,
+        String(step?.index),
+      )
+      return result.run
+    },
+
+    /** The step a callback token reports for; refused when the token is unknown or expired. */
+    async tokenFor(token: string): Promise<TokenRecord> {
+      const hash = lookupHash(token)
+      const found = hash === null ? null : await store.findToken(hash)
+      if (!found) throw unknownToken()
+      return found
+    },
+
+    /** A step's report. The first final report wins; later ones are kept, and refused. */
+    async callback(token: TokenRecord, callback: Callback): Promise<Run> {
+      const result = await apply(
+        token.runId,
+        { type: 'callback', step: token.step, generation: token.generation, callback },
+        callback,
+      )
+      metrics?.callbacks.inc({
+        state: callback.state,
+        outcome: result.ok ? 'accepted' : result.reason,
+      })
+      if (!result.ok) {
+        if (result.reason === 'step-ended') {
+          throw new RunRefused('step-ended', `${result.message}; the first final callback wins.`)
+        }
+        throw unknownToken()
+      }
+      const { run } = result
+      logger.info(
+        {
+          run: run.id,
+          chain: run.chain,
+          step: token.step,
+          state: run.steps[token.step - 1]?.state,
+          runState: run.state,
+        },
+        'step %d of run %s reported %s',
+        token.step,
+        run.id,
+        callback.state,
+      )
+      return run
+    },
+
+    /** The step's request went out and its receiver took it. */
+    async delivered(run: Run, step: Step): Promise<void> {
+      await apply(run.id, {
+        type: 'delivered',
+        step: step.index,
+        generation: step.generation,
+      })
+      const target = shownTarget(step)
+      logger.info(
+        { run: run.id, chain: run.chain, step: step.index, target, state: 'running' },
+        'step %d dispatched to %s',
+        step.index,
+        target,
+      )
+    },
+
+    /** The step's request failed for good: the step, and the run, end as `error`. */
+    async deliveryFailed(run: Run, step: Step, error: string): Promise<void> {
+      await apply(run.id, {
+        type: 'delivery-failed',
+        step: step.index,
+        generation: step.generation,
+        error,
+      })
+      logger.warn(
+        {
+          run: run.id,
+          chain: run.chain,
+          step: step.index,
+          target: shownTarget(step),
+          state: 'error',
+        },
+        'step %d failed: %s',
+        step.index,
+        error,
+      )
+    },
+
+    /** Ends every step past its deadline; the version check makes each timeout fire once. */
+    async sweepTimeouts(): Promise<number> {
+      const overdue = await store.overdueSteps(deps.now().toISOString(), OVERDUE_BATCH)
+      for (const { runId, step } of overdue) {
+        const lastError = await lastDispatchError(runId, step)
+        const result = await apply(runId, { type: 'timeout', step, lastError })
+        if (result.ok) {
+          logger.info(
+            { run: runId, step, state: 'error' },
+            'step %d of run %s timed out',
+            step,
+            runId,
+          )
+        }
+      }
+      return overdue.length
+    },
+
+    /** Reads a run for a request, refused when there is none. */
+    findRun,
+    /** Reads an event for a request, refused when there is none. */
+    findEvent,
+  }
+}
+
+export type RunService = ReturnType<typeof createRunService>
+
+function unknownToken(): RunRefused {
+  return new RunRefused(
+    'unknown-callback-token',
+    'This callback URL is unknown or has expired (its step was restarted). Use the callback_url of the latest dispatch.',
+  )
+}

@@ -1,0 +1,34 @@
+import { inList } from '../paging.js'
+import { all, operation, run } from '../query.js'
+
+/** The tables whose rows belong to a run, deleted before the run itself. */
+const RUN_TABLES = ['attempts', 'callbacks', 'tokens', 'outbox', 'steps'] as const
+
+export const retentionOperations = {
+  /**
+   * Deletes up to `limit` ended runs created before `beforeIso` with all they own, then events
+   * received before it that no run refers to. Returns how many runs and events went.
+   */
+  prune: operation('write', function* (_dialect, beforeIso: string, limit: number) {
+    const ids = (yield* all<{ id: string }>(
+      {
+        sqlite:
+          "SELECT id FROM runs WHERE created_at < ? AND state <> 'running' ORDER BY id LIMIT ?",
+        postgres:
+          "SELECT id FROM runs WHERE created_at < ? AND state <> 'running' ORDER BY id LIMIT ? FOR UPDATE",
+      },
+      [beforeIso, limit],
+    )).map((r) => r.id)
+    if (ids.length) {
+      for (const table of RUN_TABLES) {
+        yield* run(`DELETE FROM ${table} WHERE ${inList('run_id', ids.length)}`, ids)
+      }
+      yield* run(`DELETE FROM runs WHERE ${inList('id', ids.length)}`, ids)
+    }
+    const events = yield* run(
+      'DELETE FROM events WHERE id IN (SELECT id FROM events WHERE received_at < ? AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.event_id = events.id) ORDER BY id LIMIT ?)',
+      [beforeIso, limit],
+    )
+    return { runs: ids.length, events }
+  }),
+}

@@ -11,7 +11,7 @@ export interface TestPostgres {
   stop(): Promise<void>
 }
 
-export const DEFAULT_PROBE = '127.0.0.1:5432'
+const DEFAULT_PROBE = '127.0.0.1:5432'
 
 /**
  * HOOKCHAIN_TEST_POSTGRES_URL when it is set; else the server that answers at the probe address

@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     testTimeout: 20_000,
     hookTimeout: 30_000,
+    // PostgreSQL for the store and relay suites: the one given or found, or one started for the run.
+    globalSetup: ['test/support/postgres-global-setup.ts'],
     projects: [
       { extends: true, test: { name: 'all', include: ['test/**/*.test.ts'] } },
       {

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import type autocannon from 'autocannon'
 import { dropSchema, newSchemaName, schemaUrl } from '../test/relay/store/postgres-factory.js'
 import { startGitHubStandIn } from '../test/support/github-stand-in.js'
+import { provideTestPostgres } from '../test/support/test-postgres.js'
 import {
   CONNECTIONS,
   config,
@@ -40,6 +41,11 @@ const failures = (results: autocannon.Result[]) =>
 
 export async function run(): Promise<BenchRow[]> {
   execFileSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'inherit' })
+  // The same PostgreSQL as the tests: the one given or found, or one started for this bench.
+  const database = await provideTestPostgres()
+  const given = process.env.HOOKCHAIN_TEST_POSTGRES_URL
+  process.env.HOOKCHAIN_TEST_POSTGRES_URL = database.url
+  process.stderr.write(`PostgreSQL: ${database.url} (${database.reason})\n`)
   const dir = mkdtempSync(join(tmpdir(), 'hookchain-cluster-bench-'))
   const github = await startGitHubStandIn()
   const schemas = [newSchemaName(), newSchemaName()]
@@ -77,5 +83,8 @@ export async function run(): Promise<BenchRow[]> {
     await github.close()
     for (const schema of schemas) await dropSchema(schema)
     rmSync(dir, { recursive: true, force: true })
+    await database.stop()
+    if (given === undefined) delete process.env.HOOKCHAIN_TEST_POSTGRES_URL
+    else process.env.HOOKCHAIN_TEST_POSTGRES_URL = given
   }
 }

@@ -6,6 +6,7 @@ import { stringify } from 'yaml'
 import type { RunJson } from '../../src/relay/http/representation.js'
 import { eventually, fixture, SECRETS } from '../relay/relay-harness.js'
 import { type RelayProcess, spawnRelay } from '../relay/relay-process.js'
+import { freePort } from '../support/free-port.js'
 import {
   type AcceptedDispatch,
   type GitHubStandIn,
@@ -13,7 +14,6 @@ import {
   startGitHubStandIn,
 } from '../support/github-stand-in.js'
 import { type HttpReceiver, startHttpReceiver } from '../support/http-receiver.js'
-import { freePort } from './free-port.js'
 import { buildOciImage } from './oci-image.js'
 import { REGISTRY_BINARY, type Registry, startRegistry } from './registry.js'
 import { copyToRegistry, SKOPEO } from './skopeo.js'

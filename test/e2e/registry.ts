@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
-import { freePort } from './free-port.js'
+import { freePort } from '../support/free-port.js'
 
 export const REGISTRY_BINARY = '/usr/bin/docker-registry'
 

@@ -1,27 +1,19 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Store } from '../../../src/relay/store/store.js'
+import { CHROMIUM_FLAGS, findChromium } from '../../support/browser.js'
 import { sqliteFactory } from '../store/store-factories.js'
 import { type History, seedHistory } from './history-fixture.js'
 import { type PageServer, servePages } from './page-server.js'
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const SCREENSHOTS = join(process.cwd(), 'artifacts', 'screenshots')
 const DESKTOP = { width: 1280, height: 900 }
 const PHONE = { width: 390, height: 844 }
 
-// In CI the browser must be there: a missing Chromium fails the suite instead of skipping it.
-const missing = !existsSync(CHROMIUM) && !process.env.CI
-if (missing) {
-  console.warn(
-    `Skipping the browser tests of the history pages: ${CHROMIUM} is missing. Install it with "apt-get install -y chromium" (CI always runs them).`,
-  )
-}
-
-describe.skipIf(missing)('the history pages in headless Chromium', () => {
+describe('the history pages in headless Chromium', () => {
   const now = new Date('2026-11-26T22:00:00Z')
   let store: Store
   let dispose: () => Promise<void>
@@ -39,18 +31,13 @@ describe.skipIf(missing)('the history pages in headless Chromium', () => {
     server = await servePages(store, () => now)
     mkdirSync(SCREENSHOTS, { recursive: true })
     profile = mkdtempSync(join(tmpdir(), 'hookchain-chromium-'))
+    // No browser at all fails the suite, with what to install: a skipped suite would read as a pass.
+    const browser = await findChromium()
+    console.log(`Chromium for the page tests: ${browser.executablePath} (${browser.reason})`)
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      executablePath: browser.executablePath,
+      env: { ...process.env, ...browser.env },
+      args: CHROMIUM_FLAGS,
       viewport: DESKTOP,
       colorScheme: 'light',
     })

@@ -1,7 +1,9 @@
 // Bundles the Action (src/action) into dist/index.js, with dist/licenses.txt for the code it
 // carries. `npm run package`; CI rebuilds it and fails when the committed bundle differs.
 // Reading JUnit files (@actions/glob, fast-xml-parser) is most of the code: it is a bundle of
-// its own, dist/test-results.js, loaded only when a run has test results to read.
+// its own, dist/test-results.js, loaded only when a run has test results to read. Start mode
+// (src/action/start) is another, dist/start-chain.js, loaded only when the chain input is set.
+// `--metafile <file>` also writes which sources each bundle holds, for the tests.
 //
 // A few choices keep a run of the Action close to a bare `node` start (see the README's
 // Benchmarks), and all leave the behaviour as it is:
@@ -24,7 +26,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs'
-import { dirname, join, relative, resolve } from 'node:path'
+import { basename, dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Ajv } from 'ajv'
 import standaloneCode from 'ajv/dist/standalone/index.js'
@@ -32,15 +34,16 @@ import { build } from 'esbuild'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const entry = join(root, 'src/action/index.ts')
-const testResultsEntry = join(root, 'src/action/test-results.ts')
+/** The modules that main.ts imports lazily: each becomes a bundle of its own, named as it is. */
+const lazyEntries = ['src/action/test-results.ts', 'src/action/start/start-chain.ts'].map((path) =>
+  join(root, path),
+)
 const outdir = join(root, 'dist')
 const licensesFile = join(outdir, 'licenses.txt')
 const callbackModule = join(root, 'src/shared/callback.ts')
 const MAX_BUNDLE_BYTES = 1024 * 1024
 /** The options src/shared/callback.ts gives ajv; the bundled stand-in checks them. */
 const CALLBACK_AJV_OPTIONS = { allErrors: true, strict: true }
-/** The module that main.ts imports lazily, and the file it becomes. */
-const LAZY_IMPORT = './test-results.js'
 
 const common = {
   bundle: true,
@@ -52,10 +55,9 @@ const common = {
 
 async function main() {
   const precompiled = await precompileCallbackValidator()
-  const builds = await Promise.all([
-    bundle(entry, precompiled),
-    bundle(testResultsEntry, precompiled),
-  ])
+  const builds = await Promise.all(
+    [entry, ...lazyEntries].map((entryPoint) => bundle(entryPoint, precompiled)),
+  )
   const files = [
     ...builds.flatMap((result) => result.files),
     // dist/ sits in this ES module package, and its bundles are CommonJS.
@@ -88,6 +90,23 @@ async function main() {
     if (statSync(path).isDirectory() && readdirSync(path).length === 0)
       rmSync(path, { recursive: true })
   }
+  const metafileAt = process.argv.indexOf('--metafile')
+  if (metafileAt !== -1) writeSourcesOfBundles(process.argv[metafileAt + 1], builds)
+}
+
+/** `{ "dist/index.js": ["src/action/main.ts", …] }`: the files whose code each bundle holds. */
+function writeSourcesOfBundles(path, builds) {
+  if (!path) throw new Error('--metafile needs a file name')
+  const sources = {}
+  for (const { metafile } of builds) {
+    for (const [output, { inputs }] of Object.entries(metafile.outputs)) {
+      sources[output] = Object.entries(inputs)
+        .filter(([, { bytesInOutput }]) => bytesInOutput > 0)
+        .map(([input]) => input)
+        .sort()
+    }
+  }
+  writeFileSync(path, `${JSON.stringify(sources, null, 2)}\n`)
 }
 
 /**
@@ -118,7 +137,7 @@ async function bundle(entryPoint, precompiled) {
     plugins: [
       precompiledAjv(precompiled),
       withoutHttpClient(),
-      lazyTestResults(entryPoint),
+      lazyModules(entryPoint),
       toolkitWithoutSideEffects(),
     ],
   })
@@ -126,15 +145,18 @@ async function bundle(entryPoint, precompiled) {
   return { files, metafile: result.metafile }
 }
 
-/** The Action's import of test-results.ts loads dist/test-results.js, not a copy of it. */
-function lazyTestResults(entryPoint) {
+/**
+ * An import of a lazily loaded module (`import('./start/start-chain.js')`) loads its bundle
+ * (`./start-chain.js`, beside dist/index.js), not a copy of it.
+ */
+function lazyModules(entryPoint) {
   return {
-    name: 'lazy-test-results',
+    name: 'lazy-modules',
     setup(buildApi) {
-      if (entryPoint === testResultsEntry) return
-      buildApi.onResolve({ filter: /^\.\/test-results\.js$/ }, (args) => {
-        if (resolve(args.resolveDir, 'test-results.ts') !== testResultsEntry) return undefined
-        return { path: LAZY_IMPORT, external: true }
+      buildApi.onResolve({ filter: /^\.\.?\/.*\.js$/ }, (args) => {
+        const source = resolve(args.resolveDir, args.path.replace(/\.js$/, '.ts'))
+        if (source === entryPoint || !lazyEntries.includes(source)) return undefined
+        return { path: `./${basename(args.path)}`, external: true }
       })
     },
   }

@@ -1,5 +1,5 @@
 import type { Callback } from '../shared/callback.js'
-import { formatSeconds, NoAnswerError, postJson } from './http-post.js'
+import { formatSeconds, NoAnswerError, postJson } from './http-request.js'
 import { type AnswerOutcome, classifyAnswer } from './relay-answer.js'
 import { backoffDelay } from './retry-policy.js'
 

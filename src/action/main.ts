@@ -5,14 +5,24 @@ import { type Delivery, sendCallback } from './callback-client.js'
 import { redactCallbackUrl } from './callback-url.js'
 import type { TestCounts } from './junit.js'
 import { setCallbackOutputs, setChainStateOutput } from './outputs.js'
-import { getSettings } from './settings.js'
+import { getSettings, type ReportSettings } from './settings.js'
 import { type ReportedCallback, writeSummary } from './summary.js'
 import { USER_AGENT } from './version.js'
 
-/** Reports this job's result to the hookchain relay. Never throws: failures fail the step. */
+/**
+ * Reports this job's result to the hookchain relay, or with `chain` starts a chain there.
+ * Never throws: failures fail the step.
+ */
 export async function run(): Promise<void> {
   try {
-    await report()
+    const settings = getSettings()
+    if (settings.mode === 'start') {
+      // Loaded only to start a chain: a report never loads, nor pays for, start mode's code.
+      const { startChain } = await import('./start/start-chain.js')
+      await startChain(settings)
+    } else {
+      await report(settings)
+    }
   } catch (error) {
     fail(error)
   }
@@ -23,8 +33,7 @@ export function fail(error: unknown): void {
   core.setFailed(getErrorMessage(error))
 }
 
-async function report(): Promise<void> {
-  const settings = getSettings()
+async function report(settings: ReportSettings): Promise<void> {
   const tests = await readTests(settings.testResults)
   const { callback, warnings } = composeCallback(settings, tests)
   for (const warning of warnings) core.warning(warning)

@@ -9,6 +9,8 @@ export const OUTPUT_NAMES = [
   'context',
   'target-url',
   'chain-state',
+  'run-id',
+  'run-url',
 ] as const
 
 /** The fields that were (or were to be) reported, set before sending so later steps see them. */
@@ -23,6 +25,15 @@ export function setCallbackOutputs(callback: Callback): void {
 
 export function setChainStateOutput(chainState: string): void {
   setOutputs({ 'chain-state': chainState })
+}
+
+/** Start mode's outputs: the run, once started, and the chain's state whenever it is known. */
+export function setRunOutputs(run: { runId?: string; runUrl?: string; chainState: string }): void {
+  setOutputs({
+    ...(run.runId === undefined ? {} : { 'run-id': run.runId }),
+    ...(run.runUrl === undefined ? {} : { 'run-url': run.runUrl }),
+    'chain-state': run.chainState,
+  })
 }
 
 function setOutputs(outputs: Partial<Record<(typeof OUTPUT_NAMES)[number], string>>): void {

@@ -10,6 +10,16 @@ import {
   secretsOfCallbackUrl,
 } from './callback-url.js'
 import { isJobStatus, JOB_STATUSES, type JobStatus } from './job-status.js'
+import {
+  readAudience,
+  readChain,
+  readIdTokenRequest,
+  readImage,
+  readRelayUrl,
+  readSource,
+  readWait,
+  readWaitMs,
+} from './start-inputs.js'
 import { splitPatterns } from './test-result-patterns.js'
 import { runUrl, workflowContext } from './workflow-run.js'
 
@@ -24,11 +34,41 @@ export const INPUT_NAMES = [
   'test-results',
   'timeout-seconds',
   'retries',
+  'relay-url',
+  'chain',
+  'image',
+  'wait',
+  'wait-minutes',
+  'audience',
 ] as const
 export type InputName = (typeof INPUT_NAMES)[number]
 
 /** The defaults action.yml declares, applied here too when the Action runs without the runner. */
-export const INPUT_DEFAULTS = { 'timeout-seconds': '10', retries: '3' } as const
+export const INPUT_DEFAULTS = {
+  'timeout-seconds': '10',
+  retries: '3',
+  wait: 'false',
+  'wait-minutes': '60',
+  audience: 'hookchain',
+} as const
+
+/** Inputs that only mean something when reporting a callback (job-status has a default). */
+const REPORT_INPUTS = [
+  'callback-url',
+  'state',
+  'description',
+  'context',
+  'target-url',
+  'test-results',
+] as const satisfies readonly InputName[]
+/** Inputs that only mean something when starting a chain. */
+const START_INPUTS = [
+  'relay-url',
+  'image',
+  'wait',
+  'wait-minutes',
+  'audience',
+] as const satisfies readonly InputName[]
 
 export const MAX_TIMEOUT_SECONDS = 300
 export const MAX_RETRIES = 10
@@ -37,7 +77,21 @@ const DEFAULT_BACKOFF_MS = 1000
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a JS template
 export const JOB_STATUS_EXPRESSION = '${{ job.status }}'
 
-export interface Settings {
+/** What both modes share: how to talk to the relay. */
+interface ConnectionSettings {
+  /** Per attempt. */
+  timeoutMs: number
+  /** Retries after the first attempt. */
+  retries: number
+  /** The delay before the first retry, doubled for each later one (with jitter). */
+  backoffMs: number
+}
+
+export type Settings = ReportSettings | StartSettings
+
+/** Report mode: send this job's result to the callback URL of a chain step. */
+export interface ReportSettings extends ConnectionSettings {
+  mode: 'report'
   callbackUrl: URL
   /** The `state` input; `null` derives the state from the job status and the test results. */
   state: CallbackState | null
@@ -47,12 +101,25 @@ export interface Settings {
   targetUrl: string | null
   /** Glob patterns of JUnit XML files; empty when none were given. */
   testResults: string[]
-  /** Per attempt. */
-  timeoutMs: number
-  /** Retries after the first attempt. */
-  retries: number
-  /** The delay before the first retry, doubled for each later one (with jitter). */
-  backoffMs: number
+}
+
+/** Start mode (`chain` given): start a chain on the relay for an image, and maybe wait for it. */
+export interface StartSettings extends ConnectionSettings {
+  mode: 'start'
+  /** The relay's base URL. */
+  relayUrl: URL
+  chain: string
+  /** The image reference, trimmed. */
+  image: string
+  /** This workflow run's repository (`owner/name`) and commit. */
+  source: { repository: string; sha: string }
+  wait: boolean
+  /** How long to wait for the chain to end, from its start. */
+  waitMs: number
+  /** Where and how to ask the runner for the job's OIDC token. */
+  idToken: { requestUrl: string; requestToken: string; audience: string }
+  /** Things the user should fix, though the chain can still start. */
+  warnings: string[]
 }
 
 /** One or more inputs are wrong; the message has one line per problem. */
@@ -62,10 +129,10 @@ export class SettingsError extends Error {
 
 /**
  * Reads and checks every input (`INPUT_*`) once, with the defaults that the runner's `GITHUB_*`
- * variables give. The callback URL's secret part is masked in the log here, as soon as it is known.
+ * variables give: start mode when `chain` is given, else report mode. The callback URL's secret
+ * part is masked in the log here, as soon as it is known.
  */
 export function getSettings(): Settings {
-  const env = process.env
   const input = Object.fromEntries(
     INPUT_NAMES.map((name) => [name, core.getInput(name)]),
   ) as Record<InputName, string>
@@ -78,7 +145,34 @@ export function getSettings(): Settings {
       return null
     }
   }
+  const settings =
+    input.chain === ''
+      ? readReportSettings(input, process.env, problems, check)
+      : readStartSettings(input, process.env, problems, check)
+  if (settings === null || problems.length > 0) throw new SettingsError(problems.join('\n'))
+  return settings
+}
 
+type Check = <T>(read: () => T) => T | null
+
+function readConnection(
+  input: Record<InputName, string>,
+  env: NodeJS.ProcessEnv,
+  check: Check,
+): ConnectionSettings | null {
+  const timeoutMs = check(() => readTimeoutMs(input['timeout-seconds']))
+  const retries = check(() => readRetries(input.retries))
+  const backoffMs = check(() => readBackoffMs(env.HOOKCHAIN_BACKOFF_MS))
+  if (timeoutMs === null || retries === null) return null
+  return { timeoutMs, retries, backoffMs: backoffMs ?? DEFAULT_BACKOFF_MS }
+}
+
+function readReportSettings(
+  input: Record<InputName, string>,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+  check: Check,
+): ReportSettings | null {
   const callbackUrl = check(() => readCallbackUrl(input['callback-url'], env))
   if (callbackUrl) for (const secret of secretsOfCallbackUrl(callbackUrl)) core.setSecret(secret)
   const state = check(() => readState(input.state))
@@ -90,14 +184,16 @@ export function getSettings(): Settings {
     )
   }
   const targetUrl = check(() => readTargetUrl(input['target-url'])) ?? runUrl(env)
-  const timeoutMs = check(() => readTimeoutMs(input['timeout-seconds']))
-  const retries = check(() => readRetries(input.retries))
-  const backoffMs = check(() => readBackoffMs(env.HOOKCHAIN_BACKOFF_MS))
-
-  if (problems.length > 0 || !callbackUrl || timeoutMs === null || retries === null) {
-    throw new SettingsError(problems.join('\n'))
+  const connection = readConnection(input, env, check)
+  const startOnly = START_INPUTS.filter((name) => !isDefault(input, name))
+  if (startOnly.length > 0) {
+    problems.push(
+      `${inputList(startOnly)} ${startOnly.length === 1 ? 'is' : 'are'} for starting a chain: set chain too, or remove ${startOnly.length === 1 ? 'it' : 'them'} to report a callback.`,
+    )
   }
+  if (!callbackUrl || !connection) return null
   return {
+    mode: 'report',
     callbackUrl,
     state,
     jobStatus,
@@ -105,10 +201,69 @@ export function getSettings(): Settings {
     context: input.context || workflowContext(env),
     targetUrl,
     testResults: splitPatterns(input['test-results']),
-    timeoutMs,
-    retries,
-    backoffMs: backoffMs ?? DEFAULT_BACKOFF_MS,
+    ...connection,
   }
+}
+
+function readStartSettings(
+  input: Record<InputName, string>,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+  check: Check,
+): StartSettings | null {
+  const reportOnly = REPORT_INPUTS.filter((name) => input[name] !== '')
+  if (reportOnly.length > 0) {
+    problems.push(
+      `${inputList(reportOnly)} do${reportOnly.length === 1 ? 'es' : ''} not mix with chain: with chain set, the Action starts a chain and reports no callback. ` +
+        'Report from a separate step, or remove chain.',
+    )
+  }
+  const relay = check(() => readRelayUrl(input['relay-url']))
+  const chain = check(() => readChain(input.chain))
+  const image = check(() => readImage(input.image))
+  const wait = check(() => readWait(input.wait))
+  const waitMs = check(() => readWaitMs(input['wait-minutes'], INPUT_DEFAULTS['wait-minutes']))
+  const audience = check(() => readAudience(input.audience, INPUT_DEFAULTS.audience))
+  const source = check(() => readSource(env))
+  const idTokenRequest = check(() => readIdTokenRequest(env))
+  const connection = readConnection(input, env, check)
+  if (
+    !relay ||
+    !chain ||
+    !image ||
+    wait === null ||
+    waitMs === null ||
+    !audience ||
+    !source ||
+    !idTokenRequest ||
+    !connection
+  ) {
+    return null
+  }
+  return {
+    mode: 'start',
+    relayUrl: relay.url,
+    chain,
+    image: image.image,
+    source,
+    wait,
+    waitMs,
+    idToken: { requestUrl: idTokenRequest.url, requestToken: idTokenRequest.token, audience },
+    warnings: [relay.warning, image.warning].filter((warning) => warning !== null),
+    ...connection,
+  }
+}
+
+/** An input left empty, or at the default action.yml gives it. */
+function isDefault(input: Record<InputName, string>, name: InputName): boolean {
+  const fallback = (INPUT_DEFAULTS as Partial<Record<InputName, string>>)[name]
+  return input[name] === '' || input[name] === fallback
+}
+
+function inputList(names: readonly InputName[]): string {
+  return names.length === 1
+    ? `Input "${names[0]}"`
+    : `Inputs ${names.map((n) => `"${n}"`).join(', ')}`
 }
 
 function readCallbackUrl(raw: string, env: NodeJS.ProcessEnv): URL {

@@ -49,8 +49,9 @@ describe('action.yml', () => {
 describe('the Action source', () => {
   it('reads inputs only in settings.ts', () => {
     const dir = join(root, 'src/action')
-    const readers = readdirSync(dir).filter(
+    const readers = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter(
       (file) =>
+        file.endsWith('.ts') &&
         file !== 'settings.ts' &&
         /\bgetInput\(|\bgetMultilineInput\(|\bgetBooleanInput\(/.test(
           readFileSync(join(dir, file), 'utf8'),

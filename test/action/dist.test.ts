@@ -1,123 +1,38 @@
-import { execFileSync, spawn } from 'node:child_process'
-import {
-  copyFileSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs'
-import { tmpdir } from 'node:os'
+import { copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { inputVariable, parseOutputFile } from './action-env.js'
 import {
   type CallbackReceiver,
   RUN_RUNNING,
   type ScriptedAnswer,
   startCallbackReceiver,
 } from './callback-receiver.js'
+import { buildDist, type DistRunner, dist, distRunner, root } from './dist-run.js'
 
-// These tests run the committed bundle as the runner does: `node dist/index.js`, inputs in
-// INPUT_* variables (dashes kept), the event in a file, outputs and summary in files.
-const root = join(import.meta.dirname, '../..')
-const dist = join(root, 'dist/index.js')
-
+let runner: DistRunner
 let dir: string
 let receiver: CallbackReceiver | undefined
+/** Which sources each bundle holds, as the build says. */
+let sourcesOfBundles: Record<string, string[]>
 
 beforeAll(() => {
-  // The bundle is a build product: build it from the sources under test. The build is
-  // deterministic, so on a clean checkout this leaves the committed dist/ as it was.
-  execFileSync(process.execPath, [join(root, 'scripts/package-action.mjs')], {
-    cwd: root,
-    stdio: 'pipe',
-  })
-  dir = mkdtempSync(join(tmpdir(), 'hookchain-dist-'))
+  runner = distRunner()
+  dir = runner.dir
+  const metafile = join(dir, 'sources-of-bundles.json')
+  buildDist(metafile)
+  sourcesOfBundles = JSON.parse(readFileSync(metafile, 'utf8'))
   copyFileSync(
     join(root, 'test/fixtures/junit/TEST-com.acme.app.ImageTest.xml'),
     join(dir, 'TEST-ImageTest.xml'),
   )
 }, 60_000)
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
+afterAll(() => runner.remove())
 afterEach(async () => {
   await receiver?.close()
   receiver = undefined
 })
 
-interface ActionRun {
-  exitCode: number | null
-  stdout: string
-  stderr: string
-  outputs: Record<string, string>
-  summary: string
-  seconds: number
-}
-
-let runs = 0
-async function runDist(
-  inputs: Record<string, string>,
-  options: {
-    event?: { name: string; payload: unknown }
-    variables?: Record<string, string>
-    nodeArgs?: string[]
-  } = {},
-): Promise<ActionRun> {
-  const id = ++runs
-  const files = {
-    GITHUB_OUTPUT: join(dir, `output-${id}`),
-    GITHUB_STEP_SUMMARY: join(dir, `summary-${id}.md`),
-    GITHUB_EVENT_PATH: join(dir, `event-${id}.json`),
-  }
-  writeFileSync(files.GITHUB_OUTPUT, '')
-  writeFileSync(files.GITHUB_STEP_SUMMARY, '')
-  const event = options.event ?? { name: 'push', payload: { ref: 'refs/heads/main' } }
-  writeFileSync(files.GITHUB_EVENT_PATH, JSON.stringify(event.payload))
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    ...files,
-    GITHUB_EVENT_NAME: event.name,
-    GITHUB_WORKFLOW: 'Integration tests',
-    GITHUB_JOB: 'java',
-    GITHUB_SERVER_URL: 'https://github.com',
-    GITHUB_REPOSITORY: 'acme/integration-tests',
-    GITHUB_RUN_ID: '42',
-    GITHUB_RUN_ATTEMPT: '1',
-    HOOKCHAIN_BACKOFF_MS: '1',
-    // What the runner passes for the inputs with a default in action.yml.
-    [inputVariable('job-status')]: 'success',
-    [inputVariable('timeout-seconds')]: '10',
-    [inputVariable('retries')]: '3',
-    ...Object.fromEntries(
-      Object.entries(inputs).map(([name, value]) => [inputVariable(name), value]),
-    ),
-    ...options.variables,
-  }
-  const started = Date.now()
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), dist], {
-    cwd: dir,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString()
-  })
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString()
-  })
-  const exitCode = await new Promise<number | null>((resolve) => child.on('close', resolve))
-  return {
-    exitCode,
-    stdout,
-    stderr,
-    outputs: parseOutputFile(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
-    summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
-    seconds: (Date.now() - started) / 1000,
-  }
-}
+const runDist: DistRunner['run'] = (inputs, options) => runner.run(inputs, options)
 
 async function relay(answers: ScriptedAnswer[]): Promise<CallbackReceiver> {
   receiver = await startCallbackReceiver(answers)
@@ -285,10 +200,28 @@ process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(loaded)}, 
     ]) {
       expect(modules).not.toContain(unwanted)
     }
+    // Neither dist/test-results.js nor dist/start-chain.js.
     expect(files).toEqual([recorder, dist])
   })
 
-  it('stays under 1 MB, with the JUnit reader it loads when needed', () => {
+  it('keeps start mode in a bundle of its own, which a report never loads', () => {
+    const startMode = (bundle: string) =>
+      (sourcesOfBundles[bundle] ?? []).filter((source) => source.startsWith('src/action/start/'))
+    expect(startMode('dist/start-chain.js')).toEqual(
+      expect.arrayContaining([
+        'src/action/start/start-chain.ts',
+        'src/action/start/follow-run.ts',
+        'src/action/start/oidc-token.ts',
+        'src/action/start/relay-api.ts',
+      ]),
+    )
+    expect(startMode('dist/index.js')).toEqual([])
+    expect(startMode('dist/test-results.js')).toEqual([])
+    // main.ts loads it by the name it has beside dist/index.js.
+    expect(readFileSync(dist, 'utf8')).toContain('require("./start-chain.js")')
+  })
+
+  it('stays under 1 MB, with the bundles it loads when needed', () => {
     const files = readdirSync(join(root, 'dist'), { recursive: true, encoding: 'utf8' })
     const size = files
       .filter((file) => file.endsWith('.js'))

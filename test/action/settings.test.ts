@@ -2,7 +2,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-import { getSettings, SettingsError } from '../../src/action/settings.js'
+import {
+  getSettings,
+  type ReportSettings,
+  SettingsError,
+  type StartSettings,
+} from '../../src/action/settings.js'
+import { CHAIN_NAME_PATTERN } from '../../src/action/start-inputs.js'
+import { CHAIN_NAME_PATTERN as RELAY_CHAIN_NAME_PATTERN } from '../../src/relay/config/schema.js'
 import { captureStdout, stubActionEnv } from './action-env.js'
 
 const TOKEN = 'c5f2e0b1a9d84f3e8b7a6c5d4e3f2a1b'
@@ -31,6 +38,12 @@ function eventFile(payload: unknown): string {
   return path
 }
 
+function reportSettings(): ReportSettings {
+  const settings = getSettings()
+  if (settings.mode !== 'report') throw new Error(`getSettings() chose ${settings.mode} mode`)
+  return settings
+}
+
 function settingsError(): string {
   try {
     getSettings()
@@ -52,6 +65,7 @@ describe('getSettings', () => {
       GITHUB_RUN_ATTEMPT: '2',
     })
     expect(getSettings()).toEqual({
+      mode: 'report',
       callbackUrl: new URL(URL_INPUT['callback-url']),
       state: null,
       jobStatus: 'success',
@@ -99,7 +113,7 @@ describe('getSettings', () => {
         }),
       },
     )
-    expect(getSettings().callbackUrl.href).toBe(callbackUrl)
+    expect(reportSettings().callbackUrl.href).toBe(callbackUrl)
   })
 
   it('prefers the callback-url input to the event', () => {
@@ -109,7 +123,7 @@ describe('getSettings', () => {
         client_payload: { callback_url: 'https://other.example.com/callbacks/abcd' },
       }),
     })
-    expect(getSettings().callbackUrl.host).toBe('relay.example.com')
+    expect(reportSettings().callbackUrl.host).toBe('relay.example.com')
   })
 
   it.each([
@@ -222,5 +236,186 @@ describe('getSettings', () => {
     )
     const stdout = await captureStdout(() => getSettings())
     expect(stdout).toContain(`::add-mask::${TOKEN}`)
+  })
+})
+
+describe('getSettings in start mode', () => {
+  const RUNNER = {
+    GITHUB_REPOSITORY: 'acme/app',
+    GITHUB_SHA: '8f14e45fceea167a5a36dedd4bea2543a1b2c3d4',
+    ACTIONS_ID_TOKEN_REQUEST_URL: 'https://pipelines.example/idtoken?api-version=2.0',
+    ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'runtime-token',
+  }
+  const DIGEST_IMAGE = `ghcr.io/acme/app@sha256:${'0f'.repeat(32)}`
+  const START = {
+    chain: 'release',
+    'relay-url': 'https://relay.example.com',
+    image: DIGEST_IMAGE,
+  }
+
+  function startSettings(): StartSettings {
+    const settings = getSettings()
+    if (settings.mode !== 'start') throw new Error(`getSettings() chose ${settings.mode} mode`)
+    return settings
+  }
+
+  it('starts a chain when chain is given, with the defaults of action.yml', () => {
+    stubActionEnv(START, RUNNER)
+    expect(startSettings()).toEqual({
+      mode: 'start',
+      relayUrl: new URL('https://relay.example.com'),
+      chain: 'release',
+      image: DIGEST_IMAGE,
+      source: { repository: 'acme/app', sha: RUNNER.GITHUB_SHA },
+      wait: false,
+      waitMs: 3_600_000,
+      idToken: {
+        requestUrl: RUNNER.ACTIONS_ID_TOKEN_REQUEST_URL,
+        requestToken: 'runtime-token',
+        audience: 'hookchain',
+      },
+      warnings: [],
+      timeoutMs: 10_000,
+      retries: 3,
+      backoffMs: 1000,
+    })
+  })
+
+  it('takes every start input, and the defaults the runner passes for report mode', () => {
+    stubActionEnv(
+      {
+        ...START,
+        'relay-url': 'https://acme.example.com/hookchain/',
+        wait: 'True',
+        'wait-minutes': '7.5',
+        audience: 'relay.acme.example.com',
+        'job-status': 'success',
+        'timeout-seconds': '5',
+        retries: '1',
+      },
+      RUNNER,
+    )
+    expect(startSettings()).toMatchObject({
+      relayUrl: new URL('https://acme.example.com/hookchain/'),
+      wait: true,
+      waitMs: 450_000,
+      idToken: { audience: 'relay.acme.example.com' },
+      timeoutMs: 5000,
+      retries: 1,
+    })
+  })
+
+  it.each([
+    ['a tag', 'ghcr.io/acme/app:v1.2.0'],
+    ['no tag', 'acme/app'],
+  ])('warns when the image has %s but no digest', (_name, image) => {
+    stubActionEnv({ ...START, image }, RUNNER)
+    expect(startSettings().warnings).toEqual([
+      expect.stringMatching(
+        /^Input "image" has no digest \(.+\): the chain's steps get whatever the tag points to/,
+      ),
+    ])
+  })
+
+  it('takes a reference with a tag and a digest without warning', () => {
+    stubActionEnv({ ...START, image: ` ghcr.io/acme/app:v1@sha256:${'0f'.repeat(32)} ` }, RUNNER)
+    expect(startSettings()).toMatchObject({
+      image: `ghcr.io/acme/app:v1@sha256:${'0f'.repeat(32)}`,
+      warnings: [],
+    })
+  })
+
+  it('warns when the relay URL is plain http to another machine', () => {
+    stubActionEnv({ ...START, 'relay-url': 'http://relay.example.com' }, RUNNER)
+    expect(startSettings().warnings).toEqual([
+      expect.stringContaining('Input "relay-url" is plain http: the job\'s OIDC token'),
+    ])
+    stubActionEnv({ ...START, 'relay-url': 'http://127.0.0.1:8080' }, RUNNER)
+    expect(startSettings().warnings).toEqual([])
+  })
+
+  it.each([
+    [
+      'relay-url',
+      '',
+      'Input "relay-url" is required with chain: the base URL of the hookchain relay, e.g. https://relay.example.com.',
+    ],
+    ['relay-url', 'relay.example.com', 'Input "relay-url" is not a URL'],
+    [
+      'relay-url',
+      'https://relay.example.com/?chain=release',
+      'Input "relay-url" must be the relay\'s base URL, without user info, query or fragment',
+    ],
+    ['chain', '-release', 'Input "chain" must be a chain name of the relay\'s config'],
+    ['chain', 'release/nightly', 'Input "chain" must be a chain name of the relay\'s config'],
+    ['image', '', 'Input "image" is required with chain'],
+    ['image', 'ghcr.io/acme/app v1', 'Input "image" must be one image reference, without spaces'],
+    [
+      'image',
+      'ghcr.io/acme/app@',
+      'Input "image" must end with a digest after "@", e.g. ghcr.io/acme/app@sha256:… (got "ghcr.io/acme/app@"). Is the build step\'s digest output empty?',
+    ],
+    ['wait', 'yes', 'Input "wait" must be true or false (got "yes").'],
+    [
+      'wait-minutes',
+      '0',
+      'Input "wait-minutes" must be a number of minutes above 0 and at most 7200 (got "0").',
+    ],
+    ['wait-minutes', 'an hour', 'Input "wait-minutes" must be a number of minutes above 0'],
+    ['audience', 'my relay', 'Input "audience" must be one word'],
+  ])('rejects %s "%s", naming the input and what it takes', (input, value, message) => {
+    stubActionEnv({ ...START, [input]: value }, RUNNER)
+    expect(settingsError()).toContain(message)
+  })
+
+  it('names the report inputs that do not mix with chain', () => {
+    stubActionEnv(
+      { ...START, 'callback-url': URL_INPUT['callback-url'], 'test-results': 'junit.xml' },
+      RUNNER,
+    )
+    expect(settingsError()).toBe(
+      'Inputs "callback-url", "test-results" do not mix with chain: with chain set, the Action starts a chain and reports no callback. Report from a separate step, or remove chain.',
+    )
+  })
+
+  it('names the start inputs given without chain', () => {
+    stubActionEnv({
+      ...URL_INPUT,
+      'relay-url': 'https://relay.example.com',
+      wait: 'true',
+      // What the runner passes when they are left out: no mistake.
+      'wait-minutes': '60',
+      audience: 'hookchain',
+    })
+    expect(settingsError()).toBe(
+      'Inputs "relay-url", "wait" are for starting a chain: set chain too, or remove them to report a callback.',
+    )
+  })
+
+  it('asks for id-token permission, in one line, when the runner offers no OIDC token', () => {
+    stubActionEnv(START, { ...RUNNER, ACTIONS_ID_TOKEN_REQUEST_URL: '' })
+    expect(settingsError()).toBe(
+      'This job cannot get an OIDC token, which the relay needs to know who starts the chain: give the job `permissions: id-token: write` (a pull request from a fork never gets one).',
+    )
+  })
+
+  it('needs the repository and commit of the run', () => {
+    stubActionEnv(START, { ...RUNNER, GITHUB_SHA: '' })
+    expect(settingsError()).toContain('GITHUB_REPOSITORY and GITHUB_SHA are not set')
+  })
+
+  it('reports every wrong input at once, one per line', () => {
+    stubActionEnv({ chain: 'release', wait: 'maybe' }, {})
+    expect(settingsError().split('\n')).toEqual([
+      expect.stringContaining('Input "relay-url" is required'),
+      expect.stringContaining('Input "image" is required'),
+      expect.stringContaining('Input "wait" must be true or false'),
+      expect.stringContaining('GITHUB_REPOSITORY and GITHUB_SHA'),
+      expect.stringContaining('permissions: id-token: write'),
+    ])
+  })
+
+  it('checks chain names as the relay does', () => {
+    expect(CHAIN_NAME_PATTERN).toBe(RELAY_CHAIN_NAME_PATTERN)
   })
 })

@@ -9,9 +9,10 @@ export interface LoopbackServer {
   close(): Promise<void>
 }
 
-/** Starts a real HTTP server on 127.0.0.1, on a free port. */
+/** Starts a real HTTP server on 127.0.0.1, on a free port or on `port` (to start one again). */
 export async function startLoopbackServer(
   handle: (request: IncomingMessage, response: ServerResponse) => void | Promise<void>,
+  options: { port?: number } = {},
 ): Promise<LoopbackServer> {
   const sockets = new Set<Socket>()
   const server = createServer((request, response) => {
@@ -26,7 +27,7 @@ export async function startLoopbackServer(
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve())
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve())
   })
   const { port } = server.address() as AddressInfo
   let closing: Promise<void> | null = null

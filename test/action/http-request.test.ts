@@ -1,6 +1,7 @@
 import { createServer } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { NoAnswerError, postJson } from '../../src/action/http-post.js'
+import { NoAnswerError, postJson, sendRequest } from '../../src/action/http-request.js'
+import { startHttpReceiver } from '../support/http-receiver.js'
 import { type CallbackReceiver, startCallbackReceiver } from './callback-receiver.js'
 
 let receiver: CallbackReceiver | undefined
@@ -68,6 +69,48 @@ describe('postJson', () => {
     await expect(
       postJson(new URL(`http://127.0.0.1:${port}/callbacks/x`), '{}', {}, 2000),
     ).rejects.toThrow(/ECONNREFUSED/)
+  })
+})
+
+describe('sendRequest', () => {
+  it('sends a GET without a body', async () => {
+    const relay = await startHttpReceiver({ reply: { status: 200, body: { state: 'success' } } })
+    try {
+      const answer = await sendRequest(new URL(`${relay.url}/api/runs/r1?wait=5`), {
+        method: 'GET',
+        headers: { authorization: 'Bearer rt' },
+        timeoutMs: 2000,
+      })
+      expect(JSON.parse(answer.body)).toEqual({ state: 'success' })
+      expect(relay.requests[0]).toMatchObject({
+        method: 'GET',
+        path: '/api/runs/r1?wait=5',
+        headers: { authorization: 'Bearer rt' },
+        body: undefined,
+      })
+      expect(relay.requests[0]?.headers['content-length']).toBeUndefined()
+    } finally {
+      await relay.close()
+    }
+  })
+
+  it('keeps as much of the body as it is told', async () => {
+    const big = { steps: 'x'.repeat(200 * 1024) }
+    const relay = await startHttpReceiver({ reply: { status: 200, body: big } })
+    try {
+      const url = new URL(relay.url)
+      const whole = await sendRequest(url, {
+        method: 'GET',
+        headers: {},
+        timeoutMs: 2000,
+        maxBodyBytes: 1024 * 1024,
+      })
+      expect(JSON.parse(whole.body)).toEqual(big)
+      const cut = await sendRequest(url, { method: 'GET', headers: {}, timeoutMs: 2000 })
+      expect(cut.body.length).toBeLessThan(JSON.stringify(big).length)
+    } finally {
+      await relay.close()
+    }
   })
 })
 

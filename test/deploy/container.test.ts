@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, posix } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { freePort } from '../e2e/free-port.js'
+import { freePort } from '../support/free-port.js'
 import {
   collected,
   execForm,

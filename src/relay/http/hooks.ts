@@ -65,7 +65,9 @@ function receiveHook(deps: HooksDeps): RequestHandler<{ source: string; secret?:
       receivedAt,
     }
     try {
-      source.authenticate(request, settings)
+      if ((await source.authenticate(request, settings)) !== 'authenticated') {
+        throw new Error(`the ${name} source did not authenticate a request with its body`)
+      }
     } catch (error) {
       if (!(error instanceof SourceAuthError)) throw error
       deps.metrics?.events.inc({ source: name, outcome: 'unauthorized' })

@@ -9,6 +9,8 @@ import { shown } from './reason-text.js'
 import { sameSecret } from './secret-compare.js'
 import { secretSetting, stringSettings } from './settings-fields.js'
 import {
+  type Authentication,
+  type AuthRequest,
   type Normalised,
   type PushEvent,
   type Source,
@@ -90,7 +92,7 @@ export const distribution: Source<{ token: string }> = {
     'application/vnd.docker.distribution.events.v2+json',
   ],
 
-  authenticate(request: SourceRequest, secrets: { token: string }): void {
+  authenticate(request: AuthRequest, secrets: { token: string }): Authentication {
     const authorization = singleHeader(request.headers, 'authorization')
     if (authorization === null) {
       throw new SourceAuthError(
@@ -102,6 +104,7 @@ export const distribution: Source<{ token: string }> = {
         'the Authorization header is not "Bearer <token>" with the token of sources.distribution.token',
       )
     }
+    return 'authenticated'
   },
 
   normalise(request: SourceRequest): Normalised {

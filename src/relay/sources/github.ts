@@ -10,6 +10,8 @@ import { shown } from './reason-text.js'
 import { sameSecret } from './secret-compare.js'
 import { secretSetting, stringSettings } from './settings-fields.js'
 import {
+  type Authentication,
+  type AuthRequest,
   type Normalised,
   type Source,
   SourceAuthError,
@@ -116,19 +118,21 @@ export const github: Source<{ webhookSecret: string }> = {
   // GitHub's webhook settings default to `application/x-www-form-urlencoded`: `payload=<json>`.
   formField: 'payload',
 
-  authenticate(request: SourceRequest, secrets: { webhookSecret: string }): void {
+  authenticate(request: AuthRequest, secrets: { webhookSecret: string }): Authentication {
     const signature = singleHeader(request.headers, 'x-hub-signature-256')
     if (signature === null) {
       throw new SourceAuthError(
         'the request has no X-Hub-Signature-256 header: give the GitHub webhook a secret, the one of sources.github.webhook_secret',
       )
     }
+    if (request.rawBody === null) return 'body-needed'
     const expected = `sha256=${createHmac('sha256', secrets.webhookSecret).update(request.rawBody).digest('hex')}`
     if (secrets.webhookSecret === '' || !sameSecret(signature, expected)) {
       throw new SourceAuthError(
         'X-Hub-Signature-256 does not match the body signed with sources.github.webhook_secret: make the GitHub webhook secret equal to it',
       )
     }
+    return 'authenticated'
   },
 
   normalise(request: SourceRequest): Normalised {

@@ -9,6 +9,8 @@ import { shown } from './reason-text.js'
 import { sameSecret } from './secret-compare.js'
 import { secretSetting, stringSettings } from './settings-fields.js'
 import {
+  type Authentication,
+  type AuthRequest,
   type Normalised,
   type PushEvent,
   type Source,
@@ -100,7 +102,7 @@ export const harbor: Source<{ token: string }> = {
   pathSecret: false,
   contentTypes: ['application/cloudevents+json'],
 
-  authenticate(request: SourceRequest, secrets: { token: string }): void {
+  authenticate(request: AuthRequest, secrets: { token: string }): Authentication {
     const authorization = singleHeader(request.headers, 'authorization')
     if (authorization === null) {
       throw new SourceAuthError(
@@ -115,6 +117,7 @@ export const harbor: Source<{ token: string }> = {
         'the Authorization header is neither the token of sources.harbor.token nor "Bearer <token>" with it',
       )
     }
+    return 'authenticated'
   },
 
   normalise(request: SourceRequest): Normalised {

@@ -1,12 +1,12 @@
 import { sameSecret } from './secret-compare.js'
-import { SourceAuthError, type SourceRequest } from './types.js'
+import { type Authentication, type AuthRequest, SourceAuthError } from './types.js'
 
 /**
  * The check of registries that sign nothing (Docker Hub, Quay): the webhook URL ends with a secret,
  * `/hooks/<source>/<secret>`, equal to `sources.<source>.secret`.
  */
 export function pathSecretCheck(source: string, registry: string) {
-  return (request: SourceRequest, secrets: { secret: string }): void => {
+  return (request: AuthRequest, secrets: { secret: string }): Authentication => {
     if (request.pathSecret === null) {
       throw new SourceAuthError(
         `the URL has no secret: point the ${registry} webhook at /hooks/${source}/<secret>, with the secret of sources.${source}.secret`,
@@ -15,5 +15,6 @@ export function pathSecretCheck(source: string, registry: string) {
     if (!sameSecret(request.pathSecret, secrets.secret)) {
       throw new SourceAuthError(`the secret in the URL does not match sources.${source}.secret`)
     }
+    return 'authenticated'
   }
 }

@@ -29,15 +29,27 @@ export interface Normalised {
   ignored: string | null
 }
 
-/** The parts of an HTTP request a source may look at. Pure data: sources never touch the network. */
-export interface SourceRequest {
+/** What authentication sees: the headers and the path, and the body once it has been read. */
+export interface AuthRequest {
   headers: IncomingHttpHeaders
+  /** The last path segment of `/hooks/<source>/<secret>`, when present. */
+  pathSecret: string | null
+  /** The body exactly as received, for signatures over it; null while it has not been read. */
+  rawBody: Buffer | null
+}
+
+/**
+ * `authenticated`, or `body-needed` from a source whose credentials cover the body (a signature):
+ * it is asked again once the body is read. Anything else throws `SourceAuthError`.
+ */
+export type Authentication = 'authenticated' | 'body-needed'
+
+/** The parts of an HTTP request a source may look at. Pure data: sources never touch the network. */
+export interface SourceRequest extends AuthRequest {
   /** The body exactly as received; signatures are checked on these bytes. */
   rawBody: Buffer
   /** The body parsed as JSON (for a form, the JSON of its `formField`). */
   body: unknown
-  /** The last path segment of `/hooks/<source>/<secret>`, when present. */
-  pathSecret: string | null
   receivedAt: Date
 }
 
@@ -69,8 +81,12 @@ export interface Source<Settings = unknown> {
    * `payload`); a source without one takes no forms.
    */
   formField?: string
-  /** Throws `SourceAuthError` unless the request proves it comes from the configured registry. Constant time. */
-  authenticate(request: SourceRequest, settings: Settings): void
+  /**
+   * Throws `SourceAuthError` unless the request proves it comes from the configured registry, in
+   * constant time. Asked first before the body is read, so that a request without credentials
+   * costs the relay no more than its headers.
+   */
+  authenticate(request: AuthRequest, settings: Settings): Authentication | Promise<Authentication>
   /** Throws `SourcePayloadError` for a body that is not this source's format. */
   normalise(request: SourceRequest, settings: Settings): Normalised
 }

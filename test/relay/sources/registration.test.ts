@@ -25,6 +25,7 @@ const acme: Source<{ token: string }> = {
   authenticate(request, settings) {
     if (request.headers.authorization !== `Bearer ${settings.token}`)
       throw new SourceAuthError('send the token of sources.acmereg.token')
+    return 'authenticated'
   },
   normalise(request) {
     const image = (request.body as { image?: unknown }).image

@@ -1,0 +1,175 @@
+// What a long history costs: the API, the pages and ingest with 10,000 runs and again with
+// 1,000,000 (HOOKCHAIN_BENCH_HISTORY_RUNS), on SQLite and on PostgreSQL.
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import pg from 'pg'
+import { openStore } from '../src/relay/store/open-store.js'
+import { postgresConnection } from '../src/relay/store/postgres-store.js'
+import { dropSchema, newSchemaName, schemaUrl } from '../test/relay/store/postgres-factory.js'
+import { startGitHubStandIn } from '../test/support/github-stand-in.js'
+import { provideTestPostgres } from '../test/support/test-postgres.js'
+import { fillPostgres, fillSqlite } from './support/history-fill.js'
+import { config, DURATION_S, load, root, spawnRelay, stop } from './support/relay-load.js'
+import { type BenchRow, formatMs, formatRatio } from './table.js'
+
+const SMALL = 10_000
+const LARGE = Number(process.env.HOOKCHAIN_BENCH_HISTORY_RUNS ?? 1_000_000)
+const SAMPLES = 200
+const TARGET = 1.5
+
+interface Figures {
+  [measure: string]: number
+}
+
+/** Each measure, its unit, and whether more is better. */
+const MEASURES: { key: string; what: string; path?: string; rate?: true }[] = [
+  { key: 'list', what: 'GET /api/runs (newest 20, with their attempts)', path: '/api/runs' },
+  {
+    key: 'filtered',
+    what: 'GET /api/runs?repository=… (one repository of 1,000)',
+    path: '/api/runs?repository=acme/app-7',
+  },
+  { key: 'one', what: 'GET /api/runs/<id> (ids across the history)' },
+  { key: 'runsPage', what: 'GET / (the runs page)', path: '/' },
+  { key: 'eventsPage', what: 'GET /events (the events page)', path: '/events' },
+  { key: 'ingest', what: `POST /hooks/dockerhub, ${DURATION_S} s: requests/s`, rate: true },
+]
+
+async function p50(url: string, paths: readonly string[]): Promise<number> {
+  const times: number[] = []
+  for (let i = 0; i < SAMPLES + 20; i++) {
+    const started = performance.now()
+    const response = await fetch(`${url}${paths[i % paths.length]}`)
+    if (!response.ok) throw new Error(`${paths[i % paths.length]} answered ${response.status}`)
+    await response.arrayBuffer()
+    if (i >= 20) times.push(performance.now() - started)
+  }
+  times.sort((a, b) => a - b)
+  return times[Math.floor(times.length / 2)] ?? Number.NaN
+}
+
+async function measure(configFile: string, database: string, ids: string[]): Promise<Figures> {
+  const relay = await spawnRelay(configFile, database)
+  try {
+    const figures: Figures = {}
+    for (const { key, path } of MEASURES) {
+      if (key === 'ingest') continue
+      figures[key] = await p50(relay.url, path ? [path] : ids.map((id) => `/api/runs/${id}`))
+    }
+    figures.ingest = (await load(relay.url)).requests.average
+    return figures
+  } finally {
+    await stop(relay.child)
+  }
+}
+
+interface Dialect {
+  name: string
+  database: string
+  fill(from: number, to: number): Promise<void> | void
+  sampleIds(): Promise<string[]>
+  dispose(): Promise<void>
+}
+
+function sqlite(dir: string): Dialect {
+  const file = join(dir, 'history.db')
+  return {
+    name: 'SQLite',
+    database: `sqlite:${file}`,
+    fill: (from, to) => fillSqlite(file, from, to, LARGE),
+    async sampleIds() {
+      const db = new Database(file, { readonly: true })
+      try {
+        return (
+          db.prepare(`SELECT id FROM runs ORDER BY random() LIMIT ${SAMPLES}`).all() as {
+            id: string
+          }[]
+        ).map((r) => r.id)
+      } finally {
+        db.close()
+      }
+    },
+    dispose: async () => {},
+  }
+}
+
+function postgres(): Dialect {
+  const schema = newSchemaName()
+  const database = schemaUrl(schema)
+  return {
+    name: 'PostgreSQL',
+    database,
+    fill: (from, to) => fillPostgres(database, from, to, LARGE),
+    async sampleIds() {
+      const client = new pg.Client(postgresConnection(database).connectionString)
+      await client.connect()
+      try {
+        const { rows } = await client.query<{ id: string }>(
+          `SELECT id FROM runs ORDER BY random() LIMIT ${SAMPLES}`,
+        )
+        return rows.map((r) => r.id)
+      } finally {
+        await client.end()
+      }
+    },
+    dispose: () => dropSchema(schema),
+  }
+}
+
+export async function run(): Promise<BenchRow[]> {
+  execFileSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'inherit' })
+  const server = await provideTestPostgres()
+  const given = process.env.HOOKCHAIN_TEST_POSTGRES_URL
+  process.env.HOOKCHAIN_TEST_POSTGRES_URL = server.url
+  const dir = mkdtempSync(join(tmpdir(), 'hookchain-history-bench-'))
+  const github = await startGitHubStandIn()
+  const rows: BenchRow[] = []
+  try {
+    const configFile = config(dir, github, 1, 80)
+    for (const dialect of [sqlite(dir), postgres()]) {
+      try {
+        const store = await openStore(dialect.database)
+        await store.migrate()
+        await store.close()
+        const at: Record<number, Figures> = {}
+        let filled = 0
+        for (const size of [SMALL, LARGE]) {
+          const started = performance.now()
+          await dialect.fill(filled, size)
+          process.stderr.write(
+            `${dialect.name}: ${size} runs (${((performance.now() - started) / 1000).toFixed(0)} s to fill)\n`,
+          )
+          filled = size
+          at[size] = await measure(configFile, dialect.database, await dialect.sampleIds())
+        }
+        for (const { key, what, rate } of MEASURES) {
+          const small = at[SMALL]?.[key] ?? Number.NaN
+          const large = at[LARGE]?.[key] ?? Number.NaN
+          const ratio = rate ? small / large : large / small
+          rows.push({
+            benchmark: 'history growth',
+            measure: `${what}, ${dialect.name}, ${LARGE.toLocaleString('en')} runs${rate ? '' : ': p50 of 200'}`,
+            value: rate ? large.toFixed(0) : formatMs(large),
+            baseline: `the same with ${SMALL.toLocaleString('en')} runs`,
+            baselineValue: rate ? small.toFixed(0) : formatMs(small),
+            ratio: formatRatio(rate ? large / small : ratio),
+            target: rate ? `≥ 1/${TARGET} of the baseline` : `≤ ${TARGET}× the baseline`,
+            met: ratio <= TARGET,
+          })
+        }
+      } finally {
+        await dialect.dispose()
+      }
+    }
+    return rows
+  } finally {
+    await github.close()
+    rmSync(dir, { recursive: true, force: true })
+    if (given === undefined) delete process.env.HOOKCHAIN_TEST_POSTGRES_URL
+    else process.env.HOOKCHAIN_TEST_POSTGRES_URL = given
+    await server.stop()
+  }
+}

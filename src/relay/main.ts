@@ -2,6 +2,7 @@ import { type Server, STATUS_CODES } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { hostname } from 'node:os'
 import type { Duplex } from 'node:stream'
+import type { Express } from 'express'
 import type { Logger } from 'pino'
 import type { Settings } from './config/settings.js'
 import { createDeliverer, type Deliverer } from './deliverers/deliverer.js'
@@ -49,6 +50,8 @@ export interface RelayOptions {
 
 export interface Relay {
   url: string
+  /** The HTTP interface, for tests that read its routes. */
+  app: Express
   store: Store
   runs: RunService
   outbox: OutboxRunner
@@ -144,6 +147,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   let closing: Promise<void> | null = null
   return {
     url,
+    app,
     store,
     runs,
     outbox,

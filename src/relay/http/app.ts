@@ -7,7 +7,7 @@ import type { Store } from '../store/store.js'
 import { requireAdmin } from './admin-auth.js'
 import { allowedMethods, methodNotAllowed, type RouterLayer } from './allowed-methods.js'
 import { apiRouter } from './api.js'
-import { githubWebUrl, sameOrigin } from './browser-guard.js'
+import { githubWebUrl, refuseCrossSite, refuseForeignHost } from './browser-guard.js'
 import { callbacksRouter } from './callbacks.js'
 import { mountHooks } from './hooks.js'
 import { pagesRouter, retryProblemPage } from './pages.js'
@@ -30,6 +30,9 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by')
   app.set('etag', false)
   mountHooks(app, { runs, settings, now, metrics: deps.metrics })
+  app.use(callbacksRouter(runs))
+  // Every route below is for people and their tools, not for registries and steps.
+  app.use(refuseForeignHost(settings.adminToken, settings.publicUrl))
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' })
@@ -52,8 +55,11 @@ export function createApp(deps: AppDeps): Express {
     })
   }
 
-  app.use(callbacksRouter(runs))
-  app.use('/api', requireAdmin(settings.adminToken))
+  app.use(
+    '/api',
+    requireAdmin(settings.adminToken),
+    refuseCrossSite(settings.publicUrl, { json: true }),
+  )
   app.use(apiRouter({ store, runs }))
 
   const browser = requireAdmin(settings.adminToken, { browser: true })
@@ -61,7 +67,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(['/runs', '/events', '/assets'], browser)
   app.post(
     '/runs/:id/retry',
-    sameOrigin,
+    refuseCrossSite(settings.publicUrl, { json: false }),
     async (req: Request, res: Response) => {
       const run = await runs.retry(String(req.params.id))
       res.redirect(303, `/runs/${run.id}`)

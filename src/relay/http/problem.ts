@@ -18,6 +18,7 @@ const PROBLEM_TYPES = {
   'unauthorized-source': { status: 401, title: 'Not authenticated' },
   'admin-loopback-only': { status: 403, title: 'Forbidden' },
   'cross-site-request': { status: 403, title: 'Cross-site request refused' },
+  'untrusted-host': { status: 403, title: 'Host not served' },
   'not-found': { status: 404, title: 'Not found' },
   'unknown-source': { status: 404, title: 'Unknown source' },
   'source-disabled': { status: 404, title: 'Source not enabled' },

@@ -99,6 +99,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     deliverer,
     publicUrl: settings.publicUrl,
     retryDelay,
+    secrets: settings.secrets,
     logger,
     metrics,
     now,

@@ -62,3 +62,19 @@ function looksLikeToken(segment: string): boolean {
     segment.length >= 20 && /[0-9]/.test(segment) && /[a-z]/i.test(segment) && !/[.]/.test(segment)
   )
 }
+
+/** Secrets shorter than this are not looked for in texts: they would match ordinary words. */
+const SCRUBBED_MIN_LENGTH = 8
+
+/**
+ * A text fit for logs and the history: every secret in `secrets` and every callback token (in a
+ * `/callbacks/<token>` path) replaced by `[redacted]`. For what a remote party may echo back,
+ * such as a webhook receiver's error answer that quotes the request it was sent.
+ */
+export function scrubSecrets(text: string, secrets: readonly string[]): string {
+  let scrubbed = text.replace(/(\/callbacks\/)[A-Za-z0-9_-]{20,}/g, `$1${REDACTED}`)
+  for (const secret of secrets) {
+    if (secret.length >= SCRUBBED_MIN_LENGTH) scrubbed = scrubbed.replaceAll(secret, REDACTED)
+  }
+  return scrubbed
+}

@@ -133,3 +133,40 @@ describe('a registry callback host in trouble', () => {
     expect(relay.logged(/registry callback delivered/)).toHaveLength(1)
   })
 })
+
+describe('a webhook receiver that echoes the request in its error answer', () => {
+  it('leaves no callback token and no secret in the history or the log, and the echoed token dies', async () => {
+    const relay = await start()
+    receiver.replyNext(1, { status: 503, echo: true })
+    const id = await relay.push('latest')
+    const r = await relay.until(id, (x) => x.steps[0]?.state === 'running')
+    const [echoed, delivered] = receiver.requests
+    const leaked = String((echoed?.body as { callback_url?: string }).callback_url)
+    const token = leaked.slice(leaked.lastIndexOf('/') + 1)
+    expect(token).toMatch(/^[A-Za-z0-9_-]{40,}$/)
+    const failed = r.steps[0]?.attempts[0]
+    expect(failed?.status).toBe(503)
+    expect(failed?.error).toContain('/callbacks/[redacted]')
+    const history = JSON.stringify(await relay.run(id))
+    expect(history).not.toContain(token)
+    expect(relay.logs.join('\n')).not.toContain(token)
+    for (const secret of Object.values(relay.settings.secrets)) {
+      expect(history).not.toContain(secret)
+    }
+
+    // The token the receiver showed no longer reports the step; the one it was sent again does.
+    const stale = await fetch(relay.local(leaked), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"state":"success"}',
+    })
+    expect(stale.status).toBe(404)
+    const current = String((delivered?.body as { callback_url?: string }).callback_url)
+    const fresh = await fetch(relay.local(current), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"state":"success"}',
+    })
+    expect(fresh.status).toBe(200)
+  })
+})

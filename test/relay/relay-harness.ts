@@ -47,6 +47,8 @@ export function testSettings(githubUrl: string, overrides: Partial<Settings> = {
       quay: { secret: SECRETS.quay },
     },
     registryCallbacks: { allowedHosts: [], allowHttp: false },
+    secrets: Object.values(SECRETS),
+
     chains: [twoSteps],
     retentionMs: null,
     ...overrides,

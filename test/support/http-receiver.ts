@@ -13,6 +13,8 @@ export type Reply =
   | { hang: true }
   /** Answers `status`, then streams a body that never ends, for as long as the client reads. */
   | { status: number; headers?: Record<string, string>; endlessBody: true }
+  /** Answers `status` with the request's own body, as a careless server's error page does. */
+  | { status: number; echo: true }
 
 export interface ReceivedRequest {
   method: string
@@ -67,6 +69,11 @@ export async function startHttpReceiver(options: { reply?: Reply } = {}): Promis
     if (next) next.remaining -= 1
     const answer = next?.reply ?? reply
     if ('hang' in answer) return
+    if ('echo' in answer) {
+      response.writeHead(answer.status, { 'content-type': 'text/plain' })
+      response.end(`could not handle ${rawBody.toString('utf8')}`)
+      return
+    }
     if ('endlessBody' in answer) {
       response.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers })
       await streamForever(response, (bytes) => {

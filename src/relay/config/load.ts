@@ -18,7 +18,9 @@ import { describeSources, type Environment, substituteEnv } from './substitute.j
 import {
   convertSubstituted,
   findEmptyValues,
+  isSecretPath,
   type PathProblem,
+  secretValues,
   validateSchema,
 } from './validate.js'
 import { parseYaml } from './yaml-text.js'
@@ -59,7 +61,7 @@ export function parseSettings(text: string, options: ParseOptions): Settings {
     )
   }
 
-  const substitution = substituteEnv(yaml.value, options.env)
+  const substitution = substituteEnv(yaml.value, options.env, isSecretPath)
   const document = substitution.value
   for (const { path } of substitution.substituted) convertSubstituted(document, path)
 
@@ -87,7 +89,8 @@ export function parseSettings(text: string, options: ParseOptions): Settings {
   }
 
   if (problems.length > 0) throw new ConfigError(inDocumentOrder(problems, document), file)
-  return toSettings(raw, privateKey)
+  const secrets = [...secretValues(document), ...(privateKey === null ? [] : [privateKey])]
+  return { ...toSettings(raw, privateKey), secrets }
 }
 
 /** Reads and parses a config file; relative paths inside it start at its directory. */
@@ -137,7 +140,7 @@ function isBelow(path: string, ancestor: string): boolean {
   return ancestor === '' || path.startsWith(`${ancestor}.`) || path.startsWith(`${ancestor}[`)
 }
 
-function toSettings(raw: RawConfig, privateKey: string | null): Settings {
+function toSettings(raw: RawConfig, privateKey: string | null): Omit<Settings, 'secrets'> {
   const github = raw.github ?? {}
   let auth: GitHubAuth | null = null
   if (github.token !== undefined) auth = { kind: 'token', token: github.token }

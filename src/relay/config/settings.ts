@@ -8,6 +8,8 @@ export interface Settings {
   sources: Record<string, unknown>
   registryCallbacks: { allowedHosts: string[]; allowHttp: boolean }
   chains: Chain[]
+  /** The values of every secret in the config, kept out of logs and of what the history stores. */
+  secrets: readonly string[]
   /** How long finished runs and events are kept (`retention.max_age`); null: kept forever. */
   retentionMs: number | null
 }

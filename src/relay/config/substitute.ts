@@ -25,7 +25,12 @@ const ABSENT = Symbol('absent')
  * `$${` is a literal `${`. A value that is only `${NAME:-…}` and comes out empty is dropped, as if
  * the key were not written.
  */
-export function substituteEnv(document: unknown, env: Environment): Substitution {
+export function substituteEnv(
+  document: unknown,
+  env: Environment,
+  /** Where a value is a secret, the messages do not quote what was written there. */
+  isSecret: (path: ConfigPath) => boolean = () => false,
+): Substitution {
   const problems: Substitution['problems'] = []
   const substituted: SubstitutedValue[] = []
 
@@ -45,7 +50,7 @@ export function substituteEnv(document: unknown, env: Environment): Substitution
       if (!parsed) {
         problems.push({
           path,
-          message: `has \${${expression}}, which is not a variable reference: write \${NAME} or \${NAME:-default} (NAME: letters, digits, _), or $\${ for a literal \${`,
+          message: `has ${isSecret(path) ? 'a ${…}' : `\${${expression}}`}, which is not a variable reference: write \${NAME} or \${NAME:-default} (NAME: letters, digits, _), or $\${ for a literal \${`,
         })
         return match
       }

@@ -121,7 +121,9 @@ function explainType(expected: string, data: unknown, schema: Schema): string {
     return `${schema.patternErrorMessage} (a bare number has no unit)`
   }
   if (wantsText && (typeof data === 'number' || typeof data === 'boolean')) {
-    return `must be text, but YAML read ${JSON.stringify(data)} as a ${typeof data}: put the value in quotes`
+    // A secret is not repeated, not even as YAML rounded it.
+    const read = schema.writeOnly === true ? 'it' : JSON.stringify(data)
+    return `must be text, but YAML read ${read} as a ${typeof data}: put the value in quotes`
   }
   const names: Record<string, string> = {
     string: 'text',
@@ -137,19 +139,42 @@ function explainType(expected: string, data: unknown, schema: Schema): string {
     .join(' or ')}`
 }
 
-/**
- * An environment variable is always text; where the schema wants a number or a boolean, its
- * value is read as one (`writes_per_minute: ${WRITES}`). Anything else is left for the schema.
- */
-export function convertSubstituted(root: unknown, path: ConfigPath): void {
+/** The schema of the value at `path`, if the schema describes one there. */
+export function schemaAt(path: ConfigPath): Schema | undefined {
   let schema: Schema | undefined = configSchema as unknown as Schema
-  let parent: unknown = null
-  let node: unknown = root
   for (const segment of path) {
     schema =
       typeof segment === 'number'
         ? (schema?.items as Schema | undefined)
         : ((schema?.properties as Schema | undefined)?.[segment] as Schema | undefined)
+  }
+  return schema
+}
+
+/** A secret's place (a `writeOnly` property): messages about it never show its value. */
+export function isSecretPath(path: ConfigPath): boolean {
+  return schemaAt(path)?.writeOnly === true
+}
+
+/** Every secret the document holds, to be kept out of texts that others may read. */
+export function secretValues(node: unknown, path: ConfigPath = []): string[] {
+  if (typeof node === 'string') return isSecretPath(path) ? [node] : []
+  if (Array.isArray(node)) return node.flatMap((item, i) => secretValues(item, [...path, i]))
+  if (isMapping(node)) {
+    return Object.entries(node).flatMap(([key, item]) => secretValues(item, [...path, key]))
+  }
+  return []
+}
+
+/**
+ * An environment variable is always text; where the schema wants a number or a boolean, its
+ * value is read as one (`writes_per_minute: ${WRITES}`). Anything else is left for the schema.
+ */
+export function convertSubstituted(root: unknown, path: ConfigPath): void {
+  const schema = schemaAt(path)
+  let parent: unknown = null
+  let node: unknown = root
+  for (const segment of path) {
     parent = node
     node = (node as Record<string | number, unknown> | null)?.[segment]
   }

@@ -1,10 +1,10 @@
 import { Router } from 'express'
-import { EVENT_OUTCOMES, type EventOutcome } from '../model/event.js'
+import { EVENT_OUTCOMES, type EventOutcome, withCallbackUrlsHidden } from '../model/event.js'
 import { RUN_STATES, type Run, type RunState } from '../model/run.js'
 import type { RunService } from '../runs/service.js'
 import { SOURCE_NAMES } from '../sources/index.js'
 import type { HistoryStore } from '../store/store.js'
-import { cursor, limit, oneOf, text } from './query.js'
+import { cursor, limit, oneOf, revealed, text } from './query.js'
 import { eventJson, runJson } from './representation.js'
 
 export interface ApiDeps {
@@ -59,11 +59,13 @@ export function apiRouter({ store, runs }: ApiDeps): Router {
       outcome: oneOf<EventOutcome>(req, 'outcome', EVENT_OUTCOMES),
     }
     const page = await store.listEvents(filter, cursor(req), limit(req))
-    res.json({ events: page.items.map((e) => eventJson(e)), next_cursor: page.nextCursor })
+    const shown = revealed(req) ? page.items : page.items.map(withCallbackUrlsHidden)
+    res.json({ events: shown.map((e) => eventJson(e)), next_cursor: page.nextCursor })
   })
 
   router.get('/api/events/:id', async (req, res) => {
-    res.json(eventJson(await runs.findEvent(String(req.params.id)), true))
+    const event = await runs.findEvent(String(req.params.id))
+    res.json(eventJson(revealed(req) ? event : withCallbackUrlsHidden(event), true))
   })
 
   router.post('/api/events/:id/redeliver', async (req, res) => {

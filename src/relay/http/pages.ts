@@ -1,6 +1,6 @@
 import { type ErrorRequestHandler, type Request, type Response, Router } from 'express'
 import { ID_PATTERN } from '../ids.js'
-import { EVENT_OUTCOMES, type EventOutcome } from '../model/event.js'
+import { EVENT_OUTCOMES, type EventOutcome, withCallbackUrlsHidden } from '../model/event.js'
 import { RUN_STATES, type Run, type RunState } from '../model/run.js'
 import { SOURCE_NAMES } from '../sources/index.js'
 import type { EventFilter, HistoryStore, RunFilter } from '../store/store.js'
@@ -113,7 +113,7 @@ export function pagesRouter({ store, now, githubUrl = 'https://github.com' }: Pa
     const event = ID_PATTERN.test(id) ? await store.getEvent(id) : null
     if (!event) throw notFound('event', id)
     const runs = await runsById(store, event.runIds)
-    sendPage(res, 200, eventPage({ event, runs, now: now() }))
+    sendPage(res, 200, eventPage({ event: withCallbackUrlsHidden(event), runs, now: now() }))
   })
 
   router.use(problemPage)

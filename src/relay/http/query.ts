@@ -52,3 +52,8 @@ function badQuery(name: string, rule: string): Problem {
     extensions: { errors: [{ parameter: name, detail: rule }] },
   })
 }
+
+/** `?reveal=callback_url`: show a registry's callback URL as it came, token and all. */
+export function revealed(req: Request): boolean {
+  return oneOf(req, 'reveal', ['callback_url']) === 'callback_url'
+}

@@ -1,3 +1,4 @@
+import { redactUrl } from '../../shared/redaction.js'
 import type { PushEvent } from '../sources/types.js'
 
 /** `started`: it started runs. `unmatched`: pushes no chain wants. `ignored`: no push in it. `rejected`: authenticated, but not a payload of its source. */
@@ -22,4 +23,21 @@ export interface EventRecord {
   payload: string
   pushes: PushEvent[]
   runIds: string[]
+}
+
+/**
+ * The event as the history shows it by default: a registry's callback URL (Docker Hub's carries a
+ * token that lets its holder validate the push) hidden in its pushes and in its payload.
+ */
+export function withCallbackUrlsHidden(event: EventRecord): EventRecord {
+  let payload = event.payload
+  const pushes = event.pushes.map((push) => {
+    if (!push.callbackUrl) return push
+    const hidden = redactUrl(push.callbackUrl)
+    for (const form of [push.callbackUrl, JSON.stringify(push.callbackUrl).slice(1, -1)]) {
+      payload = payload.replaceAll(form, hidden)
+    }
+    return { ...push, callbackUrl: hidden }
+  })
+  return { ...event, pushes, payload }
 }

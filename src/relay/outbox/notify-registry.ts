@@ -4,7 +4,7 @@ import { countRequests, type Metrics } from '../metrics.js'
 import { registryResult } from '../runs/registry-result.js'
 import type { RunStore } from '../store/store.js'
 import type { JobHandler, JobResult } from './runner.js'
-import { thrownAsRetry } from './send-step.js'
+import { scrubbed, thrownAsRetry } from './send-step.js'
 
 export interface NotifyRegistryDeps {
   store: Pick<RunStore, 'getRun' | 'recordAttempts'>
@@ -12,6 +12,7 @@ export interface NotifyRegistryDeps {
   /** Base of run links, without a trailing slash. */
   publicUrl: string
   retryDelay: (tries: number) => number
+  secrets: readonly string[]
   /** Tries before giving up (steps are bounded by their timeout instead). */
   tries: number
   logger: Logger
@@ -27,7 +28,10 @@ export function notifyRegistryHandler(deps: NotifyRegistryDeps): JobHandler {
     const url = run?.push.callbackUrl
     if (!run || !url || run.state === 'running') return { kind: 'done' }
     const result = registryResult(run, `${deps.publicUrl}/runs/${run.id}`)
-    const outcome = await deps.deliverer.registry(url, result).catch(thrownAsRetry)
+    const outcome = scrubbed(await deps.deliverer.registry(url, result).catch(thrownAsRetry), [
+      ...deps.secrets,
+      url,
+    ])
     await store.recordAttempts(
       outcome.attempts.map((a) => ({ ...a, runId: run.id, step: null, kind: 'registry-callback' })),
     )

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import { getErrorMessage } from '../../shared/errors.js'
+import { scrubSecrets } from '../../shared/redaction.js'
 import type { DeliveryOutcome } from '../deliverers/attempt.js'
 import type { Deliverer } from '../deliverers/deliverer.js'
 import { countRequests, type Metrics } from '../metrics.js'
@@ -22,6 +23,8 @@ export interface SendStepDeps {
   publicUrl: string
   /** Delay before try number `tries + 1` of a job that failed `tries` times. */
   retryDelay: (tries: number) => number
+  /** The config's secrets, kept out of what a receiver's answer puts in the history and the log. */
+  secrets: readonly string[]
   logger: Logger
   metrics?: Metrics
   now: () => Date
@@ -79,7 +82,7 @@ export function sendStepHandler(deps: SendStepDeps): JobHandler {
         startedAt: deps.now().toISOString(),
       }),
     ])
-    const outcome = await deps.deliverer
+    const sent = await deps.deliverer
       .send(step, {
         callbackUrl: `${deps.publicUrl}/callbacks/${token}`,
         runId: run.id,
@@ -89,6 +92,8 @@ export function sendStepHandler(deps: SendStepDeps): JobHandler {
         push: run.push,
       })
       .catch(thrownAsRetry)
+    // A receiver that answers an error may quote the request, callback URL and all.
+    const outcome = scrubbed(sent, [...deps.secrets, token])
     await store.recordAttempts(
       outcome.attempts.map((a) => ({ ...a, runId: run.id, step: step.index, kind: step.kind })),
       placeholder,
@@ -120,6 +125,16 @@ async function settle(
   if (outcome.kind === 'delivered') await deps.runs.delivered(run, step)
   else await deps.runs.deliveryFailed(run, step, outcome.error)
   return { kind: 'done' }
+}
+
+/** The outcome with every secret taken out of its error texts. */
+export function scrubbed(outcome: DeliveryOutcome, secrets: readonly string[]): DeliveryOutcome {
+  const attempts = outcome.attempts.map((a) =>
+    a.error === null ? a : { ...a, error: scrubSecrets(a.error, secrets) },
+  )
+  return outcome.kind === 'delivered'
+    ? { ...outcome, attempts }
+    : { ...outcome, attempts, error: scrubSecrets(outcome.error, secrets) }
 }
 
 /** A deliverer never throws; should one still, the step is tried again like after a network error. */

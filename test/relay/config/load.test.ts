@@ -66,6 +66,7 @@ describe('parseSettings', () => {
       registryCallbacks: { allowedHosts: [], allowHttp: false },
       chains: [],
       retentionMs: null,
+      secrets: [],
     } satisfies Settings)
   })
 
@@ -791,6 +792,16 @@ describe('every key', () => {
         },
       ],
       retentionMs: 30 * 86_400_000,
+      secrets: [
+        'admin-token-0123456789abcdef',
+        'dockerhub-secret-0123456789',
+        'registry-token-0123456789',
+        'github-secret-0123456789',
+        'harbor-token-0123456789',
+        'quay-secret-0123456789',
+        'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+        pem,
+      ],
     } satisfies Settings)
   })
 
@@ -883,5 +894,51 @@ describe('formatConfigProblems', () => {
       'hookchain.yml has 1 problem:\nhookchain.yml: public_url: is required',
     )
     expect(error).toBeInstanceOf(Error)
+  })
+})
+
+describe('a config problem at a secret', () => {
+  /** Everything `check` and `serve` would print for the text: the problems, formatted. */
+  function printed(text: string, env: Record<string, string> = {}): string {
+    try {
+      parse(text, env)
+    } catch (error) {
+      if (error instanceof ConfigError) return formatConfigProblems('hookchain.yml', error.problems)
+      throw error
+    }
+    throw new Error('the config was accepted')
+  }
+  const base = 'public_url: https://relay.example.com\n'
+
+  it.each([
+    [
+      'a number where text goes',
+      'admin_token: 98765432109876543210987\n',
+      ['98765432109876543210987', '9.876543210987654e+22', '98765432109876540000000'],
+    ],
+    [
+      'a long number in a source',
+      'sources:\n  dockerhub:\n    secret: 1234567890123456789\n',
+      ['1234567890123456789', '1234567890123456800'],
+    ],
+    ['a GitHub token as a number', 'github:\n  token: 4242424242424242\n', ['4242424242424242']],
+    [
+      'a malformed ${…} in a secret',
+      'sources:\n  quay:\n    secret: "hunter2-${not a name}-hunter2"\n',
+      ['hunter2', 'not a name'],
+    ],
+    [
+      'a webhook secret of the wrong form',
+      'chains:\n  - name: c\n    match: { repository: a/b }\n    steps:\n      - webhook: { url: "https://h.example/x", secret: "whsec_!!!hunter2hunter2" }\n',
+      ['hunter2'],
+    ],
+  ])('never prints the value: %s', (_, text, forbidden) => {
+    const output = printed(base + text)
+    expect(output).toMatch(/admin_token|secret|token/)
+    for (const value of forbidden) expect(output).not.toContain(value)
+  })
+
+  it('still names a plain value where it is not a secret', () => {
+    expect(printed(`${base}github:\n  api_url: 12345\n`)).toContain('12345')
   })
 })

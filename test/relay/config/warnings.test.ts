@@ -13,6 +13,8 @@ function settings(change: Partial<Settings> = {}): Settings {
     },
     sources: { dockerhub: { secret: 'dockerhub-0123456789abcdef' } },
     registryCallbacks: { allowedHosts: [], allowHttp: false },
+    secrets: [],
+
     chains: [
       {
         name: 'release',

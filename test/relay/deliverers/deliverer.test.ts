@@ -46,6 +46,8 @@ function settings(secret: string | null = 'hook-secret'): Settings {
     },
     sources: {},
     registryCallbacks: { allowedHosts: ['127.0.0.1'], allowHttp: true },
+    secrets: [],
+
     chains: [
       {
         name: 'release',

@@ -39,6 +39,7 @@ function handler(pacer: WritePacer, outcome: Awaited<ReturnType<Deliverer['send'
     pacer,
     publicUrl: 'https://relay.example.com',
     retryDelay: () => 1000,
+    secrets: ['configured-secret-0123456789'],
     logger: pino({ level: 'silent' }),
     now: () => new Date(),
   })

@@ -110,7 +110,12 @@ export const runOperations = {
     return rows.map(toCallback)
   }),
 
+  /**
+   * A step's new callback token. The step's earlier tokens stop working: a receiver may have
+   * echoed one into an error text, and the step was dispatched again since.
+   */
   addToken: operation('statement', function* (_dialect, hash: string, token: TokenRecord) {
+    yield* run('DELETE FROM tokens WHERE run_id = ? AND idx = ?', [token.runId, token.step])
     yield* run('INSERT INTO tokens (hash, run_id, idx, generation) VALUES (?, ?, ?, ?)', [
       hash,
       token.runId,

@@ -67,6 +67,7 @@ export function historyRow(n: number, total: number) {
         dispatchedAt: iso,
         finishedAt: iso,
         deadline: null,
+        callbacksDropped: 0,
       }),
     ),
   }

@@ -3,11 +3,29 @@ import { formatProblems, validateCallback } from '../../shared/callback.js'
 import type { RunService } from '../runs/service.js'
 import { bodyBytes, parseJson, rawBody, requireMediaType } from './body.js'
 import { problem } from './problem.js'
+import { createRateLimiter } from './rate-limit.js'
 import { runJson, stepJson } from './representation.js'
+
+/** A step reports a few times (progress, then its result); more than this a minute is a flood. */
+const CALLBACKS_PER_MINUTE = 30
 
 /** `POST /callbacks/<token>`: a step reports its result, as Docker Hub's callback validation did. */
 export function callbacksRouter(runs: RunService): Router {
   const router = Router()
+  const limiter = createRateLimiter({
+    limit: CALLBACKS_PER_MINUTE,
+    windowMs: 60_000,
+    maxKeys: 10_000,
+  })
+  router.post('/callbacks/:token', async (req, res, next) => {
+    const wait = limiter.take(req.params.token ?? '')
+    if (wait === null) return next()
+    throw problem(
+      'too-many-requests',
+      `This callback URL was called more than ${CALLBACKS_PER_MINUTE} times in a minute; a step reports its progress and its result, not more. Try again in ${wait} s.`,
+      { headers: { 'Retry-After': String(wait) } },
+    )
+  })
   router.post('/callbacks/:token', rawBody, async (req, res) => {
     const token = await runs.tokenFor(req.params.token ?? '')
     requireMediaType(req, ['application/json'])

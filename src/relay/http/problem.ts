@@ -36,6 +36,7 @@ const PROBLEM_TYPES = {
   'unsupported-charset': { status: 415, title: 'Unsupported charset' },
   'invalid-callback': { status: 422, title: 'Invalid callback' },
   'invalid-payload': { status: 422, title: 'Not a push payload' },
+  'too-many-requests': { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal error' },
   'database-unavailable': { status: 503, title: 'Database unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>

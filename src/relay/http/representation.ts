@@ -53,6 +53,7 @@ export function stepJson(
     finished_at: step.finishedAt,
     deadline: step.deadline,
     attempts: attempts.map(attemptJson),
+    callbacks_dropped: step.callbacksDropped,
     callbacks: callbacks.map((c) => ({
       received_at: c.receivedAt,
       generation: c.generation,

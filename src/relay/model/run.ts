@@ -46,6 +46,8 @@ export interface Step {
   finishedAt: string | null
   /** When the step ends as `error` unless a final callback arrives first. */
   deadline: string | null
+  /** Refused callbacks past those the history keeps (a client that keeps calling an ended step). */
+  callbacksDropped: number
 }
 
 export interface Run {

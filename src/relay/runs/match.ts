@@ -62,6 +62,7 @@ export function newRuns(
       dispatchedAt: null,
       finishedAt: null,
       deadline: null,
+      callbacksDropped: 0,
     })),
   }))
 }

@@ -48,6 +48,8 @@ export interface Rejected {
 export const REJECTED_PAYLOAD_BYTES = 64 * 1024
 
 const MAX_CONFLICTS = 20
+/** Refused callbacks a step's history keeps; the rest are only counted. */
+export const REFUSED_CALLBACKS_KEPT = 20
 const OVERDUE_BATCH = 100
 
 /**
@@ -77,7 +79,7 @@ export function createRunService(deps: RunServiceDeps) {
             }
           : undefined
       if (!transition.ok) {
-        if (record) await store.recordCallback(record)
+        if (record) await store.recordRefusedCallback(record, REFUSED_CALLBACKS_KEPT)
         return transition
       }
       const next = { ...transition.run, version: run.version + 1 }

@@ -107,4 +107,9 @@ export const postgresMigrations: readonly { version: number; name: string; sql: 
     name: 'write slots shared by every relay of a database',
     sql: `CREATE TABLE write_slots (key TEXT COLLATE "C" PRIMARY KEY, next_at BIGINT NOT NULL);`,
   },
+  {
+    version: 3,
+    name: 'refused callbacks past the kept ones, counted per step',
+    sql: 'ALTER TABLE steps ADD COLUMN callbacks_dropped INTEGER NOT NULL DEFAULT 0;',
+  },
 ]

@@ -50,6 +50,7 @@ export interface StepRow {
   dispatched_at: string | null
   finished_at: string | null
   deadline: string | null
+  callbacks_dropped: number | null
 }
 
 export interface JobRow {
@@ -146,6 +147,7 @@ function toStep(row: StepRow): Step {
     dispatchedAt: row.dispatched_at,
     finishedAt: row.finished_at,
     deadline: row.deadline,
+    callbacksDropped: row.callbacks_dropped ?? 0,
   }
 }
 

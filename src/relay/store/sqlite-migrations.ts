@@ -103,4 +103,9 @@ export const sqliteMigrations: readonly { version: number; name: string; sql: st
     name: 'write slots shared by every relay of a database',
     sql: `CREATE TABLE write_slots (key TEXT PRIMARY KEY, next_at INTEGER NOT NULL);`,
   },
+  {
+    version: 3,
+    name: 'refused callbacks past the kept ones, counted per step',
+    sql: 'ALTER TABLE steps ADD COLUMN callbacks_dropped INTEGER NOT NULL DEFAULT 0;',
+  },
 ]

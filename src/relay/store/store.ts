@@ -64,7 +64,7 @@ export type RunStore = Pick<
   | 'getEvent'
   | 'getRun'
   | 'saveTransition'
-  | 'recordCallback'
+  | 'recordRefusedCallback'
   | 'addToken'
   | 'findToken'
   | 'startAttempt'

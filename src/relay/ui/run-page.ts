@@ -202,6 +202,14 @@ function stepLog(view: RunView, step: Step): { current: LogLine[]; earlier: LogL
       what: html`Ended as ${stateBadge(step.state)} without a final report from the step`,
     })
   }
+  if (step.callbacksDropped > 0) {
+    const last = view.callbacks.filter((c) => c.step === step.index).at(-1)
+    current.push({
+      at: last?.receivedAt ?? step.finishedAt ?? '',
+      rank: 6,
+      what: html`<span class="refused">${step.callbacksDropped} more refused ${step.callbacksDropped === 1 ? 'callback was' : 'callbacks were'} counted but not kept</span>`,
+    })
+  }
   if (!isFinal(step.state) && step.deadline) {
     current.push({
       at: step.deadline,

@@ -83,6 +83,7 @@ function step(
     dispatchedAt: null,
     finishedAt: null,
     deadline: null,
+    callbacksDropped: 0,
   }
 }
 

@@ -159,12 +159,7 @@ describe('a relay without an admin token (it trusts this machine)', () => {
     }
   })
 
-  it.each([
-    'evil.example',
-    'evil.example:80',
-    `127.0.0.1.evil.example`,
-    'localhost.evil.example',
-  ])(
+  it.each(['evil.example', 'evil.example:80', `127.0.0.1.evil.example`, 'localhost.evil.example'])(
     'refuses Host %j, as a page rebound to 127.0.0.1 would send it, on every route for people',
     async (host) => {
       for (const [method, path] of [

@@ -154,10 +154,32 @@ describe.each(storeFactories)('the $name store', (factory) => {
       generation: 1,
       receivedAt: t0.toISOString(),
       body: { state: 'success' as const },
-      outcome: 'accepted',
+      outcome: 'step-ended',
     }
-    await store.recordCallback(callback)
+    await store.recordRefusedCallback(callback, 20)
     expect(await store.callbacksFor(runId)).toEqual([callback])
+  })
+
+  it("keeps a step's refused callbacks up to a bound, and only counts the rest", async () => {
+    const { event, runs, jobs } = delivery('refused')
+    await store.recordEvent(event, runs, jobs)
+    const runId = runs[0]?.id ?? ''
+    for (let i = 0; i < 5; i++) {
+      await store.recordRefusedCallback(
+        {
+          runId,
+          step: 1,
+          generation: 1,
+          receivedAt: new Date(t0.getTime() + i).toISOString(),
+          body: { state: 'success', description: `try ${i}` },
+          outcome: 'step-ended',
+        },
+        3,
+      )
+    }
+    const kept = await store.callbacksFor(runId)
+    expect(kept.map((c) => c.body.description)).toEqual(['try 0', 'try 1', 'try 2'])
+    expect((await store.getRun(runId))?.steps[0]?.callbacksDropped).toBe(2)
   })
 
   it('counts runs by state and prunes ended runs older than the cutoff', async () => {

@@ -99,9 +99,25 @@ export const runOperations = {
     },
   ),
 
-  recordCallback: operation('statement', function* (_dialect, callback: CallbackRecord) {
-    yield* insertCallback(callback)
-  }),
+  /**
+   * A callback that changed nothing: kept while its step has fewer than `keep` such, else only
+   * counted (`callbacks_dropped`), so that a client calling an ended step cannot grow its history.
+   */
+  recordRefusedCallback: operation(
+    'write',
+    function* (_dialect, callback: CallbackRecord, keep: number) {
+      const kept = yield* get<{ n: number | string }>(
+        "SELECT count(*) AS n FROM callbacks WHERE run_id = ? AND idx = ? AND outcome <> 'accepted'",
+        [callback.runId, callback.step],
+      )
+      if (Number(kept?.n ?? 0) < keep) yield* insertCallback(callback)
+      else
+        yield* run(
+          'UPDATE steps SET callbacks_dropped = callbacks_dropped + 1 WHERE run_id = ? AND idx = ?',
+          [callback.runId, callback.step],
+        )
+    },
+  ),
 
   callbacksFor: operation('read', function* (_dialect, runId: string) {
     const rows = yield* all<CallbackRow>('SELECT * FROM callbacks WHERE run_id = ? ORDER BY id', [

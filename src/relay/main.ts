@@ -82,6 +82,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const runs = createRunService({
     store,
     chains: () => settings.chains,
+    runsPerDelivery: settings.runsPerDelivery,
     now,
     logger,
     metrics,
@@ -137,9 +138,12 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const server = await listen(app, options.port, options.host ?? '0.0.0.0')
   outbox.start()
   const deadlines = startDeadlineSweep(runs, { intervalMs: pollMs, logger })
-  const retention = settings.retentionMs
-    ? startRetention({ store, maxAgeMs: settings.retentionMs, logger })
-    : null
+  const retention = startRetention({
+    store,
+    maxAgeMs: settings.retentionMs,
+    rejectedPayloadMs: settings.rejectedPayloadMs,
+    logger,
+  })
   const address = server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`
@@ -158,7 +162,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
           server.close(() => resolve())
           server.closeIdleConnections()
         })
-        retention?.stop()
+        retention.stop()
         await deadlines.stop()
         await outbox.stop()
         await store.close()

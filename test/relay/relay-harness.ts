@@ -51,6 +51,9 @@ export function testSettings(githubUrl: string, overrides: Partial<Settings> = {
 
     chains: [twoSteps],
     retentionMs: null,
+    rejectedPayloadMs: 7 * 86_400_000,
+    runsPerDelivery: 100,
+    metricsRequireAdmin: false,
     ...overrides,
   }
 }

@@ -8,8 +8,12 @@ import { ConfigError, type ConfigProblem } from './problems.js'
 import { checkRules, readPrivateKey } from './rules.js'
 import {
   DEFAULT_API_URL,
+  DEFAULT_REJECTED_PAYLOAD_RETENTION,
+  DEFAULT_RETENTION,
+  DEFAULT_RUNS_PER_DELIVERY,
   DEFAULT_STEP_TIMEOUT,
   DEFAULT_WRITES_PER_MINUTE,
+  FOREVER,
   type RawConfig,
   type RawStep,
 } from './schema.js'
@@ -161,7 +165,7 @@ function toSettings(raw: RawConfig, privateKey: string | null): Omit<Settings, '
   )
 
   const callbacks = raw.registry_callbacks ?? {}
-  const maxAge = raw.retention?.max_age
+  const maxAge = raw.retention?.max_age ?? DEFAULT_RETENTION
   return {
     publicUrl: withoutTrailingSlash(raw.public_url),
     adminToken: raw.admin_token ?? null,
@@ -181,7 +185,12 @@ function toSettings(raw: RawConfig, privateKey: string | null): Omit<Settings, '
       stepTimeoutMs: durationMs(chain.step_timeout ?? DEFAULT_STEP_TIMEOUT),
       steps: chain.steps.map(toStep),
     })),
-    retentionMs: maxAge === undefined ? null : durationMs(maxAge),
+    retentionMs: maxAge === FOREVER ? null : durationMs(maxAge),
+    rejectedPayloadMs: durationMs(
+      raw.retention?.rejected_payloads ?? DEFAULT_REJECTED_PAYLOAD_RETENTION,
+    ),
+    runsPerDelivery: raw.limits?.runs_per_delivery ?? DEFAULT_RUNS_PER_DELIVERY,
+    metricsRequireAdmin: raw.metrics?.require_admin_token ?? false,
   }
 }
 

@@ -23,6 +23,13 @@ export function checkRules(config: unknown): PathProblem[] {
 
   const retention = isMapping(config.retention) ? config.retention : {}
   checkDuration(retention.max_age, ['retention', 'max_age'], problems, RETENTION_MIN_MS, null)
+  checkDuration(
+    retention.rejected_payloads,
+    ['retention', 'rejected_payloads'],
+    problems,
+    RETENTION_MIN_MS,
+    null,
+  )
 
   const chains = Array.isArray(config.chains) ? config.chains : []
   const firstIndexOf = new Map<string, number>()

@@ -10,7 +10,9 @@ export interface RawConfig {
   github?: RawGitHub
   sources?: RawSources
   registry_callbacks?: RawRegistryCallbacks
-  retention?: { max_age?: string }
+  retention?: { max_age?: string; rejected_payloads?: string }
+  limits?: { runs_per_delivery?: number }
+  metrics?: { require_admin_token?: boolean }
   chains?: RawChain[]
 }
 
@@ -55,6 +57,11 @@ export const DEFAULT_API_URL = 'https://api.github.com'
 export const DEFAULT_WRITES_PER_MINUTE = 80
 export const MAX_WRITES_PER_MINUTE = 5000
 export const DEFAULT_STEP_TIMEOUT = '30m'
+export const DEFAULT_RETENTION = '90d'
+export const DEFAULT_REJECTED_PAYLOAD_RETENTION = '7d'
+export const DEFAULT_RUNS_PER_DELIVERY = 100
+/** `retention.max_age` that keeps the history forever. */
+export const FOREVER = 'forever'
 export const EVENT_TYPE_MAX = 100
 export const CHAIN_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$'
 
@@ -352,17 +359,67 @@ export const configSchema: JSONSchemaType<RawConfig> = {
     retention: {
       type: 'object',
       title: 'Retention',
-      description: 'How long the history is kept.',
+      description: 'How long the history is kept. Pruned in the background, in small batches.',
       properties: {
         max_age: {
+          type: 'string',
+          title: 'Maximum age',
+          description: `Ended runs and events older than this are deleted (at least 1h); \`${FOREVER}\` keeps them all.`,
+          pattern: `^(?:${FOREVER}|${DURATION_PATTERN.slice(1, -1)})$`,
+          patternErrorMessage: `must be a duration such as 90d or 2160h, or ${FOREVER}`,
+          examples: ['90d', '30d', FOREVER],
+          default: DEFAULT_RETENTION,
+          nullable: true,
+        },
+        rejected_payloads: {
           ...duration(
-            'Maximum age',
-            'Finished runs and events older than this are deleted (at least 1h). Leave out to keep them forever.',
+            'Rejected payloads',
+            'The bodies of deliveries the relay authenticated but could not read are emptied after this (at least 1h); the event and why it was rejected stay.',
           ),
+          default: DEFAULT_REJECTED_PAYLOAD_RETENTION,
           nullable: true,
         },
       },
       additionalProperties: false,
+      default: {},
+      nullable: true,
+    },
+    limits: {
+      type: 'object',
+      title: 'Limits',
+      description: 'Bounds on what one request can make the relay do.',
+      properties: {
+        runs_per_delivery: {
+          type: 'integer',
+          title: 'Runs per delivery',
+          description:
+            'Most runs one delivery starts (a registry may name many tags in one); the rest are recorded as cut, in the event.',
+          minimum: 1,
+          maximum: 10_000,
+          default: DEFAULT_RUNS_PER_DELIVERY,
+          nullable: true,
+        },
+      },
+      additionalProperties: false,
+      default: {},
+      nullable: true,
+    },
+    metrics: {
+      type: 'object',
+      title: 'Metrics',
+      description: 'The Prometheus endpoint, GET /metrics.',
+      properties: {
+        require_admin_token: {
+          type: 'boolean',
+          title: 'Require the admin token',
+          description:
+            "Answer /metrics only with the admin token (Authorization: Bearer <token>; set it as the scrape job's bearer token). Default: open, as Prometheus expects.",
+          default: false,
+          nullable: true,
+        },
+      },
+      additionalProperties: false,
+      default: {},
       nullable: true,
     },
     chains: {

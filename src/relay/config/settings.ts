@@ -12,6 +12,12 @@ export interface Settings {
   secrets: readonly string[]
   /** How long finished runs and events are kept (`retention.max_age`); null: kept forever. */
   retentionMs: number | null
+  /** How long the body of a rejected delivery is kept (`retention.rejected_payloads`). */
+  rejectedPayloadMs: number
+  /** Most runs one delivery starts (`limits.runs_per_delivery`). */
+  runsPerDelivery: number
+  /** `/metrics` answers only with the admin token. */
+  metricsRequireAdmin: boolean
 }
 
 export interface GitHubSettings {

@@ -50,7 +50,10 @@ export function createApp(deps: AppDeps): Express {
   })
   if (deps.metrics) {
     const { registry } = deps.metrics
-    app.get('/metrics', async (_req, res) => {
+    const guard = settings.metricsRequireAdmin
+      ? requireAdmin(settings.adminToken)
+      : (_req: Request, _res: Response, next: () => void) => next()
+    app.get('/metrics', guard, async (_req, res) => {
       res.type(registry.contentType).send(await registry.metrics())
     })
   }

@@ -22,19 +22,28 @@ export interface Intake {
   jobs: NewJob[]
 }
 
-/** Decides what a delivery starts: a run for each chain that matches each push. Pure. */
-export function takeIn(delivery: Delivery, chains: readonly Chain[]): Intake {
+/**
+ * Decides what a delivery starts: a run for each chain that matches each push, at most
+ * `runsPerDelivery` of them (a registry may name many tags in one delivery). Pure.
+ */
+export function takeIn(
+  delivery: Delivery,
+  chains: readonly Chain[],
+  runsPerDelivery = Number.POSITIVE_INFINITY,
+): Intake {
   const { normalised, receivedAt } = delivery
   const eventId = newId(receivedAt.getTime())
-  const created = normalised.pushes.flatMap((push) => newRuns(eventId, push, chains, receivedAt))
-  const { runs, jobs } = startRuns(created, receivedAt)
+  const matched = normalised.pushes.flatMap((push) => newRuns(eventId, push, chains, receivedAt))
+  const { runs, jobs } = startRuns(matched.slice(0, runsPerDelivery), receivedAt)
   const outcome = normalised.pushes.length === 0 ? 'ignored' : runs.length ? 'started' : 'unmatched'
   const reason =
     outcome === 'ignored'
       ? (normalised.ignored ?? 'the delivery holds no image push')
       : outcome === 'unmatched'
         ? `no chain matches ${normalised.pushes.map((p) => `${p.registry}/${p.repository}:${p.tag ?? p.digest}`).join(', ')}`
-        : null
+        : matched.length > runs.length
+          ? `${runs.length} of the ${matched.length} runs it matched were started: limits.runs_per_delivery is ${runsPerDelivery}; the rest (${cutRuns(matched.slice(runs.length))}) were cut`
+          : null
   return {
     event: {
       id: eventId,
@@ -51,6 +60,14 @@ export function takeIn(delivery: Delivery, chains: readonly Chain[]): Intake {
     runs,
     jobs,
   }
+}
+
+/** `release for docker.io/acme/app:v1, …`, for the record of what a limit cut. */
+function cutRuns(cut: readonly Run[]): string {
+  const shown = cut.slice(0, 10).map((run) => `${run.chain} for ${run.image.reference}`)
+  return cut.length > shown.length
+    ? `${shown.join(', ')} and ${cut.length - shown.length} more`
+    : shown.join(', ')
 }
 
 /** The runs a stored event starts when it is delivered again, with today's chains. Pure. */

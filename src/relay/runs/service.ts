@@ -19,6 +19,8 @@ export interface RunServiceDeps {
   store: RunStore
   /** The chains of the config the relay runs with. */
   chains: () => readonly Chain[]
+  /** Most runs one delivery starts (`limits.runs_per_delivery`); unbounded by default. */
+  runsPerDelivery?: number
   now: () => Date
   logger: Logger
   metrics?: Metrics
@@ -142,7 +144,7 @@ export function createRunService(deps: RunServiceDeps) {
   return {
     /** Stores a delivery with the runs it starts, in one commit; a repeated delivery starts nothing. */
     async ingest(delivery: Delivery): Promise<{ duplicate: boolean; event: EventRecord }> {
-      const intake = takeIn(delivery, deps.chains())
+      const intake = takeIn(delivery, deps.chains(), deps.runsPerDelivery)
       const { duplicate, event } = await store.recordEvent(intake.event, intake.runs, intake.jobs)
       metrics?.events.inc({
         source: delivery.source,

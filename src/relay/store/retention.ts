@@ -4,8 +4,10 @@ import type { Store } from './store.js'
 
 export interface RetentionOptions {
   store: Store
-  /** History older than this is deleted; ended runs only. */
-  maxAgeMs: number
+  /** History older than this is deleted, ended runs only; null keeps it forever. */
+  maxAgeMs: number | null
+  /** The bodies of rejected deliveries older than this are emptied. */
+  rejectedPayloadMs: number
   logger: Logger
   now?: () => Date
   intervalMs?: number
@@ -23,18 +25,20 @@ export function startRetention(options: RetentionOptions): {
   let stopped = false
 
   async function pruneNow(): Promise<number> {
-    const before = new Date(now().getTime() - options.maxAgeMs).toISOString()
+    const at = now().getTime()
+    const before = options.maxAgeMs === null ? null : new Date(at - options.maxAgeMs).toISOString()
+    const rejectedBefore = new Date(at - options.rejectedPayloadMs).toISOString()
     let total = 0
     while (!stopped) {
-      const { runs, events } = await options.store.prune(before, batch)
-      total += runs + events
-      if (runs < batch && events < batch) break
+      const { runs, events, payloads } = await options.store.prune(before, rejectedBefore, batch)
+      total += runs + events + payloads
+      if (runs < batch && events < batch && payloads < batch) break
       await new Promise((resolve) => setImmediate(resolve))
     }
     if (total)
       options.logger.info(
-        { before, deleted: total },
-        'retention: deleted %d runs and events older than %s',
+        { before, rejectedBefore, deleted: total },
+        'retention: deleted or emptied %d runs, events and rejected payloads (cut-off %s)',
         total,
         before,
       )

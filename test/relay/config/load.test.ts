@@ -65,7 +65,10 @@ describe('parseSettings', () => {
       sources: {},
       registryCallbacks: { allowedHosts: [], allowHttp: false },
       chains: [],
-      retentionMs: null,
+      retentionMs: 90 * 86_400_000,
+      rejectedPayloadMs: 7 * 86_400_000,
+      runsPerDelivery: 100,
+      metricsRequireAdmin: false,
       secrets: [],
     } satisfies Settings)
   })
@@ -475,7 +478,7 @@ describe('parseSettings rejects', () => {
       'a retention in months',
       (c) => (c.retention = { max_age: '1mo' }),
       'retention.max_age',
-      'must be a duration such as 90s, 30m or 2h',
+      'must be a duration such as 90d or 2160h, or forever',
     ],
     [
       'chains as a mapping',
@@ -704,14 +707,14 @@ describe('${NAME} substitution', () => {
 
   it.each([
     [
-      'a name with a space',
+      'a name with a space (in a secret, so not quoted)',
       '${GITHUB TOKEN}',
-      'has ${GITHUB TOKEN}, which is not a variable reference',
+      'has a ${…}, which is not a variable reference',
     ],
     [
-      'a name starting with a digit',
+      'a name starting with a digit (in a secret, so not quoted)',
       '${1TOKEN}',
-      'has ${1TOKEN}, which is not a variable reference',
+      'has a ${…}, which is not a variable reference',
     ],
     ['an unclosed reference', '${GITHUB_TOKEN', 'has a ${ without its closing }'],
   ])('reports %s', (_name, value, message) => {
@@ -792,6 +795,9 @@ describe('every key', () => {
         },
       ],
       retentionMs: 30 * 86_400_000,
+      rejectedPayloadMs: 7 * 86_400_000,
+      runsPerDelivery: 100,
+      metricsRequireAdmin: false,
       secrets: [
         'admin-token-0123456789abcdef',
         'dockerhub-secret-0123456789',

@@ -24,6 +24,9 @@ function settings(change: Partial<Settings> = {}): Settings {
       },
     ],
     retentionMs: null,
+    rejectedPayloadMs: 7 * 86_400_000,
+    runsPerDelivery: 100,
+    metricsRequireAdmin: false,
     ...change,
   }
 }

@@ -60,6 +60,9 @@ function settings(secret: string | null = 'hook-secret'): Settings {
       },
     ],
     retentionMs: null,
+    rejectedPayloadMs: 7 * 86_400_000,
+    runsPerDelivery: 100,
+    metricsRequireAdmin: false,
   }
 }
 

@@ -1,5 +1,6 @@
 import { pino } from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { newId } from '../../../src/relay/ids.js'
 import { advance } from '../../../src/relay/runs/engine.js'
 import { takeIn } from '../../../src/relay/runs/intake.js'
 import { startRetention } from '../../../src/relay/store/retention.js'
@@ -51,6 +52,7 @@ describe('retention', () => {
     const retention = startRetention({
       store,
       maxAgeMs: 30 * DAY,
+      rejectedPayloadMs: 7 * DAY,
       logger: pino({ level: 'silent' }),
       now: () => now,
       batch: 10,
@@ -64,6 +66,42 @@ describe('retention', () => {
       expect(await store.countRunsByState()).toEqual({ running: 3, failure: 4 })
       const events = await store.listEvents({}, null, 100)
       expect(events.items).toHaveLength(7)
+    } finally {
+      retention.stop()
+    }
+  })
+
+  it('empties the payloads of rejected deliveries sooner, keeping their record and reason', async () => {
+    const rejected = (ageDays: number, i: number) => ({
+      id: newId(now.getTime() - ageDays * DAY + i),
+      source: 'github',
+      deliveryId: `rejected:${ageDays}:${i}`,
+      receivedAt: new Date(now.getTime() - ageDays * DAY + i).toISOString(),
+      outcome: 'rejected' as const,
+      reason: '422 Not a push payload: expected a GitHub package event',
+      contentType: 'application/json',
+      payload: '{"not":"a push"}',
+      pushes: [],
+      runIds: [],
+    })
+    for (let i = 0; i < 12; i++) await store.recordEvent(rejected(10, i), [], [])
+    await store.recordEvent(rejected(2, 0), [], [])
+    const retention = startRetention({
+      store,
+      maxAgeMs: null,
+      rejectedPayloadMs: 7 * DAY,
+      logger: pino({ level: 'silent' }),
+      now: () => now,
+      batch: 5,
+      intervalMs: 3_600_000,
+    })
+    try {
+      await retention.pruneNow()
+      const events = (await store.listEvents({}, null, 100)).items
+      expect(events).toHaveLength(13)
+      expect(events.filter((e) => e.payload === '')).toHaveLength(12)
+      expect(events.every((e) => e.reason?.startsWith('422'))).toBe(true)
+      expect(events[0]?.payload).toBe('{"not":"a push"}')
     } finally {
       retention.stop()
     }

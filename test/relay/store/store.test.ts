@@ -199,7 +199,7 @@ describe.each(storeFactories)('the $name store', (factory) => {
     const oldRun = old.runs[0] as Run
     await store.addToken('tok', { runId: oldRun.id, step: 1, generation: 1 })
     const cutoff = new Date(t0.getTime() + 3_600_000).toISOString()
-    expect(await store.prune(cutoff, 100)).toEqual({ runs: 0, events: 1 }) // the old run is still running
+    expect(await store.prune(cutoff, cutoff, 100)).toEqual({ runs: 0, events: 1, payloads: 0 }) // the old run is still running
     const ended = advance(
       oldRun,
       { type: 'callback', step: 1, generation: 1, callback: { state: 'failure' } },
@@ -208,7 +208,7 @@ describe.each(storeFactories)('the $name store', (factory) => {
     if (!ended.ok) throw new Error(ended.message)
     await store.saveTransition({ ...ended.run, version: 1 }, [])
     expect(await store.countRunsByState()).toEqual({ failure: 1, running: 1 })
-    expect(await store.prune(cutoff, 100)).toEqual({ runs: 1, events: 1 })
+    expect(await store.prune(cutoff, cutoff, 100)).toEqual({ runs: 1, events: 1, payloads: 0 })
     expect(await store.getRun(oldRun.id)).toBeNull()
     expect(await store.findToken('tok')).toBeNull()
     expect(await store.getEvent(old.event.id)).toBeNull()

@@ -141,7 +141,7 @@ describe('a webhook receiver that echoes the request in its error answer', () =>
     const id = await relay.push('latest')
     const r = await relay.until(id, (x) => x.steps[0]?.state === 'running')
     const [echoed, delivered] = receiver.requests
-    const leaked = String((echoed?.body as { callback_url?: string }).callback_url)
+    const leaked = String((echoed?.body as { callback_url?: string } | undefined)?.callback_url)
     const token = leaked.slice(leaked.lastIndexOf('/') + 1)
     expect(token).toMatch(/^[A-Za-z0-9_-]{40,}$/)
     const failed = r.steps[0]?.attempts[0]
@@ -161,7 +161,7 @@ describe('a webhook receiver that echoes the request in its error answer', () =>
       body: '{"state":"success"}',
     })
     expect(stale.status).toBe(404)
-    const current = String((delivered?.body as { callback_url?: string }).callback_url)
+    const current = String((delivered?.body as { callback_url?: string } | undefined)?.callback_url)
     const fresh = await fetch(relay.local(current), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

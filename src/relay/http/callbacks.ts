@@ -17,7 +17,7 @@ export function callbacksRouter(runs: RunService): Router {
     windowMs: 60_000,
     maxKeys: 10_000,
   })
-  router.post('/callbacks/:token', async (req, res, next) => {
+  router.post('/callbacks/:token', async (req, _res, next) => {
     const wait = limiter.take(req.params.token ?? '')
     if (wait === null) return next()
     throw problem(

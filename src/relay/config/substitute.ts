@@ -50,7 +50,7 @@ export function substituteEnv(
       if (!parsed) {
         problems.push({
           path,
-          message: `has ${isSecret(path) ? 'a ${…}' : `\${${expression}}`}, which is not a variable reference: write \${NAME} or \${NAME:-default} (NAME: letters, digits, _), or $\${ for a literal \${`,
+          message: `has ${isSecret(path) ? `a \${…}` : `\${${expression}}`}, which is not a variable reference: write \${NAME} or \${NAME:-default} (NAME: letters, digits, _), or $\${ for a literal \${`,
         })
         return match
       }

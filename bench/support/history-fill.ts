@@ -9,11 +9,13 @@ import { imageOf, type Run, type RunState, type Step } from '../../src/relay/mod
 import type { PushEvent } from '../../src/relay/sources/types.js'
 import { postgresConnection } from '../../src/relay/store/postgres-store.js'
 import {
+  ATTEMPT_COLUMNS,
   attemptParams,
   eventParams,
   RUN_COLUMNS,
   runParams,
   STEP_COLUMNS,
+  STEP_KEY,
   stepRows,
 } from '../../src/relay/store/rows.js'
 
@@ -52,6 +54,8 @@ export function historyRow(n: number, total: number) {
     createdAt: iso,
     finishedAt: iso,
     version: 4,
+    attempt: 1,
+    onFailure: [],
     steps: [1, 2].map(
       (index): Step => ({
         index,
@@ -67,7 +71,11 @@ export function historyRow(n: number, total: number) {
         dispatchedAt: iso,
         finishedAt: iso,
         deadline: null,
+        timeoutMs: null,
         callbacksDropped: 0,
+        require: null,
+        branches: [],
+        decision: null,
       }),
     ),
   }
@@ -88,7 +96,10 @@ export function historyRow(n: number, total: number) {
   }
   const attempts: Attempt[] = run.steps.map((s) => ({
     runId: run.id,
+    runAttempt: 1,
     step: s.index,
+    phase: 'main',
+    branch: 0,
     kind: 'dispatch',
     target: s.target,
     request: { event_type: 'image-pushed' },
@@ -112,17 +123,6 @@ const EVENT_COLUMNS = [
   'pushes',
   'run_ids',
 ]
-const ATTEMPT_COLUMNS = [
-  'run_id',
-  'idx',
-  'kind',
-  'target',
-  'request',
-  'status',
-  'error',
-  'duration_ms',
-  'started_at',
-]
 
 /** The rows of runs `from` to `to - 1` of a history of `total`, table by table. */
 function tables(from: number, to: number, total: number) {
@@ -131,10 +131,10 @@ function tables(from: number, to: number, total: number) {
   return [
     { table: 'events', columns: EVENT_COLUMNS, rows: rows.map((r) => eventParams(r.event)) },
     { table: 'runs', columns: [...RUN_COLUMNS], rows: runs.map(runParams) },
-    { table: 'steps', columns: ['run_id', 'idx', ...STEP_COLUMNS], rows: stepRows(runs) },
+    { table: 'steps', columns: [...STEP_KEY, ...STEP_COLUMNS], rows: stepRows(runs) },
     {
       table: 'attempts',
-      columns: ATTEMPT_COLUMNS,
+      columns: [...ATTEMPT_COLUMNS],
       rows: rows.flatMap((r) => r.attempts.map(attemptParams)),
     },
   ]

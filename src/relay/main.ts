@@ -6,11 +6,13 @@ import type { Express } from 'express'
 import type { Logger } from 'pino'
 import type { Settings } from './config/settings.js'
 import { createDeliverer, type Deliverer } from './deliverers/deliverer.js'
+import { createNotifier, type Notifier } from './deliverers/notifier.js'
 import { createApp } from './http/app.js'
 import { newId } from './ids.js'
 import { createMetrics } from './metrics.js'
 import { retryDelayMs } from './outbox/backoff.js'
 import { createClusterPacer, pacingKey, slotWaitLimit } from './outbox/cluster-pacer.js'
+import { notifyHandler } from './outbox/notify.js'
 import { notifyRegistryHandler } from './outbox/notify-registry.js'
 import { OutboxRunner } from './outbox/runner.js'
 import { sendStepHandler } from './outbox/send-step.js'
@@ -29,6 +31,7 @@ export interface RelayOptions {
   logger: Logger
   /** Replaces the network side (tests); by default GitHub, webhooks and registries are called for real. */
   deliverer?: Deliverer
+  notifier?: Notifier
   /** Per outbound HTTP request (GitHub, webhooks, registries). Default 10 s. */
   outboundTimeoutMs?: number
   /** The store can no longer work (its SQLite thread stopped); the CLI then exits, for a supervisor to restart it. */
@@ -129,6 +132,12 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       }),
       'notify-registry': notifyRegistryHandler({
         ...common,
+        tries: options.outbox?.registryTries ?? DEFAULT_REGISTRY_TRIES,
+      }),
+      notify: notifyHandler({
+        ...common,
+        notifier: options.notifier ?? createNotifier({ timeoutMs: options.outboundTimeoutMs }),
+        chains: () => settings.chains,
         tries: options.outbox?.registryTries ?? DEFAULT_REGISTRY_TRIES,
       }),
     },

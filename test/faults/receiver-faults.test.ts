@@ -34,6 +34,8 @@ const webhookChain = (base = receiver.url): Chain => ({
   name: 'changelog',
   match: { repository: 'svendowideit/*', tags: null },
   stepTimeoutMs: 60_000,
+  onFailure: [],
+  notify: [],
   steps: [{ kind: 'webhook', url: `${base}/hook?key=${WEBHOOK_KEY}`, secret: null }],
 })
 

@@ -18,6 +18,8 @@ function chains(webhookUrl: string): Chain[] {
       name: 'release',
       match: { repository: 'svendowideit/testhook', tags: ['v*'] },
       stepTimeoutMs: 600_000,
+      onFailure: [],
+      notify: [],
       steps: [
         { kind: 'dispatch', repository: 'acme/integration-tests', eventType: 'image-pushed' },
         { kind: 'dispatch', repository: 'acme/deploy', eventType: 'deploy' },
@@ -28,6 +30,8 @@ function chains(webhookUrl: string): Chain[] {
       name: 'hook',
       match: { repository: 'svendowideit/testhook', tags: ['w*'] },
       stepTimeoutMs: 600_000,
+      onFailure: [],
+      notify: [],
       steps: [
         { kind: 'webhook', url: webhookUrl, secret: null },
         { kind: 'dispatch', repository: 'acme/deploy', eventType: 'deploy' },

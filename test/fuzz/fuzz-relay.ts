@@ -141,6 +141,8 @@ export function fuzzChains(webhookUrl: string): Chain[] {
       name: 'release',
       match: { repository: 'svendowideit/testhook', tags: ['v*', 'latest'] },
       stepTimeoutMs: 60_000,
+      onFailure: [],
+      notify: [],
       steps: [
         { kind: 'dispatch', repository: 'acme/integration-tests', eventType: 'image-pushed' },
         { kind: 'dispatch', repository: 'acme/deploy', eventType: 'deploy' },
@@ -151,6 +153,8 @@ export function fuzzChains(webhookUrl: string): Chain[] {
       name: 'every-image',
       match: { repository: '**', tags: null },
       stepTimeoutMs: 60_000,
+      onFailure: [],
+      notify: [],
       steps: [
         { kind: 'webhook', url: webhookUrl, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
       ],

@@ -340,7 +340,7 @@ describe('a relay killed in the middle of a chain', () => {
         state: 'error',
         description: `No callback within ${SHORT_TIMEOUT}`,
       })
-      expect(ended.steps[1]?.state).toBe('queued')
+      expect(ended.steps[1]?.state).toBe('skipped')
       expect(timedOutBy(second)).toEqual([runId])
       // The step is over: its late callback is refused, and step 2 is never dispatched.
       expect((await report(second, stepOne as AcceptedDispatch, { state: 'success' })).status).toBe(

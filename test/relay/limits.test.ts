@@ -19,6 +19,8 @@ const everyTag: Chain = {
   name: 'every-tag',
   match: { repository: 'acme/app', tags: null },
   stepTimeoutMs: 60_000,
+  onFailure: [],
+  notify: [],
   steps: [{ kind: 'dispatch', repository: 'acme/tests', eventType: 'image-pushed' }],
 }
 

@@ -24,6 +24,8 @@ export const twoSteps: Chain = {
   name: 'release',
   match: { repository: 'svendowideit/testhook', tags: ['latest', 'v*'] },
   stepTimeoutMs: 60_000,
+  onFailure: [],
+  notify: [],
   steps: [
     { kind: 'dispatch', repository: 'acme/integration-tests', eventType: 'image-pushed' },
     { kind: 'dispatch', repository: 'acme/deploy', eventType: 'deploy' },

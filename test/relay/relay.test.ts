@@ -179,7 +179,7 @@ describe('a chain of two dispatch steps', () => {
     await new Promise((resolve) => setTimeout(resolve, 150))
     expect(github.dispatches.filter((d) => d.clientPayload?.run_id === runId)).toHaveLength(1)
     const history = await run(runId)
-    expect(history.steps.map((s) => s.state)).toEqual(['failure', 'queued'])
+    expect(history.steps.map((s) => s.state)).toEqual(['failure', 'skipped'])
     expect(history.steps[0]?.callbacks.map((c) => c.outcome)).toEqual(['accepted', 'step-ended'])
   })
 
@@ -269,7 +269,7 @@ describe('a chain of two dispatch steps', () => {
     const hash = createHash('sha256').update(token, 'utf8').digest('hex')
 
     // Through the store: the hash finds the step, the token does not.
-    expect(await t.relay.store.findToken(hash)).toEqual({ runId, step: 1, generation: 1 })
+    expect(await t.relay.store.findToken(hash)).toEqual({ runId, ref: { phase: 'main', index: 1, branch: 0 }, generation: 1 })
     expect(await t.relay.store.findToken(token)).toBeNull()
 
     // The rows themselves, every table, as SQL reads them.
@@ -373,6 +373,8 @@ describe('webhook steps and registry callbacks', () => {
       name: 'changelog',
       match: { repository: 'svendowideit/*', tags: null },
       stepTimeoutMs: 60_000,
+      onFailure: [],
+      notify: [],
       steps: [
         { kind: 'webhook', url: `${receiver.url}/hook`, secret: 'webhook-secret-0123456789' },
       ],

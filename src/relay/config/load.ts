@@ -8,6 +8,8 @@ import { ConfigError, type ConfigProblem } from './problems.js'
 import { checkRules, readPrivateKey } from './rules.js'
 import {
   DEFAULT_API_URL,
+  DEFAULT_APPROVAL_TIMEOUT,
+  DEFAULT_NOTIFY_EVENTS,
   DEFAULT_REJECTED_PAYLOAD_RETENTION,
   DEFAULT_RETENTION,
   DEFAULT_RUNS_PER_DELIVERY,
@@ -15,9 +17,11 @@ import {
   DEFAULT_WRITES_PER_MINUTE,
   FOREVER,
   type RawConfig,
+  type RawNotifyTarget,
+  type RawSentStep,
   type RawStep,
 } from './schema.js'
-import type { GitHubAuth, Settings, StepSpec } from './settings.js'
+import type { GitHubAuth, NotifyTarget, SentStepSpec, Settings, StepSpec } from './settings.js'
 import { describeSources, type Environment, substituteEnv } from './substitute.js'
 import {
   convertSubstituted,
@@ -184,6 +188,8 @@ function toSettings(raw: RawConfig, privateKey: string | null): Omit<Settings, '
       match: { repository: chain.match.repository, tags: chain.match.tags ?? null },
       stepTimeoutMs: durationMs(chain.step_timeout ?? DEFAULT_STEP_TIMEOUT),
       steps: chain.steps.map(toStep),
+      onFailure: (chain.on_failure ?? []).map(toSentStep),
+      notify: (chain.notify ?? []).map(toNotifyTarget),
     })),
     retentionMs: maxAge === FOREVER ? null : durationMs(maxAge),
     rejectedPayloadMs: durationMs(
@@ -195,6 +201,23 @@ function toSettings(raw: RawConfig, privateKey: string | null): Omit<Settings, '
 }
 
 function toStep(step: RawStep): StepSpec {
+  if (step.parallel) {
+    return {
+      kind: 'parallel',
+      require: step.parallel.require ?? 'all',
+      branches: step.parallel.steps.map(toSentStep),
+    }
+  }
+  if (step.approval) {
+    return {
+      kind: 'approval',
+      timeoutMs: durationMs(step.approval.timeout ?? DEFAULT_APPROVAL_TIMEOUT),
+    }
+  }
+  return toSentStep(step)
+}
+
+function toSentStep(step: RawSentStep): SentStepSpec {
   if (step.dispatch) {
     return {
       kind: 'dispatch',
@@ -204,6 +227,18 @@ function toStep(step: RawStep): StepSpec {
   }
   const webhook = step.webhook as NonNullable<typeof step.webhook>
   return { kind: 'webhook', url: webhook.url, secret: webhook.secret ?? null }
+}
+
+function toNotifyTarget(target: RawNotifyTarget): NotifyTarget {
+  const on = [...(target.on ?? DEFAULT_NOTIFY_EVENTS ?? [])]
+  if (target.webhook) {
+    return { kind: 'webhook', url: target.webhook.url, secret: target.webhook.secret ?? null, on }
+  }
+  for (const kind of ['slack', 'teams', 'discord'] as const) {
+    const chat = target[kind]
+    if (chat) return { kind, url: chat.webhook_url, on }
+  }
+  throw new Error('BUG: a notify target passed validation without a kind')
 }
 
 function durationMs(text: string): number {

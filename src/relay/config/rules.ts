@@ -8,6 +8,9 @@ import type { PathProblem } from './validate.js'
 export const STEP_TIMEOUT_MIN_MS = 1_000
 export const STEP_TIMEOUT_MAX_MS = 7 * 86_400_000
 export const RETENTION_MIN_MS = 3_600_000
+export const APPROVAL_TIMEOUT_MIN_MS = 60_000
+export const APPROVAL_TIMEOUT_MAX_MS = 30 * 86_400_000
+const NOTIFY_KINDS = ['slack', 'teams', 'discord', 'webhook']
 
 /**
  * The rules a JSON Schema cannot state: duration bounds, URLs that parse, unique chain names.
@@ -54,10 +57,43 @@ export function checkRules(config: unknown): PathProblem[] {
       STEP_TIMEOUT_MAX_MS,
     )
     const steps = Array.isArray(chain.steps) ? chain.steps : []
-    steps.forEach((step: unknown, j) => {
+    const checkWebhook = (step: unknown, path: (string | number)[]) => {
       if (isMapping(step) && isMapping(step.webhook)) {
-        checkUrl(step.webhook.url, ['chains', i, 'steps', j, 'webhook', 'url'], problems, {
-          baseOnly: false,
+        checkUrl(step.webhook.url, [...path, 'webhook', 'url'], problems, { baseOnly: false })
+      }
+    }
+    steps.forEach((step: unknown, j) => {
+      const path = ['chains', i, 'steps', j]
+      checkWebhook(step, path)
+      if (!isMapping(step)) return
+      if (isMapping(step.parallel) && Array.isArray(step.parallel.steps)) {
+        step.parallel.steps.forEach((branch: unknown, b) => {
+          checkWebhook(branch, [...path, 'parallel', 'steps', b])
+        })
+      }
+      if (isMapping(step.approval)) {
+        checkDuration(
+          step.approval.timeout,
+          [...path, 'approval', 'timeout'],
+          problems,
+          APPROVAL_TIMEOUT_MIN_MS,
+          APPROVAL_TIMEOUT_MAX_MS,
+        )
+      }
+    })
+    const onFailure = Array.isArray(chain.on_failure) ? chain.on_failure : []
+    onFailure.forEach((step: unknown, j) => checkWebhook(step, ['chains', i, 'on_failure', j]))
+    const notify = Array.isArray(chain.notify) ? chain.notify : []
+    notify.forEach((target: unknown, j) => {
+      if (!isMapping(target)) return
+      const kinds = NOTIFY_KINDS.filter((kind) => target[kind] !== undefined)
+      if (kinds.length !== 1) {
+        problems.push({
+          path: ['chains', i, 'notify', j],
+          message:
+            kinds.length === 0
+              ? `must name where to send: one of ${NOTIFY_KINDS.join(', ')}`
+              : `must name one place to send, not ${kinds.join(' and ')}: write each as its own target`,
         })
       }
     })

@@ -42,12 +42,29 @@ export interface RawChain {
   match: { repository: string; tags?: string[] }
   step_timeout?: string
   steps: RawStep[]
+  on_failure?: RawSentStep[]
+  notify?: RawNotifyTarget[]
 }
 
-/** Exactly one of the two keys (`minProperties`/`maxProperties` in the schema). */
-export interface RawStep {
+/** A step that is sent somewhere: exactly one of the two keys. */
+export interface RawSentStep {
   dispatch?: { repository: string; event_type: string }
   webhook?: { url: string; secret?: string }
+}
+
+/** Exactly one key (`minProperties`/`maxProperties` in the schema). */
+export interface RawStep extends RawSentStep {
+  parallel?: { require?: 'all' | 'any'; steps: RawSentStep[] }
+  approval?: { timeout?: string }
+}
+
+/** One of `slack`, `teams`, `discord` or `webhook` (a rule checks it), and the events it wants. */
+export interface RawNotifyTarget {
+  slack?: { webhook_url: string }
+  teams?: { webhook_url: string }
+  discord?: { webhook_url: string }
+  webhook?: { url: string; secret?: string }
+  on?: ('success' | 'failure' | 'error' | 'cancelled' | 'approval')[]
 }
 
 export const CONFIG_SCHEMA_ID = 'https://hookchain.dev/schemas/hookchain.schema.json'
@@ -57,6 +74,9 @@ export const DEFAULT_API_URL = 'https://api.github.com'
 export const DEFAULT_WRITES_PER_MINUTE = 80
 export const MAX_WRITES_PER_MINUTE = 5000
 export const DEFAULT_STEP_TIMEOUT = '30m'
+export const DEFAULT_APPROVAL_TIMEOUT = '1d'
+export const NOTIFY_EVENTS = ['success', 'failure', 'error', 'cancelled', 'approval'] as const
+export const DEFAULT_NOTIFY_EVENTS: RawNotifyTarget['on'] = ['failure', 'error']
 export const DEFAULT_RETENTION = '90d'
 export const DEFAULT_REJECTED_PAYLOAD_RETENTION = '7d'
 export const DEFAULT_RUNS_PER_DELIVERY = 100
@@ -94,58 +114,115 @@ function duration(title: string, description: string) {
   } as const
 }
 
-const stepSchema: JSONSchemaType<RawStep> = {
+/** The two kinds of step that are sent somewhere: a dispatch and a webhook. */
+const sentStepProperties = {
+  dispatch: {
+    type: 'object',
+    title: 'repository_dispatch step',
+    description:
+      'Triggers `repository_dispatch` on a GitHub repository; its workflow reports back with the hookchain Action.',
+    properties: {
+      repository: {
+        type: 'string',
+        title: 'Repository',
+        description: 'The GitHub repository to dispatch to, as owner/name.',
+        pattern: '^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$',
+        patternErrorMessage: 'must be owner/name, like acme/app',
+        examples: ['acme/integration-tests'],
+      },
+      event_type: {
+        type: 'string',
+        title: 'Event type',
+        description:
+          'The `event_type` of the dispatch, which the workflow selects with `on: repository_dispatch: types: [...]`.',
+        minLength: 1,
+        maxLength: EVENT_TYPE_MAX,
+        examples: ['image-pushed'],
+      },
+    },
+    required: ['repository', 'event_type'],
+    additionalProperties: false,
+    nullable: true,
+  },
+  webhook: {
+    type: 'object',
+    title: 'Webhook step',
+    description:
+      "POSTs a Docker Hub-style payload to a URL; the payload's `callback_url` is where the service reports back.",
+    properties: {
+      url: httpUrl('URL', 'Where the payload is POSTed.'),
+      secret: {
+        type: 'string',
+        title: 'Signing secret',
+        description: `Signs each delivery with Standard Webhooks headers (\`webhook-id\`, \`webhook-timestamp\`, \`webhook-signature\`). A Standard Webhooks secret (\`whsec_\` and the base64 of 24 to 64 random bytes; generate one with \`echo whsec_$(openssl rand -base64 32)\`), or any other string of at least ${SECRET_MIN_LENGTH} characters, used as its UTF-8 bytes. Leave it out to send unsigned.`,
+        pattern: `^(?:whsec_(?:[A-Za-z0-9+/]{4}){8,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?|(?!whsec_)[\\s\\S]{${SECRET_MIN_LENGTH},})$`,
+        patternErrorMessage: `must be a Standard Webhooks secret (whsec_ and the base64 of at least 24 random bytes; generate one with: echo whsec_$(openssl rand -base64 32)) or any other string of at least ${SECRET_MIN_LENGTH} characters`,
+        writeOnly: true,
+        nullable: true,
+      },
+    },
+    required: ['url'],
+    additionalProperties: false,
+    nullable: true,
+  },
+} as const
+
+const sentStepSchema = {
+  type: 'object',
+  title: 'Sent step',
+  description:
+    'A step that is sent somewhere: `dispatch` (a repository_dispatch to a GitHub repository) or `webhook` (a POST to a URL). It ends when its workflow or service calls back.',
+  properties: sentStepProperties,
+  minProperties: 1,
+  maxProperties: 1,
+  additionalProperties: false,
+} as unknown as JSONSchemaType<RawSentStep>
+
+const stepSchema = {
   type: 'object',
   title: 'Step',
   description:
-    'One step of the chain: either `dispatch` (a repository_dispatch to a GitHub repository) or `webhook` (a POST to a URL). The step ends when its workflow or service calls back.',
+    'One step of the chain: `dispatch`, `webhook`, `parallel` (several sent at once) or `approval` (a person decides). A step that does not succeed stops the chain.',
   properties: {
-    dispatch: {
+    ...sentStepProperties,
+    parallel: {
       type: 'object',
-      title: 'repository_dispatch step',
+      title: 'Parallel group',
       description:
-        'Triggers `repository_dispatch` on a GitHub repository; its workflow reports back with the hookchain Action.',
+        'Sends every step of `steps` at once, each with its own callback URL. `require: all` (the default) succeeds when every branch has, and ends at the first that does not; `any` succeeds at the first branch that does, and fails only when every branch has. The branches left running are cancelled.',
       properties: {
-        repository: {
+        require: {
           type: 'string',
-          title: 'Repository',
-          description: 'The GitHub repository to dispatch to, as owner/name.',
-          pattern: '^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$',
-          patternErrorMessage: 'must be owner/name, like acme/app',
-          examples: ['acme/integration-tests'],
+          title: 'Require',
+          description: '`all` branches to succeed, or `any` one.',
+          enum: ['all', 'any'],
+          default: 'all',
+          nullable: true,
         },
-        event_type: {
-          type: 'string',
-          title: 'Event type',
-          description:
-            'The `event_type` of the dispatch, which the workflow selects with `on: repository_dispatch: types: [...]`.',
-          minLength: 1,
-          maxLength: EVENT_TYPE_MAX,
-          examples: ['image-pushed'],
+        steps: {
+          type: 'array',
+          title: 'Branches',
+          description: 'The steps sent at once: dispatches and webhooks.',
+          items: sentStepSchema,
+          minItems: 1,
         },
       },
-      required: ['repository', 'event_type'],
+      required: ['steps'],
       additionalProperties: false,
       nullable: true,
     },
-    webhook: {
+    approval: {
       type: 'object',
-      title: 'Webhook step',
+      title: 'Approval',
       description:
-        "POSTs a Docker Hub-style payload to a URL; the payload's `callback_url` is where the service reports back.",
+        'Waits for a person to approve or reject, on the run page or with POST /api/runs/<id>/steps/<n>/approve (or /reject). Rejected, the run fails; undecided within the timeout, it errs.',
       properties: {
-        url: httpUrl('URL', 'Where the payload is POSTed.'),
-        secret: {
-          type: 'string',
-          title: 'Signing secret',
-          description: `Signs each delivery with Standard Webhooks headers (\`webhook-id\`, \`webhook-timestamp\`, \`webhook-signature\`). A Standard Webhooks secret (\`whsec_\` and the base64 of 24 to 64 random bytes; generate one with \`echo whsec_$(openssl rand -base64 32)\`), or any other string of at least ${SECRET_MIN_LENGTH} characters, used as its UTF-8 bytes. Leave it out to send unsigned.`,
-          pattern: `^(?:whsec_(?:[A-Za-z0-9+/]{4}){8,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?|(?!whsec_)[\\s\\S]{${SECRET_MIN_LENGTH},})$`,
-          patternErrorMessage: `must be a Standard Webhooks secret (whsec_ and the base64 of at least 24 random bytes; generate one with: echo whsec_$(openssl rand -base64 32)) or any other string of at least ${SECRET_MIN_LENGTH} characters`,
-          writeOnly: true,
+        timeout: {
+          ...duration('Timeout', 'How long to wait for the decision (1m to 30d).'),
+          default: DEFAULT_APPROVAL_TIMEOUT,
           nullable: true,
         },
       },
-      required: ['url'],
       additionalProperties: false,
       nullable: true,
     },
@@ -153,7 +230,60 @@ const stepSchema: JSONSchemaType<RawStep> = {
   minProperties: 1,
   maxProperties: 1,
   additionalProperties: false,
+} as unknown as JSONSchemaType<RawStep>
+
+function notifyUrl(title: string, description: string) {
+  return {
+    type: 'object',
+    title,
+    description,
+    properties: {
+      webhook_url: {
+        ...httpUrl('Webhook URL', 'The incoming webhook URL; it is a secret.'),
+        writeOnly: true,
+      },
+    },
+    required: ['webhook_url'],
+    additionalProperties: false,
+    nullable: true,
+  } as const
 }
+
+const notifySchema = {
+  type: 'object',
+  title: 'Notification target',
+  description:
+    'Where to tell people how runs end: one of `slack`, `teams`, `discord` or `webhook`, and `on`, the events it wants. Notifications never change a run.',
+  properties: {
+    slack: notifyUrl('Slack', 'A Slack incoming webhook.'),
+    teams: notifyUrl('Microsoft Teams', 'A Teams incoming webhook (or workflow) URL.'),
+    discord: notifyUrl('Discord', 'A Discord channel webhook.'),
+    webhook: {
+      type: 'object',
+      title: 'Webhook',
+      description:
+        'POSTs a JSON message, signed with Standard Webhooks headers when it has a secret.',
+      properties: {
+        url: httpUrl('URL', 'Where the message is POSTed.'),
+        secret: sentStepProperties.webhook.properties.secret,
+      },
+      required: ['url'],
+      additionalProperties: false,
+      nullable: true,
+    },
+    on: {
+      type: 'array',
+      title: 'On',
+      description: `The events that are sent: ${NOTIFY_EVENTS.map((e) => `\`${e}\``).join(', ')} (\`approval\`: an approval waits for its decision).`,
+      items: { type: 'string', enum: [...NOTIFY_EVENTS] },
+      minItems: 1,
+      uniqueItems: true,
+      default: DEFAULT_NOTIFY_EVENTS,
+      nullable: true,
+    },
+  },
+  additionalProperties: false,
+} as unknown as JSONSchemaType<RawNotifyTarget>
 
 const chainSchema: JSONSchemaType<RawChain> = {
   type: 'object',
@@ -217,6 +347,23 @@ const chainSchema: JSONSchemaType<RawChain> = {
       description: 'Run in order; a step that does not report success stops the chain.',
       items: stepSchema,
       minItems: 1,
+    },
+    on_failure: {
+      type: 'array',
+      title: 'On failure',
+      description:
+        "Steps run once, in order, when a run ends as failure or error (not when it is cancelled): a rollback, say. Their client_payload.image.previous is the last image this chain succeeded for in the same repository. They do not change the run's state.",
+      items: sentStepSchema,
+      minItems: 1,
+      nullable: true,
+    },
+    notify: {
+      type: 'array',
+      title: 'Notify',
+      description: 'Who is told when runs end, or wait for an approval.',
+      items: notifySchema,
+      minItems: 1,
+      nullable: true,
     },
   },
   required: ['name', 'match', 'steps'],

@@ -37,8 +37,22 @@ export interface Chain {
   match: { repository: string; tags: string[] | null }
   stepTimeoutMs: number
   steps: StepSpec[]
+  onFailure: SentStepSpec[]
+  notify: NotifyTarget[]
 }
 
-export type StepSpec =
+/** A step that is sent somewhere. */
+export type SentStepSpec =
   | { kind: 'dispatch'; repository: string; eventType: string }
   | { kind: 'webhook'; url: string; secret: string | null }
+
+export type StepSpec =
+  | SentStepSpec
+  | { kind: 'parallel'; require: 'all' | 'any'; branches: SentStepSpec[] }
+  | { kind: 'approval'; timeoutMs: number }
+
+export type NotifyEvent = 'success' | 'failure' | 'error' | 'cancelled' | 'approval'
+
+export type NotifyTarget =
+  | { kind: 'slack' | 'teams' | 'discord'; url: string; on: NotifyEvent[] }
+  | { kind: 'webhook'; url: string; secret: string | null; on: NotifyEvent[] }

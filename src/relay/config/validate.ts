@@ -98,12 +98,12 @@ function explain(error: ErrorObject, root: unknown): PathProblem {
       return { path, message: `must list at least one ${item}${optional}` }
     }
     case 'minProperties':
-      return { path, message: `must have one of ${properties.join(' or ')}` }
+      return { path, message: `must have one of ${alternatives(properties)}` }
     case 'maxProperties': {
       const what = String(schema.title ?? 'item').toLowerCase()
       return {
         path,
-        message: `must have only one of ${properties.join(' or ')}: write each as its own ${what}`,
+        message: `must have only one of ${alternatives(properties)}: write each as its own ${what}`,
       }
     }
     case 'not': {
@@ -113,6 +113,13 @@ function explain(error: ErrorObject, root: unknown): PathProblem {
     default:
       return { path, message: error.message ?? 'is not valid' }
   }
+}
+
+/** `a or b`, `a, b or c`. */
+function alternatives(names: readonly string[]): string {
+  return names.length < 3
+    ? names.join(' or ')
+    : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`
 }
 
 function explainType(expected: string, data: unknown, schema: Schema): string {

@@ -2,19 +2,27 @@ import { EVENT_TYPE_MAX } from '../config/schema.js'
 import { type Image, imageOf } from '../model/run.js'
 import type { PushEvent } from '../sources/types.js'
 
-/** `client_payload` of each `repository_dispatch`, exactly as DESIGN.md fixes it (9 top-level keys). */
+/** The image, and for an `on_failure` step the last image this chain succeeded for. */
+export type PayloadImage = Image & { previous?: Pick<Image, 'reference' | 'digest'> | null }
+
+/**
+ * `client_payload` of each `repository_dispatch`, as DESIGN.md fixes it: 10 top-level keys, the
+ * most GitHub takes, so anything new goes inside one of them.
+ */
 export interface ClientPayload {
   callback_url: string
   run_id: string
   chain: string
-  /** 1-based. */
-  step: number
+  /** 1-based; `"2.1"` for branch 1 of the group at step 2, `"on_failure.1"` for a rollback step. */
+  step: number | string
   steps: number
-  image: Image
+  image: PayloadImage
   pusher: string | null
   /** ISO 8601, UTC. */
   pushed_at: string
   source: string
+  /** 1, then 2, 3… on each retry of the run. */
+  attempt: number
 }
 
 /** Where a step stands in its run: what both payload builders need. */
@@ -23,34 +31,42 @@ export interface StepContext {
   callbackUrl: string
   runId: string
   chain: string
-  /** 1-based. */
-  step: number
+  step: number | string
+  /** How many steps its phase has. */
   steps: number
+  attempt: number
   push: PushEvent
+  /** For an `on_failure` step: the last image the chain succeeded for, or null. */
+  previous?: Image | null
 }
 
 export const CLIENT_PAYLOAD_MAX_KEYS = 10
 /** GitHub wants the serialised client_payload to be less than 64 KB. */
 export const CLIENT_PAYLOAD_MAX_BYTES = 64 * 1024
 
-export function buildClientPayload({
-  callbackUrl,
-  runId,
-  chain,
-  step,
-  steps,
-  push,
-}: StepContext): ClientPayload {
+export function buildClientPayload(context: StepContext): ClientPayload {
+  const { callbackUrl, runId, chain, step, steps, push, attempt } = context
   return {
     callback_url: callbackUrl,
     run_id: runId,
     chain,
     step,
     steps,
-    image: imageOf(push),
+    image: payloadImage(context),
     pusher: push.pusher,
     pushed_at: push.pushedAt,
     source: push.source,
+    attempt,
+  }
+}
+
+/** The pushed image; `previous` only for a step that was told of one (a rollback). */
+export function payloadImage({ push, previous }: StepContext): PayloadImage {
+  const image = imageOf(push)
+  if (previous === undefined) return image
+  return {
+    ...image,
+    previous: previous && { reference: previous.reference, digest: previous.digest },
   }
 }
 

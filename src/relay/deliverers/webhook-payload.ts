@@ -1,5 +1,10 @@
 import { type Image, imageOf } from '../model/run.js'
-import type { ClientPayload, StepContext } from './client-payload.js'
+import {
+  type ClientPayload,
+  type PayloadImage,
+  payloadImage,
+  type StepContext,
+} from './client-payload.js'
 
 /**
  * What a `webhook` step receives: Docker Hub's push payload (as its webhook chains sent it), with
@@ -29,22 +34,17 @@ export interface WebhookPayload {
   hookchain: {
     run_id: string
     chain: string
-    step: number
+    step: ClientPayload['step']
     steps: number
-    image: Image
+    attempt: number
+    image: PayloadImage
     pushed_at: string
     source: ClientPayload['source']
   }
 }
 
-export function buildWebhookPayload({
-  callbackUrl,
-  runId,
-  chain,
-  step,
-  steps,
-  push,
-}: StepContext): WebhookPayload {
+export function buildWebhookPayload(context: StepContext): WebhookPayload {
+  const { callbackUrl, runId, chain, step, steps, push, attempt } = context
   const slash = push.repository.lastIndexOf('/')
   const dockerHub = push.registry === 'docker.io'
   const namespace = slash >= 0 ? push.repository.slice(0, slash) : dockerHub ? 'library' : ''
@@ -69,7 +69,8 @@ export function buildWebhookPayload({
       chain,
       step,
       steps,
-      image: imageOf(push),
+      attempt,
+      image: payloadImage(context),
       pushed_at: push.pushedAt,
       source: push.source,
     },

@@ -62,3 +62,18 @@ export function requireAdmin(adminToken: string | null, options: { browser?: boo
     )
   }
 }
+
+/**
+ * Who an admin request is, for the history: the user name of HTTP basic auth (a browser asks for
+ * one with the token as password), else `admin`.
+ */
+export function adminName(req: Request): string {
+  const header = req.headers.authorization ?? ''
+  const [scheme, value] = header.split(' ', 2)
+  if (scheme?.toLowerCase() === 'basic' && value) {
+    const decoded = Buffer.from(value.trim(), 'base64').toString('utf8')
+    const name = decoded.slice(0, Math.max(0, decoded.indexOf(':'))).trim()
+    if (/^[\p{L}\p{N} ._@-]{1,64}$/u.test(name)) return name
+  }
+  return req.socket.remoteAddress && !header ? 'admin (this machine)' : 'admin'
+}

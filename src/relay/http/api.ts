@@ -4,6 +4,9 @@ import { RUN_STATES, type Run, type RunState } from '../model/run.js'
 import type { RunService } from '../runs/service.js'
 import { SOURCE_NAMES } from '../sources/index.js'
 import type { HistoryStore } from '../store/store.js'
+import { adminName } from './admin-auth.js'
+import { rawBody } from './body.js'
+import { decisionComment, stepIndex } from './decision.js'
 import { cursor, limit, oneOf, revealed, text } from './query.js'
 import { eventJson, runJson } from './representation.js'
 
@@ -18,11 +21,12 @@ export function apiRouter({ store, runs }: ApiDeps): Router {
 
   /** A run with its attempts and callbacks, as `GET /api/runs/<id>` answers it. */
   async function fullRun(run: Run) {
-    const [attempts, callbacks] = await Promise.all([
+    const [attempts, callbacks, earlier] = await Promise.all([
       store.attemptsFor([run.id]),
       store.callbacksFor(run.id),
+      store.earlierAttempts(run.id),
     ])
-    return runJson(run, attempts, callbacks)
+    return runJson(run, { attempts, callbacks, earlier })
   }
 
   router.get('/api/runs', async (req, res) => {
@@ -35,10 +39,7 @@ export function apiRouter({ store, runs }: ApiDeps): Router {
     const attempts = await store.attemptsFor(page.items.map((r) => r.id))
     res.json({
       runs: page.items.map((run) =>
-        runJson(
-          run,
-          attempts.filter((a) => a.runId === run.id),
-        ),
+        runJson(run, { attempts: attempts.filter((a) => a.runId === run.id) }),
       ),
       next_cursor: page.nextCursor,
     })
@@ -52,6 +53,25 @@ export function apiRouter({ store, runs }: ApiDeps): Router {
     const run = await runs.retry(String(req.params.id))
     res.status(202).json(await fullRun(run))
   })
+
+  router.post('/api/runs/:id/cancel', async (req, res) => {
+    const run = await runs.cancel(String(req.params.id), adminName(req))
+    res.status(200).json(await fullRun(run))
+  })
+
+  for (const [verb, approved] of [
+    ['approve', true],
+    ['reject', false],
+  ] as const) {
+    router.post(`/api/runs/:id/steps/:step/${verb}`, rawBody, async (req, res) => {
+      const run = await runs.decide(String(req.params.id), stepIndex(req), {
+        approved,
+        by: adminName(req),
+        comment: decisionComment(req),
+      })
+      res.status(200).json(await fullRun(run))
+    })
+  }
 
   router.get('/api/events', async (req, res) => {
     const filter = {

@@ -4,11 +4,13 @@ import type { Settings } from '../config/settings.js'
 import type { Metrics } from '../metrics.js'
 import type { RunService } from '../runs/service.js'
 import type { Store } from '../store/store.js'
-import { requireAdmin } from './admin-auth.js'
+import { adminName, requireAdmin } from './admin-auth.js'
 import { allowedMethods, methodNotAllowed, type RouterLayer } from './allowed-methods.js'
 import { apiRouter } from './api.js'
+import { rawBody } from './body.js'
 import { githubWebUrl, refuseCrossSite, refuseForeignHost } from './browser-guard.js'
 import { callbacksRouter } from './callbacks.js'
+import { decisionComment, stepIndex } from './decision.js'
 import { mountHooks } from './hooks.js'
 import { pagesRouter, retryProblemPage } from './pages.js'
 import { databaseUnavailable, problem, problemHandler, withoutSecret } from './problem.js'
@@ -68,15 +70,33 @@ export function createApp(deps: AppDeps): Express {
   const browser = requireAdmin(settings.adminToken, { browser: true })
   app.get('/', browser)
   app.use(['/runs', '/events', '/assets'], browser)
-  app.post(
-    '/runs/:id/retry',
-    refuseCrossSite(settings.publicUrl, { json: false }),
-    async (req: Request, res: Response) => {
-      const run = await runs.retry(String(req.params.id))
-      res.redirect(303, `/runs/${run.id}`)
-    },
-    retryProblemPage,
-  )
+  // The run page's buttons: plain forms, answered with the run page again.
+  const fromPages = refuseCrossSite(settings.publicUrl, { json: false })
+  const button = (path: string, act: (req: Request) => Promise<{ id: string }>) =>
+    app.post(
+      path,
+      fromPages,
+      rawBody,
+      async (req: Request, res: Response) => {
+        const run = await act(req)
+        res.redirect(303, `/runs/${run.id}`)
+      },
+      retryProblemPage,
+    )
+  button('/runs/:id/retry', (req) => runs.retry(String(req.params.id)))
+  button('/runs/:id/cancel', (req) => runs.cancel(String(req.params.id), adminName(req)))
+  for (const [verb, approved] of [
+    ['approve', true],
+    ['reject', false],
+  ] as const) {
+    button(`/runs/:id/steps/:step/${verb}`, (req) =>
+      runs.decide(String(req.params.id), stepIndex(req), {
+        approved,
+        by: adminName(req),
+        comment: decisionComment(req),
+      }),
+    )
+  }
   app.use(pagesRouter({ store, now, githubUrl: githubWebUrl(settings.github.apiUrl) }))
 
   const routes = app.router.stack as unknown as RouterLayer[]

@@ -1,5 +1,6 @@
 import { Router } from 'express'
 import { formatProblems, validateCallback } from '../../shared/callback.js'
+import { stepAt } from '../model/run.js'
 import type { RunService } from '../runs/service.js'
 import { bodyBytes, parseJson, rawBody, requireMediaType } from './body.js'
 import { problem } from './problem.js'
@@ -42,8 +43,8 @@ export function callbacksRouter(runs: RunService): Router {
       )
     }
     const run = await runs.callback(token, validation.value)
-    const step = run.steps[token.step - 1]
-    res.status(200).json({ run: runJson(run), step: step ? stepJson(step) : null })
+    const step = stepAt(run, token.ref)
+    res.status(200).json({ run: runJson(run), step: step ? stepJson(step, token.ref) : null })
   })
   return router
 }

@@ -75,11 +75,12 @@ export function pagesRouter({ store, now, githubUrl = 'https://github.com' }: Pa
     const id = String(req.params.id)
     const run = ID_PATTERN.test(id) ? await store.getRun(id) : null
     if (!run) throw notFound('run', id)
-    const [attempts, callbacks] = await Promise.all([
+    const [attempts, callbacks, earlier] = await Promise.all([
       store.attemptsFor([run.id]),
       store.callbacksFor(run.id),
+      store.earlierAttempts(run.id),
     ])
-    sendPage(res, 200, runPage({ run, attempts, callbacks, now: now(), githubUrl }))
+    sendPage(res, 200, runPage({ run, attempts, callbacks, earlier, now: now(), githubUrl }))
   })
 
   router.get('/events', async (req, res) => {

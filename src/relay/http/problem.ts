@@ -28,6 +28,9 @@ const PROBLEM_TYPES = {
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'step-ended': { status: 409, title: 'Step already ended' },
   'run-not-retryable': { status: 409, title: 'Run cannot be retried' },
+  'run-not-cancellable': { status: 409, title: 'Run cannot be cancelled' },
+  'approval-not-waiting': { status: 409, title: 'Approval not waiting' },
+  'step-not-found': { status: 404, title: 'Step not found' },
   'event-has-no-push': { status: 409, title: 'Nothing to redeliver' },
   'no-chain-matches': { status: 409, title: 'No chain matches' },
   'body-too-large': { status: 413, title: 'Body too large' },
@@ -36,12 +39,16 @@ const PROBLEM_TYPES = {
   'unsupported-charset': { status: 415, title: 'Unsupported charset' },
   'invalid-callback': { status: 422, title: 'Invalid callback' },
   'invalid-payload': { status: 422, title: 'Not a push payload' },
+  'invalid-decision': { status: 422, title: 'Invalid decision' },
   'too-many-requests': { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal error' },
   'database-unavailable': { status: 503, title: 'Database unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>
 
 export type ProblemType = keyof typeof PROBLEM_TYPES
+
+/** Every problem type the relay may answer with, for its API description. */
+export const PROBLEM_TYPE_NAMES = Object.keys(PROBLEM_TYPES) as ProblemType[]
 
 export interface ProblemOptions {
   /** Extra members of the body, such as `errors`. */

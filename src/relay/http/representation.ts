@@ -1,14 +1,29 @@
 import type { Attempt } from '../model/attempt.js'
 import type { CallbackRecord } from '../model/callback.js'
 import type { EventRecord } from '../model/event.js'
-import { type Run, type Step, shownTarget } from '../model/run.js'
+import {
+  isFinal,
+  type Phase,
+  type Run,
+  type RunAttempt,
+  type Step,
+  type StepRef,
+  shownTarget,
+  stepName,
+} from '../model/run.js'
+
+/** What the history holds of a run besides the run itself. */
+export interface RunHistory {
+  attempts?: readonly Attempt[]
+  callbacks?: readonly CallbackRecord[]
+  earlier?: readonly RunAttempt[]
+}
 
 /** The wire shapes of the history API (snake_case, as DESIGN.md and openapi.yaml fix them). */
-export function runJson(
-  run: Run,
-  attempts: readonly Attempt[] = [],
-  callbacks: readonly CallbackRecord[] = [],
-) {
+export function runJson(run: Run, history: RunHistory = {}) {
+  const { attempts = [], callbacks = [], earlier = [] } = history
+  // Requests and callbacks of earlier attempts are shown with their attempt, not the current one.
+  const current = { attempt: run.attempt, attempts, callbacks }
   return {
     id: run.id,
     event_id: run.eventId,
@@ -20,26 +35,77 @@ export function runJson(
     pushed_at: run.push.pushedAt,
     created_at: run.createdAt,
     finished_at: run.finishedAt,
-    steps: run.steps.map((step) =>
-      stepJson(
-        step,
-        attempts.filter((a) => a.step === step.index),
-        callbacks.filter((c) => c.step === step.index),
-      ),
-    ),
+    attempt: run.attempt,
+    steps: stepsJson(run.steps, 'main', current),
+    on_failure: run.onFailure.length
+      ? {
+          state: phaseState(run.onFailure),
+          steps: stepsJson(run.onFailure, 'on_failure', current),
+        }
+      : null,
+    earlier_attempts: earlier.map((a) => ({
+      attempt: a.attempt,
+      state: a.state,
+      started_at: a.startedAt,
+      finished_at: a.finishedAt,
+      steps: stepsJson(a.steps, 'main', { attempt: a.attempt, attempts, callbacks }),
+      on_failure: a.onFailure.length
+        ? {
+            state: phaseState(a.onFailure),
+            steps: stepsJson(a.onFailure, 'on_failure', {
+              attempt: a.attempt,
+              attempts,
+              callbacks,
+            }),
+          }
+        : null,
+    })),
     registry_callback: run.push.callbackUrl
       ? { attempts: attempts.filter((a) => a.kind === 'registry-callback').map(attemptJson) }
       : null,
+    notifications: attempts.filter((a) => a.kind === 'notification').map(attemptJson),
   }
 }
 
-export function stepJson(
-  step: Step,
-  attempts: readonly Attempt[] = [],
-  callbacks: readonly CallbackRecord[] = [],
-) {
+/** How a run's on_failure steps went: not yet, under way, or how the last one that ran ended. */
+function phaseState(
+  steps: readonly Step[],
+): 'queued' | 'running' | 'success' | 'failure' | 'error' | 'cancelled' {
+  if (steps.every((s) => s.state === 'queued' || s.state === 'skipped')) return 'queued'
+  if (steps.some((s) => !isFinal(s.state) && s.state !== 'queued')) return 'running'
+  const last = [...steps].reverse().find((s) => s.state !== 'skipped' && s.state !== 'queued')
+  return last?.state === 'failure' || last?.state === 'error' || last?.state === 'cancelled'
+    ? last.state
+    : 'success'
+}
+
+interface Records {
+  attempt: number
+  attempts: readonly Attempt[]
+  callbacks: readonly CallbackRecord[]
+}
+
+function stepsJson(steps: readonly Step[], phase: Phase, records: Records) {
+  return steps.map((step) => stepJson(step, { phase, index: step.index, branch: 0 }, records))
+}
+
+/** `records` holds the run's requests and callbacks; the step's own are picked out of them. */
+export function stepJson(step: Step, ref: StepRef, records?: Records): StepJson {
+  const mine = <
+    T extends { step: number | null; phase: Phase; branch: number; runAttempt: number },
+  >(
+    list: readonly T[],
+  ) =>
+    list.filter(
+      (x) =>
+        x.step === ref.index &&
+        x.phase === ref.phase &&
+        x.branch === ref.branch &&
+        x.runAttempt === records?.attempt,
+    )
   return {
     index: step.index,
+    name: stepName(ref),
     kind: step.kind,
     target: shownTarget(step),
     event_type: step.eventType,
@@ -52,16 +118,64 @@ export function stepJson(
     dispatched_at: step.dispatchedAt,
     finished_at: step.finishedAt,
     deadline: step.deadline,
-    attempts: attempts.map(attemptJson),
+    attempts: records ? mine(records.attempts).map(attemptJson) : [],
     callbacks_dropped: step.callbacksDropped,
-    callbacks: callbacks.map((c) => ({
+    callbacks: (records ? mine(records.callbacks) : []).map((c) => ({
       received_at: c.receivedAt,
       generation: c.generation,
       state: c.body.state,
       body: c.body,
       outcome: c.outcome,
     })),
+    ...(step.kind === 'parallel'
+      ? {
+          require: step.require,
+          branches: step.branches.map((branch) =>
+            stepJson(branch, { ...ref, branch: branch.index }, records),
+          ),
+        }
+      : {}),
+    ...(step.kind === 'approval'
+      ? {
+          decision: step.decision && {
+            approved: step.decision.approved,
+            by: step.decision.by,
+            at: step.decision.at,
+            comment: step.decision.comment,
+          },
+        }
+      : {}),
   }
+}
+
+/** A step as the API sends it; a group's branches are steps too. */
+export interface StepJson {
+  index: number
+  name: string
+  kind: Step['kind']
+  target: string
+  event_type: string | null
+  state: Step['state']
+  description: string | null
+  context: string | null
+  target_url: string | null
+  generation: number
+  started_at: string | null
+  dispatched_at: string | null
+  finished_at: string | null
+  deadline: string | null
+  attempts: AttemptJson[]
+  callbacks_dropped: number
+  callbacks: {
+    received_at: string
+    generation: number
+    state: CallbackRecord['body']['state']
+    body: CallbackRecord['body']
+    outcome: string
+  }[]
+  require?: Step['require']
+  branches?: StepJson[]
+  decision?: Step['decision']
 }
 
 function attemptJson(a: Attempt) {

@@ -1,4 +1,6 @@
-export type AttemptKind = 'dispatch' | 'webhook' | 'registry-callback'
+import type { Phase } from './run.js'
+
+export type AttemptKind = 'dispatch' | 'webhook' | 'registry-callback' | 'notification'
 
 /** One HTTP request, as the run's history shows it. */
 export interface AttemptRecord {
@@ -17,8 +19,13 @@ export interface AttemptRecord {
 
 export interface Attempt extends AttemptRecord {
   runId: string
-  /** null for the registry callback, which belongs to the run. */
+  /** The run's attempt it was made in. */
+  runAttempt: number
+  /** The step's index in its phase; null for what belongs to the run (registry callback, notifications). */
   step: number | null
+  phase: Phase
+  /** The branch of a parallel group; 0 otherwise. */
+  branch: number
   kind: AttemptKind
 }
 

@@ -1,23 +1,60 @@
 import { redactUrl } from '../../shared/redaction.js'
 import type { PushEvent } from '../sources/types.js'
 
-export type RunState = 'running' | 'success' | 'failure' | 'error'
-export const RUN_STATES: readonly RunState[] = ['running', 'success', 'failure', 'error']
+export type RunState = 'running' | 'success' | 'failure' | 'error' | 'cancelled'
+export const RUN_STATES: readonly RunState[] = [
+  'running',
+  'success',
+  'failure',
+  'error',
+  'cancelled',
+]
 
 /**
- * `queued`: not reached yet. `dispatching`: its dispatch is in the outbox. `running`: dispatched,
- * no report yet. `pending`: the step reported progress. The rest are final.
+ * `queued`: not reached yet. `dispatching`: its dispatch is in the outbox. `running`: dispatched
+ * (a group: its branches are under way), no report yet. `pending`: the step reported progress.
+ * `waiting`: an approval waits for its decision. The rest are final: `cancelled` for a step the run
+ * stopped while it ran (or a branch its group no longer needed), `skipped` for one it never
+ * reached.
  */
 export type StepState =
   | 'queued'
   | 'dispatching'
   | 'running'
   | 'pending'
+  | 'waiting'
   | 'success'
   | 'failure'
   | 'error'
+  | 'cancelled'
+  | 'skipped'
 
-export type StepKind = 'dispatch' | 'webhook'
+export const STEP_STATES: readonly StepState[] = [
+  'queued',
+  'dispatching',
+  'running',
+  'pending',
+  'waiting',
+  'success',
+  'failure',
+  'error',
+  'cancelled',
+  'skipped',
+]
+
+/** A dispatch or a webhook is sent somewhere; a group runs its branches; an approval waits. */
+export type StepKind = 'dispatch' | 'webhook' | 'parallel' | 'approval'
+
+/** The steps a run makes its way through, and those it runs once when it fails (`on_failure`). */
+export type Phase = 'main' | 'on_failure'
+
+/** Where a step sits in its run: its phase, its 1-based place there, and its branch in a group. */
+export interface StepRef {
+  phase: Phase
+  index: number
+  /** 1-based within its parallel group; 0 for a step that is not a branch. */
+  branch: number
+}
 
 /** The image as `client_payload.image` names it. */
 export interface Image {
@@ -28,11 +65,19 @@ export interface Image {
   reference: string
 }
 
+/** Who decided an approval, and how. */
+export interface Decision {
+  approved: boolean
+  by: string
+  at: string
+  comment: string | null
+}
+
 export interface Step {
-  /** 1-based, as in `client_payload.step`. */
+  /** 1-based within its phase, as in `client_payload.step`; within its group for a branch. */
   index: number
   kind: StepKind
-  /** `owner/repo` for a dispatch, the URL for a webhook. */
+  /** `owner/repo` for a dispatch, the URL for a webhook; empty for a group or an approval. */
   target: string
   eventType: string | null
   state: StepState
@@ -44,10 +89,18 @@ export interface Step {
   startedAt: string | null
   dispatchedAt: string | null
   finishedAt: string | null
-  /** When the step ends as `error` unless a final callback arrives first. */
+  /** When the step ends as `error` unless it ends before. */
   deadline: string | null
+  /** Its own time limit (an approval's); null for the chain's step timeout. */
+  timeoutMs: number | null
   /** Refused callbacks past those the history keeps (a client that keeps calling an ended step). */
   callbacksDropped: number
+  /** A parallel group's rule: every branch must succeed (`all`), or one (`any`). */
+  require: 'all' | 'any' | null
+  /** A parallel group's branches; empty for any other step. */
+  branches: Step[]
+  /** An approval's decision, once made. */
+  decision: Decision | null
 }
 
 export interface Run {
@@ -64,7 +117,21 @@ export interface Run {
   finishedAt: string | null
   /** Optimistic concurrency: a transition is saved only over the version it was computed from. */
   version: number
+  /** 1, then 2, 3… for each retry; earlier attempts are kept as they ended. */
+  attempt: number
   steps: Step[]
+  /** Run once, in order, when the run ends as failure or error. */
+  onFailure: Step[]
+}
+
+/** An earlier attempt of a run, as it ended. */
+export interface RunAttempt {
+  attempt: number
+  state: RunState
+  startedAt: string
+  finishedAt: string | null
+  steps: Step[]
+  onFailure: Step[]
 }
 
 /** The target as people may see it: a webhook URL with any credentials in it hidden. */
@@ -72,10 +139,56 @@ export function shownTarget(step: Pick<Step, 'kind' | 'target'>): string {
   return step.kind === 'webhook' ? redactUrl(step.target) : step.target
 }
 
-export const FINAL_STEP_STATES: readonly StepState[] = ['success', 'failure', 'error']
+const FINAL: ReadonlySet<StepState | RunState> = new Set([
+  'success',
+  'failure',
+  'error',
+  'cancelled',
+  'skipped',
+])
 
 export function isFinal(state: StepState | RunState): boolean {
-  return state === 'success' || state === 'failure' || state === 'error'
+  return FINAL.has(state)
+}
+
+/** `2`, `2.1` (branch 1 of the group at 2), `on_failure.1`: how a step is named to people and workflows. */
+export function stepName(ref: StepRef): string {
+  const place = ref.branch ? `${ref.index}.${ref.branch}` : String(ref.index)
+  return ref.phase === 'on_failure' ? `on_failure.${place}` : place
+}
+
+/**
+ * `client_payload.step`, and the `step` of log lines: the number of a main step, as it always was;
+ * the name (`2.1`, `on_failure.1`) of a branch or a rollback step.
+ */
+export function stepNumber(ref: StepRef): number | string {
+  return ref.branch || ref.phase !== 'main' ? stepName(ref) : ref.index
+}
+
+/** The step a reference names, if the run has it. */
+export function stepAt(run: Pick<Run, 'steps' | 'onFailure'>, ref: StepRef): Step | undefined {
+  const top = (ref.phase === 'main' ? run.steps : run.onFailure)[ref.index - 1]
+  return ref.branch ? top?.branches[ref.branch - 1] : top
+}
+
+/** Every step that is sent somewhere (dispatches and webhooks, branches included), with its place. */
+export function sentSteps(run: Pick<Run, 'steps' | 'onFailure'>): { ref: StepRef; step: Step }[] {
+  const out: { ref: StepRef; step: Step }[] = []
+  for (const [phase, steps] of [
+    ['main', run.steps],
+    ['on_failure', run.onFailure],
+  ] as const) {
+    steps.forEach((step, i) => {
+      if (step.kind === 'parallel') {
+        step.branches.forEach((branch, b) => {
+          out.push({ ref: { phase, index: i + 1, branch: b + 1 }, step: branch })
+        })
+      } else if (step.kind !== 'approval') {
+        out.push({ ref: { phase, index: i + 1, branch: 0 }, step })
+      }
+    })
+  }
+  return out
 }
 
 export function imageOf(push: PushEvent): Image {

@@ -33,7 +33,15 @@ export function notifyRegistryHandler(deps: NotifyRegistryDeps): JobHandler {
       url,
     ])
     await store.recordAttempts(
-      outcome.attempts.map((a) => ({ ...a, runId: run.id, step: null, kind: 'registry-callback' })),
+      outcome.attempts.map((a) => ({
+        ...a,
+        runId: run.id,
+        runAttempt: run.attempt,
+        step: null,
+        phase: 'main' as const,
+        branch: 0,
+        kind: 'registry-callback' as const,
+      })),
     )
     deps.metrics?.attempts.inc({ kind: 'registry-callback', outcome: outcome.kind })
     countRequests(deps.metrics, 'registry-callback', outcome.attempts)

@@ -5,7 +5,15 @@ import type { DeliveryOutcome } from '../deliverers/attempt.js'
 import type { Deliverer } from '../deliverers/deliverer.js'
 import { countRequests, type Metrics } from '../metrics.js'
 import { IN_FLIGHT } from '../model/attempt.js'
-import { type Run, type Step, shownTarget } from '../model/run.js'
+import {
+  type Run,
+  type Step,
+  type StepRef,
+  shownTarget,
+  stepAt,
+  stepName,
+  stepNumber,
+} from '../model/run.js'
 import { newCallbackToken } from '../runs/callback-tokens.js'
 import type { RunService } from '../runs/service.js'
 import type { RunStore } from '../store/store.js'
@@ -14,7 +22,7 @@ import type { JobHandler, JobResult } from './runner.js'
 import type { WritePacer } from './write-pacer.js'
 
 export interface SendStepDeps {
-  store: Pick<RunStore, 'getRun' | 'addToken' | 'startAttempt' | 'recordAttempts'>
+  store: Pick<RunStore, 'getRun' | 'addToken' | 'startAttempt' | 'recordAttempts' | 'lastSuccess'>
   runs: Pick<RunService, 'delivered' | 'deliveryFailed'>
   deliverer: Deliverer
   /** Paces GitHub writes across every relay of the database. */
@@ -35,13 +43,32 @@ export function sendStepHandler(deps: SendStepDeps): JobHandler {
   const { store, logger } = deps
   return async (job): Promise<JobResult> => {
     const run = await store.getRun(job.runId)
-    const step = run?.steps[(job.step ?? 0) - 1]
-    if (!run || step?.state !== 'dispatching' || step.generation !== job.generation) {
+    const ref = job.ref
+    const step = run && ref ? stepAt(run, ref) : undefined
+    if (
+      !run ||
+      !ref ||
+      !step ||
+      step.state !== 'dispatching' ||
+      step.generation !== job.generation
+    ) {
       deps.metrics?.attempts.inc({ kind: step?.kind ?? 'dispatch', outcome: 'stale' })
       return { kind: 'done' }
     }
+    if (step.kind !== 'dispatch' && step.kind !== 'webhook') {
+      throw new Error(`BUG: step ${stepName(ref)} of run ${run.id} is a ${step.kind}, not sent`)
+    }
+    const kind = step.kind
     const target = shownTarget(step)
-    const log = { run: run.id, chain: run.chain, step: step.index, target }
+    const name = stepName(ref)
+    const log = { run: run.id, chain: run.chain, step: stepNumber(ref), target }
+    const where = {
+      runId: run.id,
+      runAttempt: run.attempt,
+      step: ref.index,
+      phase: ref.phase,
+      branch: ref.branch,
+    }
 
     if (step.kind === 'dispatch') {
       try {
@@ -49,13 +76,8 @@ export function sendStepHandler(deps: SendStepDeps): JobHandler {
       } catch (error) {
         if (!(error instanceof NoWriteSlotError)) throw error
         // A backlog waiting for write slots: each job comes back at its slot, in order.
-        deps.metrics?.attempts.inc({ kind: step.kind, outcome: 'postponed' })
-        logger.debug(
-          { ...log, retryInMs: error.retryAfterMs },
-          'step %d: %s',
-          step.index,
-          error.message,
-        )
+        deps.metrics?.attempts.inc({ kind, outcome: 'postponed' })
+        logger.debug({ ...log, retryInMs: error.retryAfterMs }, 'step %s: %s', name, error.message)
         return {
           kind: 'later',
           at: deps.now().getTime() + error.retryAfterMs,
@@ -68,12 +90,11 @@ export function sendStepHandler(deps: SendStepDeps): JobHandler {
     // The token and the placeholder attempt go together, so that SQLite commits both in one
     // transaction: one disk sync fewer per step.
     const { token, hash } = newCallbackToken()
-    const [, placeholder] = await Promise.all([
-      store.addToken(hash, { runId: run.id, step: step.index, generation: step.generation }),
+    const [, placeholder, previous] = await Promise.all([
+      store.addToken(hash, { runId: run.id, ref, generation: step.generation }),
       store.startAttempt({
-        runId: run.id,
-        step: step.index,
-        kind: step.kind,
+        ...where,
+        kind,
         target,
         request: null,
         status: null,
@@ -81,26 +102,32 @@ export function sendStepHandler(deps: SendStepDeps): JobHandler {
         durationMs: 0,
         startedAt: deps.now().toISOString(),
       }),
+      // A rollback is told what it rolls back to.
+      ref.phase === 'on_failure'
+        ? store.lastSuccess(run.chain, run.image.repository, run.id)
+        : Promise.resolve(undefined),
     ])
     const sent = await deps.deliverer
       .send(step, {
         callbackUrl: `${deps.publicUrl}/callbacks/${token}`,
         runId: run.id,
         chain: run.chain,
-        step: step.index,
-        steps: run.steps.length,
+        step: stepNumber(ref),
+        steps: (ref.phase === 'main' ? run.steps : run.onFailure).length,
+        attempt: run.attempt,
         push: run.push,
+        ...(previous === undefined ? {} : { previous }),
       })
       .catch(thrownAsRetry)
     // A receiver that answers an error may quote the request, callback URL and all.
     const outcome = scrubbed(sent, [...deps.secrets, token])
     await store.recordAttempts(
-      outcome.attempts.map((a) => ({ ...a, runId: run.id, step: step.index, kind: step.kind })),
+      outcome.attempts.map((a) => ({ ...a, ...where, kind })),
       placeholder,
     )
-    deps.metrics?.attempts.inc({ kind: step.kind, outcome: outcome.kind })
-    countRequests(deps.metrics, step.kind, outcome.attempts)
-    return settle(deps, job.tries, run, step, outcome, log)
+    deps.metrics?.attempts.inc({ kind, outcome: outcome.kind })
+    countRequests(deps.metrics, kind, outcome.attempts)
+    return settle(deps, job.tries, run, ref, step, outcome, log)
   }
 }
 
@@ -108,6 +135,7 @@ async function settle(
   deps: SendStepDeps,
   tries: number,
   run: Run,
+  ref: StepRef,
   step: Step,
   outcome: DeliveryOutcome,
   log: Record<string, unknown>,
@@ -116,14 +144,14 @@ async function settle(
     const delay = Math.max(outcome.retryAfterMs ?? 0, deps.retryDelay(tries))
     deps.logger.warn(
       { ...log, retryInMs: Math.round(delay) },
-      'step %d: %s; trying again',
-      step.index,
+      'step %s: %s; trying again',
+      stepName(ref),
       outcome.error,
     )
     return { kind: 'later', at: deps.now().getTime() + delay, error: outcome.error }
   }
-  if (outcome.kind === 'delivered') await deps.runs.delivered(run, step)
-  else await deps.runs.deliveryFailed(run, step, outcome.error)
+  if (outcome.kind === 'delivered') await deps.runs.delivered(run, ref, step)
+  else await deps.runs.deliveryFailed(run, ref, step, outcome.error)
   return { kind: 'done' }
 }
 

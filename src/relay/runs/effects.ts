@@ -1,33 +1,44 @@
+import type { NotifyTarget } from '../config/settings.js'
 import type { Run } from '../model/run.js'
 import type { NewJob } from '../store/store.js'
 import { type Effect, startRun } from './engine.js'
 
-/** The outbox jobs that carry out a transition's effects. */
-export function jobsFor(run: Run, effects: readonly Effect[], now: Date): NewJob[] {
-  return effects.map((effect) =>
-    effect.type === 'send'
-      ? {
-          kind: 'send',
-          runId: run.id,
-          step: effect.step,
-          generation: effect.generation,
-          dueAt: now.getTime(),
-        }
-      : {
-          kind: 'notify-registry',
-          runId: run.id,
-          step: null,
-          generation: null,
-          dueAt: now.getTime(),
-        },
-  )
+/**
+ * The outbox jobs that carry out a transition's effects: a `notify` effect becomes one job per
+ * target of the chain that wants that event, so that each is tried again on its own.
+ */
+export function jobsFor(
+  run: Run,
+  effects: readonly Effect[],
+  now: Date,
+  notify: readonly NotifyTarget[] = [],
+): NewJob[] {
+  const job = { runId: run.id, dueAt: now.getTime(), ref: null, generation: null, args: null }
+  return effects.flatMap((effect): NewJob[] => {
+    switch (effect.type) {
+      case 'send':
+        return [{ ...job, kind: 'send', ref: effect.ref, generation: effect.generation }]
+      case 'notify-registry':
+        return [{ ...job, kind: 'notify-registry' }]
+      case 'notify':
+        return notify.flatMap((target, i) =>
+          target.on.includes(effect.event)
+            ? [{ ...job, kind: 'notify', args: { event: effect.event, target: i + 1 } }]
+            : [],
+        )
+    }
+  })
 }
 
-/** New runs with their first step begun, and the jobs that dispatch it. */
-export function startRuns(runs: readonly Run[], now: Date): { runs: Run[]; jobs: NewJob[] } {
+/** New runs with their first step begun, and the jobs that carry it out. */
+export function startRuns(
+  runs: readonly Run[],
+  now: Date,
+  notifyOf: (run: Run) => readonly NotifyTarget[] = () => [],
+): { runs: Run[]; jobs: NewJob[] } {
   const started = runs.map((run) => startRun(run, now))
   return {
     runs: started.map((s) => s.run),
-    jobs: started.flatMap((s) => jobsFor(s.run, s.effects, now)),
+    jobs: started.flatMap((s) => jobsFor(s.run, s.effects, now, notifyOf(s.run))),
   }
 }

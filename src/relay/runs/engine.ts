@@ -1,93 +1,145 @@
 import type { Callback } from '../../shared/callback.js'
 import { formatDuration } from '../config/duration.js'
-import { isFinal, type Run, type Step } from '../model/run.js'
+import {
+  type Decision,
+  isFinal,
+  type Run,
+  type RunState,
+  type Step,
+  type StepRef,
+  stepAt,
+  stepName,
+} from '../model/run.js'
 
 /** What happened to a run, as the chain engine sees it. */
 export type RunInput =
-  | { type: 'delivered'; step: number; generation: number }
-  | { type: 'delivery-failed'; step: number; generation: number; error: string }
-  | { type: 'callback'; step: number; generation: number; callback: Callback }
+  | { type: 'delivered'; ref: StepRef; generation: number }
+  | { type: 'delivery-failed'; ref: StepRef; generation: number; error: string }
+  | { type: 'callback'; ref: StepRef; generation: number; callback: Callback }
   /** `lastError`: why the outbox's last try to dispatch the step failed, if it did. */
-  | { type: 'timeout'; step: number; lastError?: string | null }
+  | { type: 'timeout'; ref: StepRef; lastError?: string | null }
+  | { type: 'decide'; ref: StepRef; approved: boolean; by: string; comment: string | null }
   | { type: 'retry' }
+  | { type: 'cancel'; by: string }
+
+/** What a notification target hears about. */
+export type RunEvent = 'success' | 'failure' | 'error' | 'cancelled' | 'approval'
 
 /** What the outside world must do after a transition. */
 export type Effect =
-  | { type: 'send'; step: number; generation: number }
+  | { type: 'send'; ref: StepRef; generation: number }
   | { type: 'notify-registry' }
+  | { type: 'notify'; event: RunEvent }
+
+export type Refusal =
+  | 'step-ended'
+  | 'stale'
+  | 'not-due'
+  | 'not-retryable'
+  | 'not-cancellable'
+  | 'not-an-approval'
 
 export type Transition =
-  | { ok: true; run: Run; effects: Effect[] }
-  | { ok: false; reason: 'step-ended' | 'stale' | 'not-due' | 'not-retryable'; message: string }
+  | {
+      ok: true
+      run: Run
+      effects: Effect[]
+      /** A retry: the run before it is kept as its earlier attempt. */
+      newAttempt?: true
+    }
+  | { ok: false; reason: Refusal; message: string }
 
-/** A new run: its first step goes to the outbox. */
+/** A new run: its first step begins. */
 export function startRun(run: Run, now: Date): { run: Run; effects: Effect[] } {
-  const steps = run.steps.map((s) => ({ ...s }))
-  const effects = beginStep(steps, 0, run.stepTimeoutMs, now)
-  return { run: { ...run, steps, state: 'running', finishedAt: null }, effects }
+  const next = copy(run)
+  const effects: Effect[] = []
+  begin(next, 'main', 1, now, effects)
+  return { run: { ...next, state: 'running', finishedAt: null }, effects }
 }
 
 /** The chain's state machine: pure, so every rule is tested without a database or a network. */
 export function advance(run: Run, input: RunInput, now: Date): Transition {
-  const steps = run.steps.map((s) => ({ ...s }))
+  const next = copy(run)
+  const effects: Effect[] = []
   const at = now.toISOString()
 
-  if (input.type === 'retry') {
-    if (run.state !== 'failure' && run.state !== 'error') {
-      return refuse(
-        'not-retryable',
-        `run ${run.id} is ${run.state}; only a failed or errored run can be retried`,
-      )
-    }
-    const from = steps.findIndex((s) => s.state !== 'success')
-    for (const s of steps.slice(from)) resetStep(s)
-    const effects = beginStep(steps, from, run.stepTimeoutMs, now)
-    return { ok: true, run: { ...run, steps, state: 'running', finishedAt: null }, effects }
-  }
+  if (input.type === 'retry') return retry(next, now, effects)
+  if (input.type === 'cancel') return cancel(next, input.by, at, effects)
 
-  const step = steps[input.step - 1]
-  if (!step) return refuse('stale', `run ${run.id} has no step ${input.step}`)
+  const step = stepAt(next, input.ref)
+  const name = stepName(input.ref)
+  if (!step) return refuse('stale', `run ${run.id} has no step ${name}`)
   if ('generation' in input && input.generation !== step.generation) {
     return refuse(
       'stale',
-      `step ${input.step} of run ${run.id} was restarted; this report is for an earlier attempt`,
+      `step ${name} of run ${run.id} was restarted; this report is for an earlier attempt`,
     )
   }
   if (isFinal(step.state)) {
     return refuse(
       'step-ended',
-      `step ${step.index} of run ${run.id} already ended as ${step.state} at ${step.finishedAt}`,
+      `step ${name} of run ${run.id} already ended as ${step.state} at ${step.finishedAt}`,
     )
   }
   if (step.state === 'queued')
-    return refuse('stale', `step ${step.index} of run ${run.id} has not started`)
+    return refuse('stale', `step ${name} of run ${run.id} has not started`)
 
   switch (input.type) {
     case 'delivered':
       if (step.state !== 'dispatching')
-        return refuse('stale', `step ${step.index} was already dispatched`)
+        return refuse('stale', `step ${name} was already dispatched`)
       step.state = 'running'
       step.dispatchedAt = at
-      return { ok: true, run: { ...run, steps }, effects: [] }
+      return done(next, effects)
 
     case 'delivery-failed':
       if (step.state !== 'dispatching')
-        return refuse('stale', `step ${step.index} was already dispatched`)
-      return endRun(run, steps, step, 'error', { description: input.error }, at)
+        return refuse('stale', `step ${name} was already dispatched`)
+      end(step, 'error', { description: input.error }, at)
+      settle(next, input.ref, now, effects)
+      return done(next, effects)
 
     case 'timeout': {
       if (!step.deadline || step.deadline > at)
-        return refuse('not-due', `step ${step.index} is not due yet`)
-      const waited = formatDuration(run.stepTimeoutMs)
+        return refuse('not-due', `step ${name} is not due yet`)
+      const waited = formatDuration(step.timeoutMs ?? run.stepTimeoutMs)
       const why = input.lastError ?? step.description
       const description =
-        step.state === 'dispatching'
-          ? `Not dispatched within ${waited}${why ? `: ${why}` : ''}`
-          : `No callback within ${waited}`
-      return endRun(run, steps, step, 'error', { description }, at)
+        step.kind === 'approval'
+          ? `No decision within ${waited}`
+          : step.state === 'dispatching'
+            ? `Not dispatched within ${waited}${why ? `: ${why}` : ''}`
+            : `No callback within ${waited}`
+      end(step, 'error', { description }, at)
+      settle(next, input.ref, now, effects)
+      return done(next, effects)
+    }
+
+    case 'decide': {
+      if (step.kind !== 'approval')
+        return refuse('not-an-approval', `step ${name} of run ${run.id} is not an approval`)
+      const decision: Decision = {
+        approved: input.approved,
+        by: input.by,
+        at,
+        comment: input.comment,
+      }
+      step.decision = decision
+      const verb = input.approved ? 'Approved' : 'Rejected'
+      const said = input.comment ? `: ${input.comment}` : ''
+      end(
+        step,
+        input.approved ? 'success' : 'failure',
+        { description: `${verb} by ${input.by}${said}` },
+        at,
+      )
+      settle(next, input.ref, now, effects)
+      return done(next, effects)
     }
 
     case 'callback': {
+      if (step.kind === 'approval' || step.kind === 'parallel')
+        return refuse('stale', `step ${name} of run ${run.id} takes no callbacks`)
       const { callback } = input
       const report = {
         description: callback.description ?? null,
@@ -97,33 +149,165 @@ export function advance(run: Run, input: RunInput, now: Date): Transition {
       if (step.state === 'dispatching') step.dispatchedAt = at
       if (callback.state === 'pending') {
         Object.assign(step, keepKnown(step, report), { state: 'pending' })
-        return { ok: true, run: { ...run, steps }, effects: [] }
+        return done(next, effects)
       }
-      if (callback.state !== 'success') return endRun(run, steps, step, callback.state, report, at)
-      Object.assign(step, keepKnown(step, report), {
-        state: 'success',
-        finishedAt: at,
-        deadline: null,
-      })
-      if (step.index === steps.length) {
-        return finish(run, steps, 'success', at)
-      }
-      const effects = beginStep(steps, step.index, run.stepTimeoutMs, now)
-      return { ok: true, run: { ...run, steps }, effects }
+      end(step, callback.state, report, at)
+      settle(next, input.ref, now, effects)
+      return done(next, effects)
     }
   }
 }
 
-function beginStep(steps: Step[], position: number, timeoutMs: number, now: Date): Effect[] {
-  const step = steps[position]
-  if (!step) return []
-  step.state = 'dispatching'
-  step.startedAt = now.toISOString()
-  step.deadline = new Date(now.getTime() + timeoutMs).toISOString()
-  return [{ type: 'send', step: step.index, generation: step.generation }]
+/** Starts the step at `index` of a phase: sent, opened as a group, or waiting for a decision. */
+function begin(run: Run, phase: StepRef['phase'], index: number, now: Date, effects: Effect[]) {
+  const step = (phase === 'main' ? run.steps : run.onFailure)[index - 1]
+  if (!step) return
+  const at = now.toISOString()
+  step.startedAt = at
+  if (step.kind === 'parallel') {
+    step.state = 'running'
+    step.branches.forEach((branch, b) => {
+      send(run, branch, { phase, index, branch: b + 1 }, now, effects)
+    })
+    return
+  }
+  if (step.kind === 'approval') {
+    step.state = 'waiting'
+    step.deadline = deadlineOf(run, step, now)
+    effects.push({ type: 'notify', event: 'approval' })
+    return
+  }
+  send(run, step, { phase, index, branch: 0 }, now, effects)
 }
 
-function resetStep(step: Step): void {
+function send(run: Run, step: Step, ref: StepRef, now: Date, effects: Effect[]) {
+  step.state = 'dispatching'
+  step.startedAt = now.toISOString()
+  step.deadline = deadlineOf(run, step, now)
+  effects.push({ type: 'send', ref, generation: step.generation })
+}
+
+function deadlineOf(run: Run, step: Step, now: Date): string {
+  return new Date(now.getTime() + (step.timeoutMs ?? run.stepTimeoutMs)).toISOString()
+}
+
+/** What follows the end of the step at `ref`: its group's outcome, the next step, or the run's end. */
+function settle(run: Run, ref: StepRef, now: Date, effects: Effect[]) {
+  const at = now.toISOString()
+  const ended: Step | undefined = stepAt(run, { ...ref, branch: 0 })
+  if (ref.branch && ended) {
+    const outcome = groupOutcome(ended)
+    if (outcome === null) return
+    for (const branch of ended.branches) {
+      if (!isFinal(branch.state)) {
+        end(branch, 'cancelled', { description: cancelledBranch(ended, outcome) }, at)
+      }
+    }
+    end(ended, outcome, { description: groupDescription(ended, outcome) }, at)
+  }
+  if (!ended || !isFinal(ended.state)) return
+  const steps = ref.phase === 'main' ? run.steps : run.onFailure
+  const succeeded = ended.state === 'success'
+  if (succeeded && ref.index < steps.length) {
+    begin(run, ref.phase, ref.index + 1, now, effects)
+    return
+  }
+  if (ref.phase === 'on_failure') {
+    for (const step of run.onFailure) if (step.state === 'queued') step.state = 'skipped'
+    return
+  }
+  finish(run, succeeded ? 'success' : (ended.state as 'failure' | 'error'), now, effects)
+}
+
+/** A group ends when its rule is decided: null while it is not. */
+function groupOutcome(group: Step): 'success' | 'failure' | 'error' | null {
+  const branches = group.branches
+  if (group.require === 'any') {
+    if (branches.some((b) => b.state === 'success')) return 'success'
+    if (!branches.every((b) => isFinal(b.state))) return null
+    return branches.some((b) => b.state === 'failure') ? 'failure' : 'error'
+  }
+  const stopped = branches.find((b) => b.state === 'failure' || b.state === 'error')
+  if (stopped) return stopped.state as 'failure' | 'error'
+  return branches.every((b) => b.state === 'success') ? 'success' : null
+}
+
+function groupDescription(group: Step, outcome: 'success' | 'failure' | 'error'): string {
+  const done = group.branches.filter((b) => b.state === 'success').length
+  const of = group.branches.length
+  if (outcome === 'success')
+    return group.require === 'any'
+      ? `Branch ${firstIndex(group, 'success')} of ${of} succeeded`
+      : `All ${of} branches succeeded`
+  if (group.require === 'any') return `None of the ${of} branches succeeded`
+  const stopped = group.branches.findIndex((b) => b.state === outcome) + 1
+  return `Branch ${stopped} of ${of} ended as ${outcome} (${done} succeeded)`
+}
+
+function firstIndex(group: Step, state: Step['state']): number {
+  return group.branches.findIndex((b) => b.state === state) + 1
+}
+
+function cancelledBranch(group: Step, outcome: 'success' | 'failure' | 'error'): string {
+  return outcome === 'success'
+    ? `Not needed: branch ${firstIndex(group, 'success')} already succeeded`
+    : `Stopped: the group ended as ${outcome}`
+}
+
+/** The run ends: steps it never reached are skipped, and those who asked are told. */
+function finish(run: Run, state: Exclude<RunState, 'running'>, now: Date, effects: Effect[]) {
+  run.state = state
+  run.finishedAt = now.toISOString()
+  for (const step of run.steps) {
+    if (step.state === 'queued') step.state = 'skipped'
+    for (const branch of step.branches) if (branch.state === 'queued') branch.state = 'skipped'
+  }
+  if (state !== 'cancelled' && run.push.callbackUrl) effects.push({ type: 'notify-registry' })
+  effects.push({ type: 'notify', event: state })
+  if ((state === 'failure' || state === 'error') && run.onFailure.length > 0) {
+    begin(run, 'on_failure', 1, now, effects)
+  }
+}
+
+function cancel(run: Run, by: string, at: string, effects: Effect[]): Transition {
+  if (run.state !== 'running') {
+    return refuse(
+      'not-cancellable',
+      `run ${run.id} is ${run.state}; only a running run can be cancelled`,
+    )
+  }
+  const stop = (step: Step) => {
+    if (step.state === 'queued') step.state = 'skipped'
+    else if (!isFinal(step.state)) end(step, 'cancelled', { description: `Cancelled by ${by}` }, at)
+  }
+  for (const step of run.steps) {
+    for (const branch of step.branches) stop(branch)
+    stop(step)
+  }
+  run.state = 'cancelled'
+  run.finishedAt = at
+  effects.push({ type: 'notify', event: 'cancelled' })
+  return done(run, effects)
+}
+
+function retry(run: Run, now: Date, effects: Effect[]): Transition {
+  if (run.state === 'running' || run.state === 'success') {
+    return refuse(
+      'not-retryable',
+      `run ${run.id} is ${run.state}; only a run that failed, errored or was cancelled can be retried`,
+    )
+  }
+  const from = run.steps.findIndex((s) => s.state !== 'success')
+  for (const step of run.steps.slice(from)) reset(step)
+  for (const step of run.onFailure) reset(step)
+  run.state = 'running'
+  run.finishedAt = null
+  run.attempt += 1
+  begin(run, 'main', from + 1, now, effects)
+  return { ok: true, run, effects, newAttempt: true }
+}
+
+function reset(step: Step): void {
   Object.assign(step, {
     state: 'queued',
     description: null,
@@ -134,11 +318,16 @@ function resetStep(step: Step): void {
     dispatchedAt: null,
     finishedAt: null,
     deadline: null,
+    decision: null,
   } satisfies Partial<Step>)
+  for (const branch of step.branches) reset(branch)
 }
 
 /** A final report without a target_url keeps the link its pending report gave. */
-function keepKnown(step: Step, report: Pick<Step, 'description' | 'context' | 'targetUrl'>) {
+function keepKnown(
+  step: Step,
+  report: Partial<Pick<Step, 'description' | 'context' | 'targetUrl'>>,
+) {
   return {
     description: report.description ?? step.description,
     context: report.context ?? step.context,
@@ -146,36 +335,29 @@ function keepKnown(step: Step, report: Pick<Step, 'description' | 'context' | 't
   }
 }
 
-function endRun(
-  run: Run,
-  steps: Step[],
+function end(
   step: Step,
-  state: 'failure' | 'error',
+  state: 'success' | 'failure' | 'error' | 'cancelled',
   report: Partial<Pick<Step, 'description' | 'context' | 'targetUrl'>>,
   at: string,
-): Transition {
-  Object.assign(
-    step,
-    keepKnown(step, { description: null, context: null, targetUrl: null, ...report }),
-    {
-      state,
-      finishedAt: at,
-      deadline: null,
-    },
-  )
-  return finish(run, steps, state, at)
+): void {
+  Object.assign(step, keepKnown(step, report), { state, finishedAt: at, deadline: null })
 }
 
-function finish(
-  run: Run,
-  steps: Step[],
-  state: 'success' | 'failure' | 'error',
-  at: string,
-): Transition {
-  const effects: Effect[] = run.push.callbackUrl ? [{ type: 'notify-registry' }] : []
-  return { ok: true, run: { ...run, steps, state, finishedAt: at }, effects }
+function done(run: Run, effects: Effect[]): Transition {
+  return { ok: true, run, effects }
 }
 
-function refuse(reason: Extract<Transition, { ok: false }>['reason'], message: string): Transition {
+function copy(run: Run): Run {
+  const steps = (list: Step[]): Step[] =>
+    list.map((s) => ({
+      ...s,
+      branches: steps(s.branches),
+      decision: s.decision && { ...s.decision },
+    }))
+  return { ...run, steps: steps(run.steps), onFailure: steps(run.onFailure) }
+}
+
+function refuse(reason: Refusal, message: string): Transition {
   return { ok: false, reason, message }
 }

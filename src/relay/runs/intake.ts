@@ -34,7 +34,7 @@ export function takeIn(
   const { normalised, receivedAt } = delivery
   const eventId = newId(receivedAt.getTime())
   const matched = normalised.pushes.flatMap((push) => newRuns(eventId, push, chains, receivedAt))
-  const { runs, jobs } = startRuns(matched.slice(0, runsPerDelivery), receivedAt)
+  const { runs, jobs } = startRuns(matched.slice(0, runsPerDelivery), receivedAt, notifyIn(chains))
   const outcome = normalised.pushes.length === 0 ? 'ignored' : runs.length ? 'started' : 'unmatched'
   const reason =
     outcome === 'ignored'
@@ -79,5 +79,11 @@ export function takeInAgain(
   return startRuns(
     event.pushes.flatMap((push) => newRuns(event.id, push, chains, now)),
     now,
+    notifyIn(chains),
   )
+}
+
+/** Who hears of a run's events: its chain's notify targets. */
+export function notifyIn(chains: readonly Chain[]) {
+  return (run: Run) => chains.find((chain) => chain.name === run.chain)?.notify ?? []
 }

@@ -3,6 +3,7 @@ import type { Chain } from '../config/settings.js'
 import { newId } from '../ids.js'
 import { imageOf, type Run } from '../model/run.js'
 import type { PushEvent } from '../sources/types.js'
+import { stepsOf } from './steps.js'
 
 type Matcher = (push: PushEvent) => boolean
 
@@ -48,21 +49,7 @@ export function newRuns(
     createdAt: now.toISOString(),
     finishedAt: null,
     version: 0,
-    steps: chain.steps.map((spec, i) => ({
-      index: i + 1,
-      kind: spec.kind,
-      target: spec.kind === 'dispatch' ? spec.repository : spec.url,
-      eventType: spec.kind === 'dispatch' ? spec.eventType : null,
-      state: 'queued',
-      description: null,
-      context: null,
-      targetUrl: null,
-      generation: 1,
-      startedAt: null,
-      dispatchedAt: null,
-      finishedAt: null,
-      deadline: null,
-      callbacksDropped: 0,
-    })),
+    attempt: 1,
+    ...stepsOf(chain),
   }))
 }

@@ -7,6 +7,9 @@ export type RefusalReason =
   | 'no-chain-matches'
   | 'unknown-callback-token'
   | 'step-ended'
+  | 'run-not-cancellable'
+  | 'step-not-found'
+  | 'approval-not-waiting'
 
 /** A request the run service will not carry out; `message` says why and what to do. */
 export class RunRefused extends Error {

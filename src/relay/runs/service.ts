@@ -7,13 +7,23 @@ import type { Metrics } from '../metrics.js'
 import { IN_FLIGHT } from '../model/attempt.js'
 import type { CallbackRecord } from '../model/callback.js'
 import type { EventRecord } from '../model/event.js'
-import { isFinal, type Run, type Step, shownTarget } from '../model/run.js'
+import {
+  isFinal,
+  type Run,
+  type RunAttempt,
+  type Step,
+  type StepRef,
+  shownTarget,
+  stepAt,
+  stepName,
+  stepNumber,
+} from '../model/run.js'
 import type { RunStore, TokenRecord } from '../store/store.js'
 import { lookupHash } from './callback-tokens.js'
 import { jobsFor } from './effects.js'
 import { advance, type RunInput, type Transition } from './engine.js'
 import { type Delivery, takeIn, takeInAgain } from './intake.js'
-import { RunRefused } from './refusal.js'
+import { type RefusalReason, RunRefused } from './refusal.js'
 
 export interface RunServiceDeps {
   store: RunStore
@@ -73,7 +83,10 @@ export function createRunService(deps: RunServiceDeps) {
         callback && input.type === 'callback'
           ? {
               runId,
-              step: input.step,
+              runAttempt: run.attempt,
+              step: input.ref.index,
+              phase: input.ref.phase,
+              branch: input.ref.branch,
               generation: input.generation,
               receivedAt: at.toISOString(),
               body: callback,
@@ -85,11 +98,17 @@ export function createRunService(deps: RunServiceDeps) {
         return transition
       }
       const next = { ...transition.run, version: run.version + 1 }
-      const jobs = jobsFor(next, transition.effects, at)
-      if (await store.saveTransition(next, jobs, record)) {
-        const ended = next.steps.filter(
-          (s, i) => isFinal(s.state) && !isFinal(run.steps[i]?.state ?? 'queued'),
-        )
+      const chain = deps.chains().find((c) => c.name === run.chain)
+      const jobs = jobsFor(next, transition.effects, at, chain?.notify)
+      const earlier = transition.newAttempt ? attemptOf(run) : undefined
+      if (await store.saveTransition(next, jobs, record, earlier)) {
+        const before = new Map(everyStep(run).map(({ ref, step }) => [stepName(ref), step.state]))
+        const ended = everyStep(next)
+          .filter(
+            ({ ref, step }) =>
+              isFinal(step.state) && !isFinal(before.get(stepName(ref)) ?? 'queued'),
+          )
+          .map(({ step }) => step)
         observeEndedSteps(ended)
         if (jobs.length) deps.onWork()
         return { ...transition, run: next, ended }
@@ -106,6 +125,13 @@ export function createRunService(deps: RunServiceDeps) {
       const seconds = (Date.parse(step.finishedAt) - Date.parse(from)) / 1000
       metrics.stepDuration.observe({ kind: step.kind, state: step.state }, Math.max(0, seconds))
     }
+  }
+
+  /** Applies an input a person asked for; refused, it says why in their words. */
+  async function request(run: Run, input: RunInput, reason: RefusalReason): Promise<Run> {
+    const result = await apply(run.id, input)
+    if (!result.ok) throw new RunRefused(reason, `${result.message}.`)
+    return result.run
   }
 
   async function findRun(id: string): Promise<Run> {
@@ -130,13 +156,20 @@ export function createRunService(deps: RunServiceDeps) {
    * was dispatched (its timeout is about the callback) or no try failed since it (re)started (say,
    * when the first is still in flight).
    */
-  async function lastDispatchError(runId: string, index: number): Promise<string | null> {
-    const step = (await store.getRun(runId))?.steps[index - 1]
+  async function lastDispatchError(runId: string, ref: StepRef): Promise<string | null> {
+    const run = await store.getRun(runId)
+    const step = run && stepAt(run, ref)
     if (step?.state !== 'dispatching' || !step.startedAt) return null
     const since = step.startedAt
     const attempts = await store.attemptsFor([runId])
     const failed = attempts.filter(
-      (a) => a.step === index && a.startedAt >= since && a.error && a.error !== IN_FLIGHT,
+      (a) =>
+        a.step === ref.index &&
+        a.phase === ref.phase &&
+        a.branch === ref.branch &&
+        a.startedAt >= since &&
+        a.error &&
+        a.error !== IN_FLIGHT,
     )
     return failed.at(-1)?.error ?? null
   }
@@ -230,17 +263,16 @@ export function createRunService(deps: RunServiceDeps) {
 
     /** Resumes a failed, errored or timed-out run from its failed step (new tokens; the old ones stay dead). */
     async retry(runId: string): Promise<Run> {
-      const run = await findRun(runId)
-      const result = await apply(run.id, { type: 'retry' })
-      if (!result.ok) throw new RunRefused('run-not-retryable', `${result.message}.`)
-      const step = result.run.steps.find((s) => s.state === 'dispatching')
+      const run = await request(await findRun(runId), { type: 'retry' }, 'run-not-retryable')
+      const step = run.steps.find((s) => s.startedAt !== null && !isFinal(s.state))
       logger.info(
-        { run: run.id, step: step?.index },
-        'run %s retried from step %s',
+        { run: run.id, step: step?.index, attempt: run.attempt },
+        'run %s retried from step %s (attempt %d)',
         run.id,
         String(step?.index),
+        run.attempt,
       )
-      return result.run
+      return run
     },
 
     /** The step a callback token reports for; refused when the token is unknown or expired. */
@@ -255,7 +287,7 @@ export function createRunService(deps: RunServiceDeps) {
     async callback(token: TokenRecord, callback: Callback): Promise<Run> {
       const result = await apply(
         token.runId,
-        { type: 'callback', step: token.step, generation: token.generation, callback },
+        { type: 'callback', ref: token.ref, generation: token.generation, callback },
         callback,
       )
       metrics?.callbacks.inc({
@@ -273,12 +305,12 @@ export function createRunService(deps: RunServiceDeps) {
         {
           run: run.id,
           chain: run.chain,
-          step: token.step,
-          state: run.steps[token.step - 1]?.state,
+          step: stepNumber(token.ref),
+          state: stepAt(run, token.ref)?.state,
           runState: run.state,
         },
-        'step %d of run %s reported %s',
-        token.step,
+        'step %s of run %s reported %s',
+        stepName(token.ref),
         run.id,
         callback.state,
       )
@@ -286,54 +318,84 @@ export function createRunService(deps: RunServiceDeps) {
     },
 
     /** The step's request went out and its receiver took it. */
-    async delivered(run: Run, step: Step): Promise<void> {
-      await apply(run.id, {
-        type: 'delivered',
-        step: step.index,
-        generation: step.generation,
-      })
+    async delivered(run: Run, ref: StepRef, step: Step): Promise<void> {
+      await apply(run.id, { type: 'delivered', ref, generation: step.generation })
       const target = shownTarget(step)
       logger.info(
-        { run: run.id, chain: run.chain, step: step.index, target, state: 'running' },
-        'step %d dispatched to %s',
-        step.index,
+        { run: run.id, chain: run.chain, step: stepNumber(ref), target, state: 'running' },
+        'step %s dispatched to %s',
+        stepName(ref),
         target,
       )
     },
 
-    /** The step's request failed for good: the step, and the run, end as `error`. */
-    async deliveryFailed(run: Run, step: Step, error: string): Promise<void> {
-      await apply(run.id, {
-        type: 'delivery-failed',
-        step: step.index,
-        generation: step.generation,
-        error,
-      })
+    /** The step's request failed for good: the step ends as `error`, and the run or its group with it. */
+    async deliveryFailed(run: Run, ref: StepRef, step: Step, error: string): Promise<void> {
+      await apply(run.id, { type: 'delivery-failed', ref, generation: step.generation, error })
       logger.warn(
         {
           run: run.id,
           chain: run.chain,
-          step: step.index,
+          step: stepNumber(ref),
           target: shownTarget(step),
           state: 'error',
         },
-        'step %d failed: %s',
-        step.index,
+        'step %s failed: %s',
+        stepName(ref),
         error,
       )
+    },
+
+    /** Stops a running run: its running steps end as cancelled, the rest are skipped. */
+    async cancel(runId: string, by: string): Promise<Run> {
+      const run = await request(await findRun(runId), { type: 'cancel', by }, 'run-not-cancellable')
+      logger.info({ run: run.id, by }, 'run %s cancelled by %s', run.id, by)
+      return run
+    },
+
+    /** Approves or rejects the approval at step `index` of a run. */
+    async decide(
+      runId: string,
+      index: number,
+      decision: { approved: boolean; by: string; comment: string | null },
+    ): Promise<Run> {
+      const run = await findRun(runId)
+      const ref: StepRef = { phase: 'main', index, branch: 0 }
+      const step = stepAt(run, ref)
+      if (step?.kind !== 'approval') {
+        throw new RunRefused(
+          'step-not-found',
+          `Run ${run.id} has no approval at step ${index}; its approvals are at ${
+            run.steps
+              .filter((s) => s.kind === 'approval')
+              .map((s) => s.index)
+              .join(', ') || 'none'
+          }.`,
+        )
+      }
+      const next = await request(run, { type: 'decide', ref, ...decision }, 'approval-not-waiting')
+      logger.info(
+        { run: run.id, step: index, approved: decision.approved, by: decision.by },
+        'step %d of run %s %s by %s',
+        index,
+        run.id,
+        decision.approved ? 'approved' : 'rejected',
+        decision.by,
+      )
+      return next
     },
 
     /** Ends every step past its deadline; the version check makes each timeout fire once. */
     async sweepTimeouts(): Promise<number> {
       const overdue = await store.overdueSteps(deps.now().toISOString(), OVERDUE_BATCH)
-      for (const { runId, step } of overdue) {
-        const lastError = await lastDispatchError(runId, step)
-        const result = await apply(runId, { type: 'timeout', step, lastError })
+      for (const { runId, ref } of overdue) {
+        const lastError = await lastDispatchError(runId, ref)
+        const result = await apply(runId, { type: 'timeout', ref, lastError })
         if (result.ok) {
           logger.info(
-            { run: runId, step, state: 'error' },
-            'step %d of run %s timed out',
-            step,
+            { run: runId, step: stepNumber(ref), state: 'error' },
+            'step %s of run %s timed out',
+            stepName(ref),
             runId,
           )
         }
@@ -355,4 +417,33 @@ function unknownToken(): RunRefused {
     'unknown-callback-token',
     'This callback URL is unknown or has expired (its step was restarted). Use the callback_url of the latest dispatch.',
   )
+}
+
+/** Every step of a run with its place, groups and approvals included. */
+function everyStep(run: Run): { ref: StepRef; step: Step }[] {
+  const out: { ref: StepRef; step: Step }[] = []
+  for (const [phase, steps] of [
+    ['main', run.steps],
+    ['on_failure', run.onFailure],
+  ] as const) {
+    for (const step of steps) {
+      out.push({ ref: { phase, index: step.index, branch: 0 }, step })
+      for (const branch of step.branches) {
+        out.push({ ref: { phase, index: step.index, branch: branch.index }, step: branch })
+      }
+    }
+  }
+  return out
+}
+
+/** A run as the attempt it leaves behind when it is retried. */
+function attemptOf(run: Run): RunAttempt {
+  return {
+    attempt: run.attempt,
+    state: run.state,
+    startedAt: run.steps.find((s) => s.startedAt)?.startedAt ?? run.createdAt,
+    finishedAt: run.finishedAt,
+    steps: run.steps,
+    onFailure: run.onFailure,
+  }
 }

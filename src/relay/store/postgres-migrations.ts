@@ -112,4 +112,39 @@ export const postgresMigrations: readonly { version: number; name: string; sql: 
     name: 'refused callbacks past the kept ones, counted per step',
     sql: 'ALTER TABLE steps ADD COLUMN callbacks_dropped INTEGER NOT NULL DEFAULT 0;',
   },
+  {
+    version: 4,
+    name: "parallel groups, approvals, on_failure steps, and a run's earlier attempts",
+    sql: `
+      ALTER TABLE steps ADD COLUMN phase TEXT NOT NULL DEFAULT 'main';
+      ALTER TABLE steps ADD COLUMN branch INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE steps ADD COLUMN timeout_ms BIGINT;
+      ALTER TABLE steps ADD COLUMN require_mode TEXT;
+      ALTER TABLE steps ADD COLUMN decision TEXT;
+      ALTER TABLE steps DROP CONSTRAINT steps_pkey;
+      ALTER TABLE steps ADD PRIMARY KEY (run_id, phase, idx, branch);
+      ALTER TABLE runs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE tokens ADD COLUMN phase TEXT NOT NULL DEFAULT 'main';
+      ALTER TABLE tokens ADD COLUMN branch INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE callbacks ADD COLUMN run_attempt INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE callbacks ADD COLUMN phase TEXT NOT NULL DEFAULT 'main';
+      ALTER TABLE callbacks ADD COLUMN branch INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE attempts ADD COLUMN run_attempt INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE attempts ADD COLUMN phase TEXT NOT NULL DEFAULT 'main';
+      ALTER TABLE attempts ADD COLUMN branch INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE outbox ADD COLUMN phase TEXT NOT NULL DEFAULT 'main';
+      ALTER TABLE outbox ADD COLUMN branch INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE outbox ADD COLUMN args TEXT;
+      CREATE TABLE run_attempts (
+        run_id TEXT COLLATE "C" NOT NULL REFERENCES runs(id),
+        attempt INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        started_at TEXT COLLATE "C" NOT NULL,
+        finished_at TEXT COLLATE "C",
+        steps TEXT NOT NULL,
+        PRIMARY KEY (run_id, attempt)
+      );
+      CREATE INDEX runs_by_chain_repository ON runs (chain, repository, state, id);
+    `,
+  },
 ]

@@ -2,7 +2,7 @@ import type { Callback } from '../../shared/callback.js'
 import type { Attempt, AttemptKind } from '../model/attempt.js'
 import type { CallbackRecord } from '../model/callback.js'
 import type { EventOutcome, EventRecord } from '../model/event.js'
-import type { Run, RunState, Step, StepKind, StepState } from '../model/run.js'
+import type { Decision, Phase, Run, RunState, Step, StepKind, StepState } from '../model/run.js'
 import type { PushEvent } from '../sources/types.js'
 import type { Job, NewJob } from './store.js'
 
@@ -33,11 +33,14 @@ export interface RunRow {
   created_at: string
   finished_at: string | null
   version: number
+  attempt: number
 }
 
 export interface StepRow {
   run_id: string
+  phase: string
   idx: number
+  branch: number
   kind: string
   target: string
   event_type: string | null
@@ -50,6 +53,9 @@ export interface StepRow {
   dispatched_at: string | null
   finished_at: string | null
   deadline: string | null
+  timeout_ms: number | string | null
+  require_mode: string | null
+  decision: string | Decision | null
   callbacks_dropped: number | null
 }
 
@@ -57,8 +63,11 @@ export interface JobRow {
   id: number | string
   kind: string
   run_id: string
+  phase: string
   idx: number | null
+  branch: number
   generation: number | null
+  args: string | null
   due_at: number | string
   tries: number
   last_error: string | null
@@ -66,7 +75,10 @@ export interface JobRow {
 
 export interface AttemptRow {
   run_id: string
+  run_attempt: number
+  phase: string
   idx: number | null
+  branch: number
   kind: string
   target: string
   request: string | null
@@ -78,7 +90,10 @@ export interface AttemptRow {
 
 export interface CallbackRow {
   run_id: string
+  run_attempt: number
+  phase: string
   idx: number
+  branch: number
   generation: number
   received_at: string
   body: string
@@ -128,13 +143,27 @@ export function toRun(row: RunRow, steps: StepRow[]): Run {
     createdAt: row.created_at,
     finishedAt: row.finished_at,
     version: row.version,
-    steps: steps.sort((a, b) => a.idx - b.idx).map(toStep),
+    attempt: row.attempt,
+    ...stepTree(steps),
   }
+}
+
+/** Step rows as the run's steps: each phase in order, a group's branches under it. */
+export function stepTree(rows: readonly StepRow[]): Pick<Run, 'steps' | 'onFailure'> {
+  const sorted = [...rows].sort((a, b) => a.idx - b.idx || a.branch - b.branch)
+  const phase = (name: Phase) => {
+    const top = sorted.filter((r) => r.phase === name && r.branch === 0).map(toStep)
+    for (const row of sorted) {
+      if (row.phase === name && row.branch > 0) top[row.idx - 1]?.branches.push(toStep(row))
+    }
+    return top
+  }
+  return { steps: phase('main'), onFailure: phase('on_failure') }
 }
 
 function toStep(row: StepRow): Step {
   return {
-    index: row.idx,
+    index: row.branch || row.idx,
     kind: row.kind as StepKind,
     target: row.target,
     eventType: row.event_type,
@@ -147,7 +176,12 @@ function toStep(row: StepRow): Step {
     dispatchedAt: row.dispatched_at,
     finishedAt: row.finished_at,
     deadline: row.deadline,
+    timeoutMs: row.timeout_ms === null ? null : Number(row.timeout_ms),
     callbacksDropped: row.callbacks_dropped ?? 0,
+    require: row.require_mode as Step['require'],
+    branches: [],
+    decision:
+      typeof row.decision === 'string' ? (JSON.parse(row.decision) as Decision) : row.decision,
   }
 }
 
@@ -165,6 +199,7 @@ export const RUN_COLUMNS = [
   'created_at',
   'finished_at',
   'version',
+  'attempt',
 ] as const
 
 export function runParams(r: Run) {
@@ -181,10 +216,32 @@ export function runParams(r: Run) {
     r.createdAt,
     r.finishedAt,
     r.version,
+    r.attempt,
   ]
 }
 
-/** In the order of the columns after run_id and idx. */
+/** The columns that say which step a row is. */
+export const STEP_KEY = ['run_id', 'phase', 'idx', 'branch'] as const
+
+/** The columns of a step row besides its key, in the order of `stepParams`. */
+export const STEP_COLUMNS = [
+  'kind',
+  'target',
+  'event_type',
+  'state',
+  'description',
+  'context',
+  'target_url',
+  'generation',
+  'started_at',
+  'dispatched_at',
+  'finished_at',
+  'deadline',
+  'timeout_ms',
+  'require_mode',
+  'decision',
+] as const
+
 export function stepParams(s: Step) {
   return [
     s.kind,
@@ -199,34 +256,57 @@ export function stepParams(s: Step) {
     s.dispatchedAt,
     s.finishedAt,
     s.deadline,
+    s.timeoutMs,
+    s.require,
+    s.decision === null ? null : JSON.stringify(s.decision),
   ]
 }
 
-export const STEP_COLUMNS = [
-  'kind',
-  'target',
-  'event_type',
-  'state',
-  'description',
-  'context',
-  'target_url',
-  'generation',
-  'started_at',
-  'dispatched_at',
-  'finished_at',
-  'deadline',
-] as const
+/** Every step of a run, branches included, with its key: `[run_id, phase, idx, branch]` and the step. */
+export function keyedSteps(run: Run): { key: [string, Phase, number, number]; step: Step }[] {
+  const out: { key: [string, Phase, number, number]; step: Step }[] = []
+  for (const [phase, steps] of [
+    ['main', run.steps],
+    ['on_failure', run.onFailure],
+  ] as const) {
+    for (const step of steps) {
+      out.push({ key: [run.id, phase, step.index, 0], step })
+      for (const branch of step.branches) {
+        out.push({ key: [run.id, phase, step.index, branch.index], step: branch })
+      }
+    }
+  }
+  return out
+}
 
-/** Every step of these runs as a row: run_id, idx, then the STEP_COLUMNS. */
+/** Every step of these runs as a row: the STEP_KEY, then the STEP_COLUMNS. */
 export function stepRows(runs: readonly Run[]): unknown[][] {
-  return runs.flatMap((r) => r.steps.map((s) => [r.id, s.index, ...stepParams(s)]))
+  return runs.flatMap((r) => keyedSteps(r).map(({ key, step }) => [...key, ...stepParams(step)]))
 }
 
 /** The columns of an outbox row, in the order of `jobParams`. */
-export const JOB_COLUMNS = ['kind', 'run_id', 'idx', 'generation', 'due_at'] as const
+export const JOB_COLUMNS = [
+  'kind',
+  'run_id',
+  'phase',
+  'idx',
+  'branch',
+  'generation',
+  'args',
+  'due_at',
+] as const
 
 export function jobParams(j: NewJob) {
-  return [j.kind, j.runId, j.step, j.generation, j.dueAt]
+  return [
+    j.kind,
+    j.runId,
+    j.ref?.phase ?? 'main',
+    j.ref?.index ?? null,
+    j.ref?.branch ?? 0,
+    j.generation,
+    j.args === null ? null : JSON.stringify(j.args),
+    j.dueAt,
+  ]
 }
 
 export function toJob(row: JobRow): Job {
@@ -234,18 +314,38 @@ export function toJob(row: JobRow): Job {
     id: Number(row.id),
     kind: row.kind,
     runId: row.run_id,
-    step: row.idx,
+    ref:
+      row.idx === null ? null : { phase: row.phase as Phase, index: row.idx, branch: row.branch },
     generation: row.generation,
+    args: row.args === null ? null : (JSON.parse(row.args) as Record<string, unknown>),
     dueAt: Number(row.due_at),
     tries: row.tries,
     lastError: row.last_error,
   }
 }
 
+export const ATTEMPT_COLUMNS = [
+  'run_id',
+  'run_attempt',
+  'phase',
+  'idx',
+  'branch',
+  'kind',
+  'target',
+  'request',
+  'status',
+  'error',
+  'duration_ms',
+  'started_at',
+] as const
+
 export function toAttempt(row: AttemptRow): Attempt {
   return {
     runId: row.run_id,
+    runAttempt: row.run_attempt,
     step: row.idx,
+    phase: row.phase as Phase,
+    branch: row.branch,
     kind: row.kind as AttemptKind,
     target: row.target,
     request: row.request === null ? null : JSON.parse(row.request),
@@ -259,7 +359,10 @@ export function toAttempt(row: AttemptRow): Attempt {
 export function attemptParams(a: Attempt) {
   return [
     a.runId,
+    a.runAttempt,
+    a.phase,
     a.step,
+    a.branch,
     a.kind,
     a.target,
     a.request === undefined ? null : JSON.stringify(a.request),
@@ -270,10 +373,25 @@ export function attemptParams(a: Attempt) {
   ]
 }
 
+export const CALLBACK_COLUMNS = [
+  'run_id',
+  'run_attempt',
+  'phase',
+  'idx',
+  'branch',
+  'generation',
+  'received_at',
+  'body',
+  'outcome',
+] as const
+
 export function toCallback(row: CallbackRow): CallbackRecord {
   return {
     runId: row.run_id,
+    runAttempt: row.run_attempt,
     step: row.idx,
+    phase: row.phase as Phase,
+    branch: row.branch,
     generation: row.generation,
     receivedAt: row.received_at,
     body: JSON.parse(row.body) as Callback,
@@ -282,5 +400,15 @@ export function toCallback(row: CallbackRow): CallbackRecord {
 }
 
 export function callbackParams(c: CallbackRecord) {
-  return [c.runId, c.step, c.generation, c.receivedAt, JSON.stringify(c.body), c.outcome]
+  return [
+    c.runId,
+    c.runAttempt,
+    c.phase,
+    c.step,
+    c.branch,
+    c.generation,
+    c.receivedAt,
+    JSON.stringify(c.body),
+    c.outcome,
+  ]
 }

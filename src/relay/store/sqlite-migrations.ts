@@ -108,4 +108,60 @@ export const sqliteMigrations: readonly { version: number; name: string; sql: st
     name: 'refused callbacks past the kept ones, counted per step',
     sql: 'ALTER TABLE steps ADD COLUMN callbacks_dropped INTEGER NOT NULL DEFAULT 0;',
   },
+  {
+    version: 4,
+    name: "parallel groups, approvals, on_failure steps, and a run's earlier attempts",
+    sql: `
+      CREATE TABLE steps_v4 (
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        phase TEXT NOT NULL DEFAULT 'main',
+        idx INTEGER NOT NULL,
+        branch INTEGER NOT NULL DEFAULT 0,
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        event_type TEXT,
+        state TEXT NOT NULL,
+        description TEXT,
+        context TEXT,
+        target_url TEXT,
+        generation INTEGER NOT NULL,
+        started_at TEXT,
+        dispatched_at TEXT,
+        finished_at TEXT,
+        deadline TEXT,
+        callbacks_dropped INTEGER NOT NULL DEFAULT 0,
+        timeout_ms INTEGER,
+        require_mode TEXT,
+        decision TEXT,
+        PRIMARY KEY (run_id, phase, idx, branch)
+      );
+      INSERT INTO steps_v4 (run_id, idx, kind, target, event_type, state, description, context, target_url, generation, started_at, dispatched_at, finished_at, deadline, callbacks_dropped)
+        SELECT run_id, idx, kind, target, event_type, state, description, context, target_url, generation, started_at, dispatched_at, finished_at, deadline, callbacks_dropped FROM steps;
+      DROP TABLE steps;
+      ALTER TABLE steps_v4 RENAME TO steps;
+      CREATE INDEX steps_by_deadline ON steps (deadline) WHERE deadline IS NOT NULL;
+      ALTER TABLE runs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE tokens ADD COLUMN phase TEXT NOT NULL DEFAULT 'main';
+      ALTER TABLE tokens ADD COLUMN branch INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE callbacks ADD COLUMN run_attempt INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE callbacks ADD COLUMN phase TEXT NOT NULL DEFAULT 'main';
+      ALTER TABLE callbacks ADD COLUMN branch INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE attempts ADD COLUMN run_attempt INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE attempts ADD COLUMN phase TEXT NOT NULL DEFAULT 'main';
+      ALTER TABLE attempts ADD COLUMN branch INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE outbox ADD COLUMN phase TEXT NOT NULL DEFAULT 'main';
+      ALTER TABLE outbox ADD COLUMN branch INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE outbox ADD COLUMN args TEXT;
+      CREATE TABLE run_attempts (
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        attempt INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        steps TEXT NOT NULL,
+        PRIMARY KEY (run_id, attempt)
+      );
+      CREATE INDEX runs_by_chain_repository ON runs (chain, repository, state, id);
+    `,
+  },
 ]

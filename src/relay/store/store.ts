@@ -1,5 +1,5 @@
 import type { EventOutcome } from '../model/event.js'
-import type { RunState } from '../model/run.js'
+import type { RunState, StepRef } from '../model/run.js'
 import type { StoreOperations } from './operations/index.js'
 import type { Dialect } from './query.js'
 
@@ -10,8 +10,10 @@ export interface NewJob {
   kind: JobKind
   runId: string
   /** The step a job is about, for `send`. */
-  step: number | null
+  ref: StepRef | null
   generation: number | null
+  /** What else the job's handler needs (JSON), e.g. which notification. */
+  args: Record<string, unknown> | null
   /** Epoch milliseconds. */
   dueAt: number
 }
@@ -25,7 +27,7 @@ export interface Job extends NewJob {
 /** The step a callback token reports for. */
 export interface TokenRecord {
   runId: string
-  step: number
+  ref: StepRef
   generation: number
 }
 
@@ -71,6 +73,7 @@ export type RunStore = Pick<
   | 'recordAttempts'
   | 'attemptsFor'
   | 'overdueSteps'
+  | 'lastSuccess'
 >
 
 /** What the API and the pages read. */
@@ -83,6 +86,7 @@ export type HistoryStore = Pick<
   | 'listRuns'
   | 'attemptsFor'
   | 'callbacksFor'
+  | 'earlierAttempts'
   | 'countRunsByState'
   | 'outboxDepth'
 >

@@ -12,7 +12,10 @@ const STATES: Record<RunState | StepState, { tone: Tone; icon: string }> = {
   running: { tone: 'active', icon: '●' },
   pending: { tone: 'active', icon: '…' },
   dispatching: { tone: 'active', icon: '↗' },
+  waiting: { tone: 'active', icon: '⏸' },
   queued: { tone: 'idle', icon: '○' },
+  cancelled: { tone: 'idle', icon: '⊘' },
+  skipped: { tone: 'idle', icon: '–' },
 }
 
 const OUTCOMES: Record<EventOutcome, { tone: Tone; icon: string }> = {

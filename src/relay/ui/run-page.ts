@@ -1,7 +1,15 @@
 import { STATUS_CODES } from 'node:http'
 import type { Attempt } from '../model/attempt.js'
 import type { CallbackRecord } from '../model/callback.js'
-import { isFinal, type Run, type Step, shownTarget } from '../model/run.js'
+import {
+  isFinal,
+  type Run,
+  type RunAttempt,
+  type Step,
+  type StepRef,
+  shownTarget,
+  stepName,
+} from '../model/run.js'
 import { reportBadge, stateBadge, toneOf } from './badges.js'
 import { type Html, html } from './html.js'
 import { layout, REFRESH_SECONDS } from './layout.js'
@@ -14,6 +22,8 @@ export interface RunView {
   /** The run's attempts, oldest first. */
   attempts: readonly Attempt[]
   callbacks: readonly CallbackRecord[]
+  /** The run's earlier attempts, as each ended. */
+  earlier?: readonly RunAttempt[]
   now: Date
   /** Where `owner/repo` links point: https://github.com, or a GitHub Enterprise Server. */
   githubUrl: string
@@ -47,20 +57,24 @@ export function runPage(view: RunView): string {
 <h1>${run.chain}</h1>
 ${stateBadge(run.state)}
 ${run.state === 'running' ? html`<span class="live">Refreshing every ${REFRESH_SECONDS} s while the run is going</span>` : ''}
-<p class="subtitle">${imageLabel(run.image)}</p>
+<p class="subtitle">${imageLabel(run.image)}${run.attempt > 1 ? html` <span class="tag" title="retried">attempt ${run.attempt}</span>` : ''}</p>
+${run.state === 'running' ? cancelForm(run) : ''}
 </div>
 ${stopped(view)}
 ${facts(run, now)}
 <h2>Steps <span class="muted hint">times in UTC</span></h2>
 <ol class="timeline">
-${run.steps.map((step) => stepItem(view, step))}
+${run.steps.map((step) => stepItem(view, step, { phase: 'main', index: step.index, branch: 0 }))}
 </ol>
-${registryCallback(view)}`,
+${onFailure(view)}
+${registryCallback(view)}
+${notifications(view)}
+${earlierAttempts(view)}`,
   })
 }
 
 function stopped({ run, attempts }: RunView): Html {
-  if (run.state !== 'failure' && run.state !== 'error') return html``
+  if (run.state !== 'failure' && run.state !== 'error' && run.state !== 'cancelled') return html``
   const step = stoppingStep(run)
   const from = retryStep(run)
   // An attempt's error explains the stop only when the step never got through.
@@ -68,13 +82,34 @@ function stopped({ run, attempts }: RunView): Html {
     step && step.dispatchedAt === null
       ? attempts.filter((a) => a.step === step.index && a.error).at(-1)?.error
       : undefined
-  return html`<section class="callout${run.state === 'error' ? ' callout-warn' : ''}" aria-labelledby="why">
+  const cancelledBy = run.steps
+    .flatMap((s) => [s, ...s.branches])
+    .find((s) => s.state === 'cancelled')
+  return html`<section class="callout${run.state === 'failure' ? '' : ' callout-warn'}" aria-labelledby="why">
 <h2 id="why">Why it stopped</h2>
+${run.state === 'cancelled' ? html`<p class="message">${cancelledBy?.description ?? 'Cancelled'}</p>` : ''}
 ${step ? html`<p class="message">${whyItStopped(step, run.steps.length)}</p>` : ''}
 ${lastError && lastError !== step?.description ? html`<p class="attempt-error">${lastError}</p>` : ''}
 ${step?.targetUrl ? html`<p>Details: ${externalLink(step.targetUrl)}</p>` : ''}
 ${from ? retryForm(run, from) : ''}
 </section>`
+}
+
+/** Stops the run; a plain form, as the retry. */
+function cancelForm(run: Run): Html {
+  return html`<form class="cancel" method="post" action="/runs/${run.id}/cancel">
+<button class="button button-quiet" type="submit">Cancel the run</button>
+</form>`
+}
+
+/** Approve or reject a waiting approval, with an optional comment. */
+function decisionForm(run: Run, step: Step): Html {
+  const action = `/runs/${run.id}/steps/${step.index}`
+  return html`<form class="decision" method="post" action="${action}/approve">
+<label>Comment <input name="comment" maxlength="1000" autocomplete="off"></label>
+<button class="button" type="submit">Approve</button>
+<button class="button button-quiet" type="submit" formaction="${action}/reject">Reject</button>
+</form>`
 }
 
 /** A plain form, so retrying works without JavaScript; the relay's POST handler does the rest. */
@@ -108,20 +143,34 @@ ${fact('Run id', html`<code>${run.id}</code>`)}
 </dl>`
 }
 
-function stepItem(view: RunView, step: Step): Html {
+function targetOf(view: RunView, step: Step): Html {
+  switch (step.kind) {
+    case 'dispatch':
+      return html`Dispatch to ${externalLink(actionsHref(view.githubUrl, step.target), step.target)}`
+    case 'webhook':
+      return html`Webhook to <code>${shownTarget(step)}</code>`
+    case 'parallel':
+      return html`${step.branches.length} steps at once <span class="muted">(${step.require === 'any' ? 'any one must succeed' : 'all must succeed'})</span>`
+    case 'approval':
+      return html`Approval`
+  }
+}
+
+function stepItem(view: RunView, step: Step, ref: StepRef): Html {
   const { run, now } = view
   const tone = toneOf(step.state)
-  const target =
-    step.kind === 'dispatch'
-      ? html`Dispatch to ${externalLink(actionsHref(view.githubUrl, step.target), step.target)}`
-      : html`Webhook to <code>${shownTarget(step)}</code>`
-  const { current, earlier } = stepLog(view, step)
-  return html`<li class="step step-${step.state}" id="step-${step.index}">
-<div class="marker marker-${tone}" aria-hidden="true">${step.index}</div>
+  const name = stepName(ref)
+  const { current, earlier } = stepLog(view, step, ref)
+  const decision = step.decision
+  return html`<li class="step step-${step.state}" id="step-${name}">
+<div class="marker marker-${tone}" aria-hidden="true">${ref.branch ? `${ref.index}.${ref.branch}` : step.index}</div>
 <div class="step-body card">
-<div class="step-head"><h3><span class="visually-hidden">Step ${step.index}: </span>${target}</h3>${stateBadge(step.state)}</div>
+<div class="step-head"><h3><span class="visually-hidden">Step ${name}: </span>${targetOf(view, step)}</h3>${stateBadge(step.state)}</div>
 <p class="step-meta">${stepMeta(run, step, now)}</p>
 ${report(step)}
+${decision ? html`<p class="decision-made">${decision.approved ? 'Approved' : 'Rejected'} by ${decision.by} ${instantTag(decision.at, now)}${decision.comment ? html`: ${decision.comment}` : ''}</p>` : ''}
+${step.kind === 'approval' && step.state === 'waiting' && ref.phase === 'main' ? decisionForm(run, step) : ''}
+${step.branches.length ? html`<ol class="branches">${step.branches.map((branch) => stepItem(view, branch, { ...ref, branch: branch.index }))}</ol>` : ''}
 ${current.length ? html`<ol class="log">${current.map(logItem(now, run.createdAt))}</ol>` : ''}
 ${
   earlier.length
@@ -135,13 +184,13 @@ ${
 function stepMeta(run: Run, step: Step, now: Date): Html {
   const parts: (Html | string)[] = []
   if (step.eventType) parts.push(html`event type <code>${step.eventType}</code>`)
-  if (step.state === 'queued') {
+  if (step.state === 'skipped') {
     const stop = stoppingStep(run)
     parts.push(
-      stop && stop.index < step.index
-        ? `Not run: the chain stopped at step ${stop.index}`
-        : 'Not reached yet',
+      stop ? `Not run: the chain stopped at step ${stop.index}` : 'Not run: the run was stopped',
     )
+  } else if (step.state === 'queued') {
+    parts.push('Not reached yet')
   } else if (step.startedAt) {
     parts.push(
       isFinal(step.state)
@@ -165,17 +214,34 @@ ${step.targetUrl ? html`<p class="link">${externalLink(step.targetUrl)}</p>` : '
 }
 
 /** The step's happenings in time order, split into this try and the tries before a retry. */
-function stepLog(view: RunView, step: Step): { current: LogLine[]; earlier: LogLine[] } {
+function stepLog(
+  view: RunView,
+  step: Step,
+  ref: StepRef,
+): { current: LogLine[]; earlier: LogLine[] } {
   const current: LogLine[] = []
   const earlier: LogLine[] = []
   const thisTry = (at: string) => step.startedAt !== null && at >= step.startedAt
+  const mine = (x: { step: number | null; phase: string; branch: number }) =>
+    x.step === ref.index && x.phase === ref.phase && x.branch === ref.branch
+  if (step.kind === 'parallel' || step.kind === 'approval') {
+    if (step.kind === 'approval' && step.state === 'waiting' && step.deadline) {
+      current.push({
+        at: step.deadline,
+        rank: 5,
+        what: html`<span class="muted">Ends as error at this time unless someone decides first</span>`,
+      })
+    }
+    return { current, earlier }
+  }
 
   if (step.startedAt) {
     const queued = step.kind === 'dispatch' ? 'Queued for dispatch' : 'Queued for delivery'
     current.push({ at: step.startedAt, rank: 0, what: html`${queued}` })
   }
   for (const attempt of view.attempts) {
-    if (attempt.step !== step.index) continue
+    if (!mine(attempt) || attempt.kind === 'registry-callback' || attempt.kind === 'notification')
+      continue
     const line = { at: attempt.startedAt, rank: 1, what: attemptLine(attempt) }
     ;(thisTry(attempt.startedAt) ? current : earlier).push(line)
   }
@@ -188,12 +254,12 @@ function stepLog(view: RunView, step: Step): { current: LogLine[]; earlier: LogL
   }
   let reportedEnd = false
   for (const callback of view.callbacks) {
-    if (callback.step !== step.index) continue
+    if (!mine(callback)) continue
     const line = { at: callback.receivedAt, rank: 3, what: callbackLine(callback) }
-    const mine = callback.generation === step.generation && step.startedAt !== null
-    if (mine && callback.outcome === 'accepted' && callback.body.state !== 'pending')
+    const thisGeneration = callback.generation === step.generation && step.startedAt !== null
+    if (thisGeneration && callback.outcome === 'accepted' && callback.body.state !== 'pending')
       reportedEnd = true
-    ;(mine ? current : earlier).push(line)
+    ;(thisGeneration ? current : earlier).push(line)
   }
   if (step.finishedAt && !reportedEnd) {
     current.push({
@@ -203,7 +269,7 @@ function stepLog(view: RunView, step: Step): { current: LogLine[]; earlier: LogL
     })
   }
   if (step.callbacksDropped > 0) {
-    const last = view.callbacks.filter((c) => c.step === step.index).at(-1)
+    const last = view.callbacks.filter(mine).at(-1)
     current.push({
       at: last?.receivedAt ?? step.finishedAt ?? '',
       rank: 6,
@@ -232,6 +298,7 @@ const ATTEMPT_LABELS: Record<Attempt['kind'], string> = {
   dispatch: 'Dispatch attempt',
   webhook: 'Delivery attempt',
   'registry-callback': 'Callback attempt',
+  notification: 'Notification',
 }
 
 /** An attempt: its answer, and its error in the dispatcher's words, shown where it cannot be missed. */
@@ -254,6 +321,46 @@ function callbackLine(callback: CallbackRecord): Html {
 ${body.description ? html`<p>${body.description}</p>` : ''}
 ${body.context ? html`<p class="muted">${body.context}</p>` : ''}
 ${body.target_url ? html`<p>${externalLink(body.target_url)}</p>` : ''}`
+}
+
+/** The chain's on_failure steps: run after a failure, or waiting in case one comes. */
+function onFailure(view: RunView): Html {
+  const { run } = view
+  if (run.onFailure.length === 0) return html``
+  const ran = run.onFailure.some((s) => s.state !== 'queued' && s.state !== 'skipped')
+  return html`<h2>On failure <span class="muted hint">${ran ? 'run once, after the run failed' : 'run only if the run fails'}</span></h2>
+<ol class="timeline">
+${run.onFailure.map((step) => stepItem(view, step, { phase: 'on_failure', index: step.index, branch: 0 }))}
+</ol>`
+}
+
+/** Who was told how the run went (Slack, Teams, Discord, webhooks). */
+function notifications({ run, attempts, now }: RunView): Html {
+  const sent = attempts.filter((a) => a.kind === 'notification')
+  if (sent.length === 0) return html``
+  return html`<h2>Notifications</h2>
+<div class="card step-body">
+<ol class="log">${sent.map((a) => logItem(now, run.createdAt)({ at: a.startedAt, rank: 0, what: html`${attemptLine(a)} <span class="muted">to ${a.target}</span>` }))}</ol>
+</div>`
+}
+
+/** The attempts before this one, each as it ended. */
+function earlierAttempts({ run, earlier = [], now }: RunView): Html {
+  if (earlier.length === 0) return html``
+  return html`<h2>Earlier attempts</h2>
+${earlier
+  .slice()
+  .reverse()
+  .map(
+    (attempt) => html`<details class="earlier-attempt card">
+<summary>Attempt ${attempt.attempt} ${stateBadge(attempt.state)} <span class="muted">${instantTag(attempt.startedAt, now)}</span></summary>
+<ol class="log">${attempt.steps.map(
+      (step) =>
+        html`<li><div class="what">Step ${step.index}: ${step.kind === 'dispatch' || step.kind === 'webhook' ? shownTarget(step) : step.kind} ${stateBadge(step.state)}${step.description ? html` <span class="muted">${step.description}</span>` : ''}</div></li>`,
+    )}</ol>
+</details>`,
+  )}
+<p class="muted">This is attempt ${run.attempt}; the requests and reports of earlier attempts are kept with their steps above, under each step's earlier tries.</p>`
 }
 
 function registryCallback({ run, attempts, now }: RunView): Html {

@@ -9,12 +9,20 @@ export function stoppingStep(run: Run): Step | undefined {
 
 /** The step a retry starts from: the first that did not succeed (as the engine decides). */
 export function retryStep(run: Run): Step | undefined {
-  return run.steps.find((s) => s.state !== 'success')
+  return run.state === 'running' || run.state === 'success'
+    ? undefined
+    : run.steps.find((s) => s.state !== 'success')
 }
 
 /** `Step 2 (acme/deploy) ended as failure: 3 tests failed`. */
 export function whyItStopped(step: Step, steps: number): string {
-  const base = `Step ${step.index} of ${steps} (${shownTarget(step)}) ended as ${step.state}`
+  const what =
+    step.kind === 'parallel'
+      ? 'a parallel group'
+      : step.kind === 'approval'
+        ? 'an approval'
+        : shownTarget(step)
+  const base = `Step ${step.index} of ${steps} (${what}) ended as ${step.state}`
   return step.description ? `${base}: ${step.description}` : base
 }
 

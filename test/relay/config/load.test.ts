@@ -80,6 +80,8 @@ describe('parseSettings', () => {
       match: { repository: 'acme/app', tags: null },
       stepTimeoutMs: 30 * 60_000,
       steps: [{ kind: 'dispatch', repository: 'acme/tests', eventType: 'image-pushed' }],
+      onFailure: [],
+      notify: [],
     })
   })
 
@@ -317,13 +319,13 @@ describe('parseSettings rejects', () => {
       'a step with both kinds',
       (c) => (c.chains[0].steps[0].webhook = { url: 'https://x.example.com' }),
       'chains[0].steps[0]',
-      'must have only one of dispatch or webhook: write each as its own step',
+      'must have only one of dispatch, webhook, parallel or approval: write each as its own step',
     ],
     [
       'a step with neither kind',
       (c) => (c.chains[0].steps = [{}]),
       'chains[0].steps[0]',
-      'must have one of dispatch or webhook',
+      'must have one of dispatch, webhook, parallel or approval',
     ],
     [
       'a step of an unknown kind',
@@ -778,6 +780,8 @@ describe('every key', () => {
           name: 'release',
           match: { repository: 'acme/app', tags: ['v*', 'latest'] },
           stepTimeoutMs: 90 * 60_000,
+          onFailure: [],
+          notify: [],
           steps: [
             { kind: 'dispatch', repository: 'acme/integration-tests', eventType: 'image-pushed' },
             {
@@ -791,6 +795,8 @@ describe('every key', () => {
           name: 'nightly.build_2',
           match: { repository: 'docker.io/acme/*', tags: null },
           stepTimeoutMs: 30 * 60_000,
+          onFailure: [],
+          notify: [],
           steps: [{ kind: 'webhook', url: 'http://10.0.0.5:8080/hook', secret: null }],
         },
       ],

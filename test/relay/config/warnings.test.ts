@@ -20,6 +20,8 @@ function settings(change: Partial<Settings> = {}): Settings {
         name: 'release',
         match: { repository: 'acme/app', tags: null },
         stepTimeoutMs: 1_800_000,
+        onFailure: [],
+        notify: [],
         steps: [{ kind: 'dispatch', repository: 'acme/tests', eventType: 'go' }],
       },
     ],

@@ -25,6 +25,7 @@ describe('buildClientPayload', () => {
       chain: 'release',
       step: 1,
       steps: 3,
+      attempt: 1,
       push,
     })
 
@@ -43,6 +44,7 @@ describe('buildClientPayload', () => {
       },
       pusher: 'trustedbuilder',
       pushed_at: '2026-11-26T21:31:57Z',
+      attempt: 1,
       source: 'dockerhub',
     })
     expect(checkDispatchRequest('image-pushed', payload)).toBeNull()

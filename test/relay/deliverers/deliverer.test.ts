@@ -53,6 +53,8 @@ function settings(secret: string | null = 'hook-secret'): Settings {
         name: 'release',
         match: { repository: 'acme/app', tags: null },
         stepTimeoutMs: 60_000,
+        onFailure: [],
+        notify: [],
         steps: [
           { kind: 'dispatch', repository: 'acme/tests', eventType: 'image-pushed' },
           { kind: 'webhook', url: `${receiver.url}/hook`, secret },
@@ -86,7 +88,11 @@ function step(
     dispatchedAt: null,
     finishedAt: null,
     deadline: null,
+    timeoutMs: null,
     callbacksDropped: 0,
+    require: null,
+    branches: [],
+    decision: null,
   }
 }
 
@@ -103,10 +109,12 @@ function run(): Run {
     createdAt: '2026-11-26T21:32:00Z',
     finishedAt: null,
     version: 1,
+    attempt: 1,
     steps: [
       step(1, 'dispatch', 'acme/tests', 'image-pushed'),
       step(2, 'webhook', `${receiver.url}/hook`),
     ],
+    onFailure: [],
   }
 }
 
@@ -121,6 +129,7 @@ function contextOf(index: number, callbackUrl: string): StepContext {
     chain: current.chain,
     step: index,
     steps: current.steps.length,
+    attempt: 1,
     push,
   }
 }

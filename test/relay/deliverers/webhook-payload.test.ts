@@ -25,6 +25,7 @@ const context = {
   chain: 'release',
   step: 3,
   steps: 3,
+  attempt: 1,
   push,
 }
 
@@ -62,6 +63,7 @@ describe('buildWebhookPayload', () => {
         chain: 'release',
         step: 3,
         steps: 3,
+        attempt: 1,
         image: {
           registry: 'docker.io',
           repository: 'svendowideit/testhook',

@@ -24,6 +24,7 @@ function payloadFor(step = 3) {
     chain: 'release',
     step,
     steps: 3,
+    attempt: 1,
     push,
   })
 }

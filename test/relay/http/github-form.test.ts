@@ -49,6 +49,8 @@ beforeEach(async () => {
           name: 'ghcr',
           match: { repository: 'acme/app', tags: ['v*'] },
           stepTimeoutMs: 60_000,
+          onFailure: [],
+          notify: [],
           steps: [{ kind: 'dispatch', repository: 'acme/deploy', eventType: 'deploy' }],
         },
       ],

@@ -7,6 +7,7 @@ import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Chain } from '../../../src/relay/config/settings.js'
 import { createApp } from '../../../src/relay/http/app.js'
+import { PROBLEM_TYPE_NAMES } from '../../../src/relay/http/problem.js'
 import { createMetrics } from '../../../src/relay/metrics.js'
 import { callbackSchema, validateCallback } from '../../../src/shared/callback.js'
 import { type GitHubStandIn, startGitHubStandIn } from '../../support/github-stand-in.js'
@@ -35,9 +36,39 @@ const webhookFirst = (url: string): Chain => ({
   name: 'publish',
   match: { repository: 'acme/app', tags: ['v1.2.0'] },
   stepTimeoutMs: 60_000,
+  onFailure: [],
+  notify: [],
   steps: [
     { kind: 'webhook', url: `${url}/hook`, secret: 'webhook-secret-0123456789' },
     { kind: 'dispatch', repository: 'acme/deploy', eventType: 'deploy' },
+  ],
+})
+
+/** Pushes of acme/gated: a group of two tests, an approval, a deploy; a rollback on failure. */
+const gated = (url: string): Chain => ({
+  name: 'gated',
+  match: { repository: 'acme/gated', tags: null },
+  stepTimeoutMs: 60_000,
+  steps: [
+    {
+      kind: 'parallel',
+      require: 'all',
+      branches: [
+        { kind: 'dispatch', repository: 'acme/api-tests', eventType: 'image-pushed' },
+        { kind: 'dispatch', repository: 'acme/ui-tests', eventType: 'image-pushed' },
+      ],
+    },
+    { kind: 'approval', timeoutMs: 3_600_000 },
+    { kind: 'dispatch', repository: 'acme/deploy', eventType: 'deploy' },
+  ],
+  onFailure: [{ kind: 'dispatch', repository: 'acme/deploy', eventType: 'rollback' }],
+  notify: [
+    {
+      kind: 'webhook',
+      url: `${url}/notify`,
+      secret: null,
+      on: ['approval', 'failure', 'cancelled'],
+    },
   ],
 })
 
@@ -46,7 +77,7 @@ beforeAll(async () => {
   receiver = await startHttpReceiver()
   t = await startTestRelay(
     testSettings(github.url, {
-      chains: [twoSteps, webhookFirst(receiver.url)],
+      chains: [twoSteps, webhookFirst(receiver.url), gated(receiver.url)],
       registryCallbacks: { allowedHosts: ['127.0.0.1'], allowHttp: true },
     }),
   )
@@ -106,7 +137,7 @@ async function pushed(answer: CheckedAnswer): Promise<string> {
 }
 
 /** The callback path of a step's latest dispatch to the GitHub stand-in. */
-async function dispatched(runId: string, step: number, count = 1): Promise<string> {
+async function dispatched(runId: string, step: number | string, count = 1): Promise<string> {
   const found = await eventually(() => {
     const mine = github.dispatches.filter(
       (d) => d.clientPayload?.run_id === runId && d.clientPayload?.step === step,
@@ -184,6 +215,178 @@ describe('every answer of the relay keeps to openapi.yaml', () => {
     const done = await call('POST', resent, json({ state: 'success' }))
     expect(done.body).toMatchObject({ run: { state: 'success' }, step: { generation: 2 } })
     expect((await call('POST', `/api/runs/${NO_RUN}/retry`, { headers: admin })).status).toBe(404)
+  })
+
+  it('through a parallel group, an approval, a rejection, a rollback and a cancel', async () => {
+    const push = (tag: string) =>
+      call(
+        'POST',
+        `/hooks/quay/${SECRETS.quay}`,
+        json({ repository: 'acme/gated', docker_url: 'quay.io/acme/gated', updated_tags: [tag] }),
+      )
+    const decide = (id: string, step: number | string, verb: string, body?: unknown) =>
+      call(
+        'POST',
+        `/api/runs/${id}/steps/${step}/${verb}`,
+        body === undefined ? { headers: admin } : json(body, admin),
+      )
+    const branches = async (id: string, states: [string, string]) => {
+      for (const [i, state] of states.entries()) {
+        const url = await dispatched(id, `1.${i + 1}`)
+        expect((await call('POST', url, json({ state }))).status).toBe(200)
+      }
+    }
+
+    // Approved: both branches pass, a person approves, the deploy runs.
+    const approvedRun = await pushed(await push('v1'))
+    await branches(approvedRun, ['success', 'success'])
+    expect((await decide(approvedRun, 1, 'approve')).status).toBe(404)
+    const approved = await decide(approvedRun, 2, 'approve', { comment: 'ship it' })
+    expect(approved.status).toBe(200)
+    expect(approved.body).toMatchObject({
+      steps: [
+        { state: 'success' },
+        { state: 'success', decision: { approved: true, comment: 'ship it' } },
+        { state: 'dispatching' },
+      ],
+    })
+    expect((await decide(approvedRun, 2, 'reject')).status).toBe(409)
+    expect((await decide(approvedRun, 'x', 'approve')).status).toBe(404)
+    expect((await decide(approvedRun, 2, 'approve', { comment: 7 })).status).toBe(422)
+    const deploy = await dispatched(approvedRun, 3)
+    expect((await call('POST', deploy, json({ state: 'success' }))).body).toMatchObject({
+      run: { state: 'success' },
+    })
+
+    // A branch fails: the other is cancelled, the run fails, the rollback learns the last good image.
+    const failedRun = await pushed(await push('v2'))
+    const first = await dispatched(failedRun, '1.1')
+    const second = await dispatched(failedRun, '1.2')
+    expect(
+      (await call('POST', first, json({ state: 'failure', description: 'api broke' }))).status,
+    ).toBe(200)
+    expect((await call('POST', second, json({ state: 'success' }))).status).toBe(409)
+    const rollback = await eventually(() =>
+      github.dispatches.find(
+        (d) => d.clientPayload?.run_id === failedRun && d.clientPayload?.step === 'on_failure.1',
+      ),
+    )
+    expect(rollback.clientPayload).toMatchObject({
+      image: { tag: 'v2', previous: { reference: 'quay.io/acme/gated:v1' } },
+      attempt: 1,
+    })
+    remember(String(rollback.clientPayload?.callback_url))
+    const failed = (await call('GET', `/api/runs/${failedRun}`, { headers: admin })).body
+    expect(failed).toMatchObject({
+      state: 'failure',
+      steps: [
+        { state: 'failure', branches: [{ state: 'failure' }, { state: 'cancelled' }] },
+        { state: 'skipped' },
+        { state: 'skipped' },
+      ],
+      on_failure: { state: 'running' },
+    })
+
+    // Rejected: the run fails.
+    const rejectedRun = await pushed(await push('v3'))
+    await branches(rejectedRun, ['success', 'success'])
+    const rejected = await decide(rejectedRun, 2, 'reject', { comment: 'not today' })
+    expect(rejected.body).toMatchObject({ state: 'failure' })
+
+    // Cancelled mid-run: running branches end as cancelled, nothing more goes out.
+    const cancelledRun = await pushed(await push('v4'))
+    await dispatched(cancelledRun, '1.2')
+    const cancelled = await call('POST', `/api/runs/${cancelledRun}/cancel`, { headers: admin })
+    expect(cancelled.body).toMatchObject({
+      state: 'cancelled',
+      steps: [{ state: 'cancelled' }, { state: 'skipped' }, { state: 'skipped' }],
+    })
+    expect(
+      (await call('POST', `/api/runs/${cancelledRun}/cancel`, { headers: admin })).status,
+    ).toBe(409)
+    expect((await call('POST', `/api/runs/${NO_RUN}/cancel`, { headers: admin })).status).toBe(404)
+
+    // A retry of the rejected run is its attempt 2; attempt 1 stays as it ended.
+    const retried = await call('POST', `/api/runs/${rejectedRun}/retry`, { headers: admin })
+    expect(retried.body).toMatchObject({
+      attempt: 2,
+      earlier_attempts: [{ attempt: 1, state: 'failure' }],
+    })
+    await eventually(async () => {
+      const notified = receiver.requests.filter((r) => r.path === '/notify')
+      return notified.length >= 5 ? notified : undefined
+    })
+  })
+
+  it('through the buttons of a run page: approve, reject and cancel', async () => {
+    const push = async (tag: string) =>
+      pushed(
+        await call(
+          'POST',
+          `/hooks/quay/${SECRETS.quay}`,
+          json({ repository: 'acme/gated', docker_url: 'quay.io/acme/gated', updated_tags: [tag] }),
+        ),
+      )
+    const form = (body: string) => ({
+      body,
+      headers: {
+        ...basicAdmin,
+        'sec-fetch-site': 'same-origin',
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+    })
+    const waiting = async (tag: string) => {
+      const id = await push(tag)
+      for (const branch of ['1.1', '1.2']) {
+        const url = await dispatched(id, branch)
+        expect((await call('POST', url, json({ state: 'success' }))).status).toBe(200)
+      }
+      return id
+    }
+
+    const approvedRun = await waiting('p1')
+    const approved = await call(
+      'POST',
+      `/runs/${approvedRun}/steps/2/approve`,
+      form('comment=looks+good'),
+    )
+    expect(approved.status).toBe(303)
+    expect(approved.headers.get('location')).toBe(`/runs/${approvedRun}`)
+    expect((await run(approvedRun)).steps[1]).toMatchObject({
+      state: 'success',
+      decision: { by: 'admin', comment: 'looks good' },
+    })
+    const again = await call('POST', `/runs/${approvedRun}/steps/2/approve`, form(''))
+    expect(again.status).toBe(409)
+    const long = await call(
+      'POST',
+      `/runs/${approvedRun}/steps/2/reject`,
+      form(`comment=${'x'.repeat(1001)}`),
+    )
+    expect(long.status).toBe(422)
+
+    const rejectedRun = await waiting('p2')
+    expect((await call('POST', `/runs/${rejectedRun}/steps/2/reject`, form(''))).status).toBe(303)
+    expect((await run(rejectedRun)).state).toBe('failure')
+
+    const cancelledRun = await push('p3')
+    expect((await call('POST', `/runs/${cancelledRun}/cancel`, form(''))).status).toBe(303)
+    expect((await run(cancelledRun)).state).toBe('cancelled')
+    expect((await call('POST', `/runs/${cancelledRun}/cancel`, form(''))).status).toBe(409)
+    expect((await call('POST', `/runs/${NO_RUN}/cancel`, form(''))).status).toBe(404)
+    expect((await call('POST', `/runs/${NO_RUN}/steps/2/approve`, form(''))).status).toBe(404)
+    const crossSite = await call('POST', `/runs/${rejectedRun}/steps/2/reject`, {
+      headers: { ...basicAdmin, 'sec-fetch-site': 'cross-site' },
+    })
+    expect(crossSite.status).toBe(403)
+    const crossCancel = await call('POST', `/runs/${cancelledRun}/cancel`, {
+      headers: { ...basicAdmin, 'sec-fetch-site': 'cross-site' },
+    })
+    expect(crossCancel.status).toBe(403)
+    const crossApprove = await call('POST', `/runs/${approvedRun}/steps/2/approve`, {
+      headers: { ...basicAdmin, 'sec-fetch-site': 'cross-site' },
+    })
+    expect(crossApprove.status).toBe(403)
   })
 
   it('through the mistakes a step can make in its callback', async () => {
@@ -505,6 +708,14 @@ describe('openapi.yaml', () => {
     }
     return value
   }
+
+  it('lists every problem type the relay answers with, and no other', () => {
+    const problem = (document as unknown as { components: { schemas: Record<string, unknown> } })
+      .components.schemas.Problem as { properties: { type: { enum: string[] } } }
+    expect([...problem.properties.type.enum].sort()).toEqual(
+      PROBLEM_TYPE_NAMES.map((name) => `urn:hookchain:problem:${name}`).sort(),
+    )
+  })
 
   it('names each operation once and declares each path parameter of its template', () => {
     const ids = operations.map((o) => o.operation.operationId)

@@ -32,8 +32,9 @@ function handler(pacer: WritePacer, outcome: Awaited<ReturnType<Deliverer['send'
   return sendStepHandler({
     store,
     runs: {
-      delivered: async (_run, step) => void log.push(`delivered ${step.index}`),
-      deliveryFailed: async (_run, step, error) => void log.push(`failed ${step.index}: ${error}`),
+      delivered: async (_run, _ref, step) => void log.push(`delivered ${step.index}`),
+      deliveryFailed: async (_run, _ref, step, error) =>
+        void log.push(`failed ${step.index}: ${error}`),
     },
     deliverer,
     pacer,

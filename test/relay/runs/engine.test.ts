@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Run } from '../../../src/relay/model/run.js'
 import { advance, type RunInput, startRun } from '../../../src/relay/runs/engine.js'
-import { newRun } from './run-fixture.js'
+import { newRun, ref } from './run-fixture.js'
 
 const t0 = new Date('2026-11-26T21:32:00Z')
 const later = (ms: number) => new Date(t0.getTime() + ms)
@@ -18,7 +18,7 @@ function step(run: Run, input: RunInput, at = later(1000)): Run {
 
 const success = (n: number, generation = 1): RunInput => ({
   type: 'callback',
-  step: n,
+  ref: ref(n),
   generation,
   callback: { state: 'success', description: `step ${n} ok` },
 })
@@ -29,11 +29,11 @@ describe('the chain engine', () => {
     expect(run.state).toBe('running')
     expect(run.steps.map((s) => s.state)).toEqual(['dispatching', 'queued', 'queued'])
     expect(run.steps[0]?.deadline).toBe(later(30 * 60_000).toISOString())
-    expect(effects).toEqual([{ type: 'send', step: 1, generation: 1 }])
+    expect(effects).toEqual([{ type: 'send', ref: ref(1), generation: 1 }])
   })
 
   it('marks a step running once its dispatch is delivered', () => {
-    const run = step(started(), { type: 'delivered', step: 1, generation: 1 })
+    const run = step(started(), { type: 'delivered', ref: ref(1), generation: 1 })
     expect(run.steps[0]).toMatchObject({
       state: 'running',
       dispatchedAt: later(1000).toISOString(),
@@ -42,7 +42,7 @@ describe('the chain engine', () => {
 
   it('sends the next step when a step reports success', () => {
     const result = advance(started(), success(1), later(5000))
-    expect(result.ok && result.effects).toEqual([{ type: 'send', step: 2, generation: 1 }])
+    expect(result.ok && result.effects).toEqual([{ type: 'send', ref: ref(2), generation: 1 }])
     expect(result.ok && result.run.steps.map((s) => s.state)).toEqual([
       'success',
       'dispatching',
@@ -58,25 +58,25 @@ describe('the chain engine', () => {
     const result = advance(run, success(3), later(9000))
     expect(result.ok && result.run.state).toBe('success')
     expect(result.ok && result.run.finishedAt).toBe(later(9000).toISOString())
-    expect(result.ok && result.effects).toEqual([])
+    expect(result.ok && result.effects).toEqual([{ type: 'notify', event: 'success' }])
   })
 
   it.each(['failure', 'error'] as const)('stops the chain when a step reports %s', (state) => {
     const run = step(started(), {
       type: 'callback',
-      step: 1,
+      ref: ref(1),
       generation: 1,
       callback: { state, description: '3 of 390 tests FAILED' },
     })
     expect(run.state).toBe(state)
-    expect(run.steps.map((s) => s.state)).toEqual([state, 'queued', 'queued'])
+    expect(run.steps.map((s) => s.state)).toEqual([state, 'skipped', 'skipped'])
     expect(run.steps[0]?.description).toBe('3 of 390 tests FAILED')
   })
 
   it('records a pending report, keeps its link, and ends nothing', () => {
     let run = step(started(), {
       type: 'callback',
-      step: 1,
+      ref: ref(1),
       generation: 1,
       callback: { state: 'pending', description: 'running', target_url: 'https://ci/1' },
     })
@@ -88,7 +88,7 @@ describe('the chain engine', () => {
     })
     run = step(run, {
       type: 'callback',
-      step: 1,
+      ref: ref(1),
       generation: 1,
       callback: { state: 'success', description: 'done' },
     })
@@ -103,29 +103,29 @@ describe('the chain engine', () => {
     const run = step(started(), success(1))
     const again = advance(
       run,
-      { type: 'callback', step: 1, generation: 1, callback: { state: 'failure' } },
+      { type: 'callback', ref: ref(1), generation: 1, callback: { state: 'failure' } },
       later(2000),
     )
     expect(again).toMatchObject({ ok: false, reason: 'step-ended' })
   })
 
   it('ends a step as error when no callback arrives before its deadline', () => {
-    const run = step(started(), { type: 'delivered', step: 1, generation: 1 })
-    expect(advance(run, { type: 'timeout', step: 1 }, later(60_000))).toMatchObject({
+    const run = step(started(), { type: 'delivered', ref: ref(1), generation: 1 })
+    expect(advance(run, { type: 'timeout', ref: ref(1) }, later(60_000))).toMatchObject({
       ok: false,
       reason: 'not-due',
     })
-    const result = advance(run, { type: 'timeout', step: 1 }, later(30 * 60_000))
+    const result = advance(run, { type: 'timeout', ref: ref(1) }, later(30 * 60_000))
     expect(result.ok && result.run.state).toBe('error')
     expect(result.ok && result.run.steps[0]?.description).toBe('No callback within 30m')
   })
 
   it('says a step was never dispatched when it times out in the outbox, and why if known', () => {
-    const result = advance(started(), { type: 'timeout', step: 1 }, later(31 * 60_000))
+    const result = advance(started(), { type: 'timeout', ref: ref(1) }, later(31 * 60_000))
     expect(result.ok && result.run.steps[0]?.description).toBe('Not dispatched within 30m')
     const why = advance(
       started(),
-      { type: 'timeout', step: 1, lastError: 'GitHub answered 503 Service Unavailable' },
+      { type: 'timeout', ref: ref(1), lastError: 'GitHub answered 503 Service Unavailable' },
       later(31 * 60_000),
     )
     expect(why.ok && why.run.steps[0]?.description).toBe(
@@ -136,7 +136,7 @@ describe('the chain engine', () => {
   it('ends the run as error when a dispatch fails for good, with the reason', () => {
     const run = step(started(), {
       type: 'delivery-failed',
-      step: 1,
+      ref: ref(1),
       generation: 1,
       error: 'GitHub answered 404',
     })
@@ -151,10 +151,13 @@ describe('the chain engine', () => {
     ).run
     const result = advance(
       run,
-      { type: 'callback', step: 1, generation: 1, callback: { state: 'failure' } },
+      { type: 'callback', ref: ref(1), generation: 1, callback: { state: 'failure' } },
       later(1),
     )
-    expect(result.ok && result.effects).toEqual([{ type: 'notify-registry' }])
+    expect(result.ok && result.effects).toEqual([
+      { type: 'notify-registry' },
+      { type: 'notify', event: 'failure' },
+    ])
   })
 
   it('accepts a callback that arrives before the dispatch is marked delivered', () => {
@@ -166,7 +169,7 @@ describe('the chain engine', () => {
     let run = step(started(), success(1))
     run = step(run, {
       type: 'callback',
-      step: 2,
+      ref: ref(2),
       generation: 1,
       callback: { state: 'failure', description: 'deploy broke' },
     })
@@ -181,10 +184,12 @@ describe('the chain engine', () => {
       ['queued', 2],
     ])
     expect(result.run.steps[1]?.description).toBeNull()
-    expect(result.effects).toEqual([{ type: 'send', step: 2, generation: 2 }])
+    expect(result.effects).toEqual([{ type: 'send', ref: ref(2), generation: 2 }])
+    expect(result.run.attempt).toBe(2)
+    expect(result.newAttempt).toBe(true)
     const old = advance(
       result.run,
-      { type: 'callback', step: 2, generation: 1, callback: { state: 'success' } },
+      { type: 'callback', ref: ref(2), generation: 1, callback: { state: 'success' } },
       later(100_001),
     )
     expect(old).toMatchObject({ ok: false, reason: 'stale' })

@@ -1,5 +1,5 @@
 import type { Chain } from '../../../src/relay/config/settings.js'
-import type { Run } from '../../../src/relay/model/run.js'
+import type { Run, StepRef } from '../../../src/relay/model/run.js'
 import { newRuns } from '../../../src/relay/runs/match.js'
 import type { PushEvent } from '../../../src/relay/sources/types.js'
 
@@ -18,6 +18,8 @@ export const release: Chain = {
   name: 'release',
   match: { repository: 'acme/app', tags: ['v*', 'latest'] },
   stepTimeoutMs: 30 * 60_000,
+  onFailure: [],
+  notify: [],
   steps: [
     { kind: 'dispatch', repository: 'acme/integration-tests', eventType: 'image-pushed' },
     { kind: 'dispatch', repository: 'acme/deploy', eventType: 'deploy' },
@@ -38,4 +40,9 @@ export function newRun(
   )
   if (!run) throw new Error('the chain did not match the push')
   return run
+}
+
+/** The place of main step `index` (or of its branch). */
+export function ref(index: number, branch = 0): StepRef {
+  return { phase: 'main', index, branch }
 }

@@ -4,6 +4,7 @@ import { advance } from '../../../src/relay/runs/engine.js'
 import { postgresMigrations } from '../../../src/relay/store/postgres-migrations.js'
 import { PostgresStore } from '../../../src/relay/store/postgres-store.js'
 import type { Job, NewJob } from '../../../src/relay/store/store.js'
+import { ref } from '../runs/run-fixture.js'
 import { delivery, t0 } from './delivery-fixture.js'
 import {
   adminQuery,
@@ -58,6 +59,7 @@ describe('two PostgreSQL stores on one schema', () => {
       'callbacks',
       'events',
       'outbox',
+      'run_attempts',
       'runs',
       'schema_migrations',
       'steps',
@@ -94,8 +96,9 @@ describe('two PostgreSQL stores on one schema', () => {
       Array.from({ length: 50 }, (_, i) => ({
         kind: 'send' as const,
         runId: run.id,
-        step: 1,
+        ref: ref(1),
         generation: 1,
+        args: null,
         dueAt: now - 50 + i,
       })),
     )
@@ -131,7 +134,7 @@ describe('two PostgreSQL stores on one schema', () => {
   it('lets another owner take over a lease that expired, and only one of them', async () => {
     await a.migrate()
     await runWithJobs('lease', (run) => [
-      { kind: 'send', runId: run.id, step: 1, generation: 1, dueAt: now },
+      { kind: 'send', runId: run.id, ref: ref(1), generation: 1, args: null, dueAt: now },
     ])
     const [job] = await a.claimJobs('a', now, 1000, 10)
     expect(job).toBeDefined()
@@ -152,10 +155,10 @@ describe('two PostgreSQL stores on one schema', () => {
   it('saves exactly one of two transitions computed from the same version', async () => {
     await a.migrate()
     const run = await runWithJobs('race')
-    const delivered = advance(run, { type: 'delivered', step: 1, generation: 1 }, t0)
+    const delivered = advance(run, { type: 'delivered', ref: ref(1), generation: 1 }, t0)
     const failed = advance(
       run,
-      { type: 'callback', step: 1, generation: 1, callback: { state: 'failure' } },
+      { type: 'callback', ref: ref(1), generation: 1, callback: { state: 'failure' } },
       t0,
     )
     if (!delivered.ok || !failed.ok) throw new Error('the engine refused a transition')
@@ -163,7 +166,10 @@ describe('two PostgreSQL stores on one schema', () => {
     const viaB = { ...failed.run, version: run.version + 1 }
     const callback = {
       runId: run.id,
+      runAttempt: 1,
       step: 1,
+      phase: 'main' as const,
+      branch: 0,
       generation: 1,
       receivedAt: t0.toISOString(),
       body: { state: 'failure' as const },
@@ -172,8 +178,9 @@ describe('two PostgreSQL stores on one schema', () => {
     const job: NewJob = {
       kind: 'notify-registry',
       runId: run.id,
-      step: null,
+      ref: null,
       generation: null,
+      args: null,
       dueAt: now,
     }
 

@@ -5,6 +5,7 @@ import type { Run } from '../../../src/relay/model/run.js'
 import { advance } from '../../../src/relay/runs/engine.js'
 import { openStore } from '../../../src/relay/store/open-store.js'
 import { PostgresStore, postgresConnection } from '../../../src/relay/store/postgres-store.js'
+import { ref } from '../runs/run-fixture.js'
 import { delivery, t0 } from './delivery-fixture.js'
 import {
   adminQuery,
@@ -140,7 +141,7 @@ describe('the PostgreSQL store', () => {
     const intake = delivery('cut')
     await store.recordEvent(intake.event, intake.runs, intake.jobs)
     const run = intake.runs[0] as Run
-    const t = advance(run, { type: 'delivered', step: 1, generation: 1 }, t0)
+    const t = advance(run, { type: 'delivered', ref: ref(1), generation: 1 }, t0)
     if (!t.ok) throw new Error(t.message)
     const next = { ...t.run, version: run.version + 1 }
 
@@ -170,7 +171,7 @@ describe('the PostgreSQL store', () => {
 
     const run = intake.runs[0] as Run
     const callback = { state: 'failure' as const, description: 'exit\0code 1' }
-    const t = advance(run, { type: 'callback', step: 1, generation: 1, callback }, t0)
+    const t = advance(run, { type: 'callback', ref: ref(1), generation: 1, callback }, t0)
     if (!t.ok) throw new Error(t.message)
     expect(await store.saveTransition({ ...t.run, version: run.version + 1 }, [])).toBe(true)
     expect((await store.getRun(run.id))?.steps[0]?.description).toBe('exit\uFFFDcode 1')

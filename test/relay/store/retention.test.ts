@@ -5,7 +5,7 @@ import { advance } from '../../../src/relay/runs/engine.js'
 import { takeIn } from '../../../src/relay/runs/intake.js'
 import { startRetention } from '../../../src/relay/store/retention.js'
 import type { Store } from '../../../src/relay/store/store.js'
-import { push, release } from '../runs/run-fixture.js'
+import { push, ref, release } from '../runs/run-fixture.js'
 import { sqliteFactory } from './store-factories.js'
 
 const DAY = 86_400_000
@@ -37,7 +37,7 @@ describe('retention', () => {
       if (ended && run) {
         const t = advance(
           run,
-          { type: 'callback', step: 1, generation: 1, callback: { state: 'failure' } },
+          { type: 'callback', ref: ref(1), generation: 1, callback: { state: 'failure' } },
           at,
         )
         if (t.ok) await store.saveTransition({ ...t.run, version: 1 }, [])

@@ -5,7 +5,7 @@ import { advance } from '../../../src/relay/runs/engine.js'
 import { takeIn } from '../../../src/relay/runs/intake.js'
 import { newRuns } from '../../../src/relay/runs/match.js'
 import type { Store } from '../../../src/relay/store/store.js'
-import { push, release } from '../runs/run-fixture.js'
+import { push, ref, release } from '../runs/run-fixture.js'
 import { delivery, t0 } from './delivery-fixture.js'
 import { storeFactories } from './store-factories.js'
 
@@ -72,7 +72,7 @@ describe.each(storeFactories)('the $name store', (factory) => {
     const intake = delivery('v')
     await store.recordEvent(intake.event, intake.runs, intake.jobs)
     const run = intake.runs[0] as Run
-    const t = advance(run, { type: 'delivered', step: 1, generation: 1 }, t0)
+    const t = advance(run, { type: 'delivered', ref: ref(1), generation: 1 }, t0)
     if (!t.ok) throw new Error(t.message)
     const next = { ...t.run, version: run.version + 1 }
     expect(await store.saveTransition(next, [])).toBe(true)
@@ -122,19 +122,22 @@ describe.each(storeFactories)('the $name store', (factory) => {
     await store.recordEvent(intake.event, intake.runs, intake.jobs)
     expect(await store.overdueSteps(t0.toISOString(), 10)).toEqual([])
     const due = new Date(t0.getTime() + release.stepTimeoutMs).toISOString()
-    expect(await store.overdueSteps(due, 10)).toEqual([{ runId: intake.runs[0]?.id, step: 1 }])
+    expect(await store.overdueSteps(due, 10)).toEqual([{ runId: intake.runs[0]?.id, ref: ref(1) }])
   })
 
   it('keeps tokens, attempts and callbacks of a run', async () => {
     const intake = delivery('t')
     await store.recordEvent(intake.event, intake.runs, intake.jobs)
     const runId = intake.runs[0]?.id ?? ''
-    await store.addToken('abc', { runId, step: 1, generation: 1 })
-    expect(await store.findToken('abc')).toEqual({ runId, step: 1, generation: 1 })
+    await store.addToken('abc', { runId, ref: ref(1), generation: 1 })
+    expect(await store.findToken('abc')).toEqual({ runId, ref: ref(1), generation: 1 })
     expect(await store.findToken('nope')).toBeNull()
     const attempt = {
       runId,
+      runAttempt: 1,
       step: 1,
+      phase: 'main' as const,
+      branch: 0,
       kind: 'dispatch' as const,
       target: 'acme/integration-tests',
       request: { event_type: 'image-pushed' },
@@ -150,7 +153,10 @@ describe.each(storeFactories)('the $name store', (factory) => {
     ])
     const callback = {
       runId,
+      runAttempt: 1,
       step: 1,
+      phase: 'main' as const,
+      branch: 0,
       generation: 1,
       receivedAt: t0.toISOString(),
       body: { state: 'success' as const },
@@ -168,7 +174,10 @@ describe.each(storeFactories)('the $name store', (factory) => {
       await store.recordRefusedCallback(
         {
           runId,
+          runAttempt: 1,
           step: 1,
+          phase: 'main',
+          branch: 0,
           generation: 1,
           receivedAt: new Date(t0.getTime() + i).toISOString(),
           body: { state: 'success', description: `try ${i}` },
@@ -197,12 +206,12 @@ describe.each(storeFactories)('the $name store', (factory) => {
     )
     for (const i of [old, recent, ignored]) await store.recordEvent(i.event, i.runs, i.jobs)
     const oldRun = old.runs[0] as Run
-    await store.addToken('tok', { runId: oldRun.id, step: 1, generation: 1 })
+    await store.addToken('tok', { runId: oldRun.id, ref: ref(1), generation: 1 })
     const cutoff = new Date(t0.getTime() + 3_600_000).toISOString()
     expect(await store.prune(cutoff, cutoff, 100)).toEqual({ runs: 0, events: 1, payloads: 0 }) // the old run is still running
     const ended = advance(
       oldRun,
-      { type: 'callback', step: 1, generation: 1, callback: { state: 'failure' } },
+      { type: 'callback', ref: ref(1), generation: 1, callback: { state: 'failure' } },
       t0,
     )
     if (!ended.ok) throw new Error(ended.message)

@@ -8,12 +8,14 @@ import { createRunService } from '../../../src/relay/runs/service.js'
 import type { PushEvent } from '../../../src/relay/sources/types.js'
 import type { Store } from '../../../src/relay/store/store.js'
 import type { Callback } from '../../../src/shared/callback.js'
-import { push, release } from '../runs/run-fixture.js'
+import { push, ref, release } from '../runs/run-fixture.js'
 
 export const nightly: Chain = {
   name: 'nightly',
   match: { repository: 'acme/other', tags: null },
   stepTimeoutMs: 60 * 60_000,
+  onFailure: [],
+  notify: [],
   steps: [{ kind: 'webhook', url: 'https://hooks.example.com/nightly', secret: null }],
 }
 
@@ -103,7 +105,7 @@ export async function seedHistory(store: Store, now: Date): Promise<History> {
   /** A step's callback; one the run refuses (a late one) is kept in its history all the same. */
   async function report(runId: string, step: number, callback: Callback, at: Date) {
     const found = await stepAt(runId, step, at)
-    const token = { runId, step, generation: found.step.generation }
+    const token = { runId, ref: ref(step), generation: found.step.generation }
     await runs.callback(token, callback).catch((error) => {
       if (!(error instanceof RunRefused)) throw error
     })
@@ -114,10 +116,10 @@ export async function seedHistory(store: Store, now: Date): Promise<History> {
     await attempt(runId, step, at, {
       status,
       error: null,
-      kind: found.step.kind,
+      kind: found.step.kind === 'webhook' ? 'webhook' : 'dispatch',
       target: found.step.target,
     })
-    await runs.delivered(found.run, found.step)
+    await runs.delivered(found.run, ref(step), found.step)
   }
 
   async function attempt(
@@ -129,7 +131,10 @@ export async function seedHistory(store: Store, now: Date): Promise<History> {
     await store.recordAttempts([
       {
         runId,
+        runAttempt: 1,
         step,
+        phase: 'main',
+        branch: 0,
         kind: 'dispatch',
         target: 'acme/integration-tests',
         request: {},
@@ -205,7 +210,7 @@ export async function seedHistory(store: Store, now: Date): Promise<History> {
     durationMs: 241,
   })
   const dispatch = await stepAt(errored, 1, minutesAgo(60))
-  await runs.deliveryFailed(dispatch.run, dispatch.step, NOT_FOUND_ERROR)
+  await runs.deliveryFailed(dispatch.run, ref(1), dispatch.step, NOT_FOUND_ERROR)
 
   const [failed, failedEvent] = await start(
     { tag: 'v1.2.0', pusher: 'trustedbuilder' },

@@ -6,7 +6,7 @@ import { createRunService } from '../../../src/relay/runs/service.js'
 import type { Store } from '../../../src/relay/store/store.js'
 import { STYLESHEET_HREF } from '../../../src/relay/ui/assets.js'
 import { escapeHtml } from '../../../src/relay/ui/html.js'
-import { push, release } from '../runs/run-fixture.js'
+import { push, ref, release } from '../runs/run-fixture.js'
 import { sqliteFactory } from '../store/store-factories.js'
 import { type History, NOT_FOUND_ERROR, seedHistory, XSS } from './history-fixture.js'
 import {
@@ -262,7 +262,7 @@ describe('bad filters', () => {
     const cases: [string, string][] = [
       [
         '/?state=exploded',
-        'Query parameter &quot;state&quot; must be one of running, success, failure, error.',
+        'Query parameter &quot;state&quot; must be one of running, success, failure, error, cancelled.',
       ],
       [
         '/?state=a&state=b',
@@ -375,9 +375,9 @@ describe('a retried run', () => {
         onWork: () => {},
       })
       const run = await runs.findRun(id)
-      await runs.delivered(run, run.steps[0] as (typeof run.steps)[0])
+      await runs.delivered(run, ref(1), run.steps[0] as (typeof run.steps)[0])
       clock = t(-8)
-      const token = { runId: id, step: 1, generation: 1 }
+      const token = { runId: id, ref: ref(1), generation: 1 }
       await runs.callback(token, { state: 'failure', description: 'first try failed' })
       clock = t(-5)
       await runs.retry(id)

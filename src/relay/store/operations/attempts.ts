@@ -1,9 +1,9 @@
 import type { Attempt } from '../../model/attempt.js'
 import { inList } from '../paging.js'
 import { all, get, type Operation, operation, placeholders, run } from '../query.js'
-import { type AttemptRow, attemptParams, toAttempt } from '../rows.js'
+import { ATTEMPT_COLUMNS, type AttemptRow, attemptParams, toAttempt } from '../rows.js'
 
-const INSERT_ATTEMPT = `INSERT INTO attempts (run_id, idx, kind, target, request, status, error, duration_ms, started_at) VALUES (${placeholders(9)})`
+const INSERT_ATTEMPT = `INSERT INTO attempts (${ATTEMPT_COLUMNS.join(', ')}) VALUES (${placeholders(ATTEMPT_COLUMNS.length)})`
 
 function* insertAttempt(attempt: Attempt): Operation<void> {
   yield* run(INSERT_ATTEMPT, attemptParams(attempt))

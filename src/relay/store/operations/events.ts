@@ -10,7 +10,7 @@ import {
   RUN_COLUMNS,
   runParams,
   STEP_COLUMNS,
-  stepParams,
+  STEP_KEY,
   stepRows,
   toEvent,
 } from '../rows.js'
@@ -18,7 +18,8 @@ import type { EventFilter, NewJob } from '../store.js'
 
 const INSERT_EVENT = `INSERT INTO events (id, source, delivery_id, received_at, outcome, reason, content_type, payload, pushes, run_ids) VALUES (${placeholders(10)}) ON CONFLICT (source, delivery_id) DO NOTHING`
 const INSERT_RUN = `INSERT INTO runs (${RUN_COLUMNS.join(', ')}) VALUES (${placeholders(RUN_COLUMNS.length)})`
-const INSERT_STEP = `INSERT INTO steps (run_id, idx, ${STEP_COLUMNS.join(', ')}) VALUES (${placeholders(STEP_COLUMNS.length + 2)})`
+const STEP_ALL = [...STEP_KEY, ...STEP_COLUMNS]
+const INSERT_STEP = `INSERT INTO steps (${STEP_ALL.join(', ')}) VALUES (${placeholders(STEP_ALL.length)})`
 const INSERT_JOB = `INSERT INTO outbox (${JOB_COLUMNS.join(', ')}) VALUES (${placeholders(JOB_COLUMNS.length)})`
 
 /**
@@ -36,8 +37,8 @@ const RECORD_EVENT_AT_ONCE = `WITH event AS (
   SELECT ${RUN_COLUMNS.join(', ')} FROM json_populate_recordset(NULL::runs, ?)
   WHERE EXISTS (SELECT FROM event)
 ), new_steps AS (
-  INSERT INTO steps (run_id, idx, ${STEP_COLUMNS.join(', ')})
-  SELECT run_id, idx, ${STEP_COLUMNS.join(', ')} FROM json_populate_recordset(NULL::steps, ?)
+  INSERT INTO steps (${STEP_ALL.join(', ')})
+  SELECT ${STEP_ALL.join(', ')} FROM json_populate_recordset(NULL::steps, ?)
   WHERE EXISTS (SELECT FROM event)
 ), new_jobs AS (
   INSERT INTO outbox (${JOB_COLUMNS.join(', ')})
@@ -56,7 +57,7 @@ function jsonRows(columns: readonly string[], rows: readonly (readonly unknown[]
 export function* insertRuns(runs: readonly Run[]): Operation<void> {
   for (const r of runs) {
     yield* run(INSERT_RUN, runParams(r))
-    for (const s of r.steps) yield* run(INSERT_STEP, [r.id, s.index, ...stepParams(s)])
+    for (const row of stepRows([r])) yield* run(INSERT_STEP, row)
   }
 }
 
@@ -77,7 +78,7 @@ export const eventOperations = {
           ? (yield* all(RECORD_EVENT_AT_ONCE, [
               ...eventParams(event),
               jsonRows(RUN_COLUMNS, runs.map(runParams)),
-              jsonRows(['run_id', 'idx', ...STEP_COLUMNS], stepRows(runs)),
+              jsonRows(STEP_ALL, stepRows(runs)),
               jsonRows(JOB_COLUMNS, jobs.map(jobParams)),
             ])).length
           : yield* run(INSERT_EVENT, eventParams(event))

@@ -1,12 +1,15 @@
 import type { CallbackRecord } from '../../model/callback.js'
-import type { Run, RunState } from '../../model/run.js'
+import type { Image, Phase, Run, RunAttempt, RunState, StepRef } from '../../model/run.js'
 import { inList, page, whereClause } from '../paging.js'
 import { all, get, type Operation, operation, placeholders, run } from '../query.js'
 import {
+  CALLBACK_COLUMNS,
   type CallbackRow,
   callbackParams,
+  keyedSteps,
   type RunRow,
   STEP_COLUMNS,
+  STEP_KEY,
   type StepRow,
   stepParams,
   toCallback,
@@ -15,8 +18,8 @@ import {
 import type { NewJob, RunFilter, TokenRecord } from '../store.js'
 import { insertJobs } from './events.js'
 
-const UPDATE_STEP = `UPDATE steps SET ${STEP_COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE run_id = ? AND idx = ?`
-const INSERT_CALLBACK = `INSERT INTO callbacks (run_id, idx, generation, received_at, body, outcome) VALUES (${placeholders(6)})`
+const UPDATE_STEP = `UPDATE steps SET ${STEP_COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE ${STEP_KEY.map((c) => `${c} = ?`).join(' AND ')}`
+const INSERT_CALLBACK = `INSERT INTO callbacks (${CALLBACK_COLUMNS.join(', ')}) VALUES (${placeholders(CALLBACK_COLUMNS.length)})`
 
 type RunWithSteps = RunRow & { steps: StepRow[] }
 
@@ -46,6 +49,17 @@ function* runsWithSteps(
   const byRun = new Map<string, StepRow[]>(rows.map((r) => [r.id, []]))
   for (const step of steps) byRun.get(step.run_id)?.push(step)
   return rows.map((r) => toRun(r, byRun.get(r.id) ?? []))
+}
+
+interface StepKeyRow {
+  run_id: string
+  phase: string
+  idx: number
+  branch: number
+}
+
+function refOf(row: StepKeyRow): StepRef {
+  return { phase: row.phase as Phase, index: row.idx, branch: row.branch }
 }
 
 function* insertCallback(callback: CallbackRecord): Operation<void> {
@@ -81,21 +95,79 @@ export const runOperations = {
 
   /**
    * Saves a transition computed from the run at `run.version - 1`, with the jobs it causes and the
-   * callback that caused it. Returns false, saving nothing, when another writer got there first.
+   * callback that caused it; `earlier`, for a retry, is the attempt it leaves behind. Returns
+   * false, saving nothing, when another writer got there first.
    */
   saveTransition: operation(
     'write',
-    function* (_dialect, next: Run, jobs: NewJob[], callback?: CallbackRecord) {
+    function* (
+      _dialect,
+      next: Run,
+      jobs: NewJob[],
+      callback?: CallbackRecord,
+      earlier?: RunAttempt,
+    ) {
       // Under PostgreSQL's READ COMMITTED a concurrent writer's UPDATE waits for ours, then finds the new version.
       const updated = yield* run(
-        'UPDATE runs SET state = ?, finished_at = ?, version = ? WHERE id = ? AND version = ?',
-        [next.state, next.finishedAt, next.version, next.id, next.version - 1],
+        'UPDATE runs SET state = ?, finished_at = ?, version = ?, attempt = ? WHERE id = ? AND version = ?',
+        [next.state, next.finishedAt, next.version, next.attempt, next.id, next.version - 1],
       )
       if (updated === 0) return false
-      for (const s of next.steps) yield* run(UPDATE_STEP, [...stepParams(s), next.id, s.index])
+      for (const { key, step } of keyedSteps(next)) {
+        yield* run(UPDATE_STEP, [...stepParams(step), ...key])
+      }
       yield* insertJobs(jobs)
       if (callback) yield* insertCallback(callback)
+      if (earlier) {
+        yield* run(
+          'INSERT INTO run_attempts (run_id, attempt, state, started_at, finished_at, steps) VALUES (?, ?, ?, ?, ?, ?)',
+          [
+            next.id,
+            earlier.attempt,
+            earlier.state,
+            earlier.startedAt,
+            earlier.finishedAt,
+            JSON.stringify({ steps: earlier.steps, onFailure: earlier.onFailure }),
+          ],
+        )
+      }
       return true
+    },
+  ),
+
+  /** A run's earlier attempts, oldest first, as each ended. */
+  earlierAttempts: operation('read', function* (_dialect, runId: string) {
+    const rows = yield* all<{
+      attempt: number
+      state: string
+      started_at: string
+      finished_at: string | null
+      steps: string
+    }>('SELECT * FROM run_attempts WHERE run_id = ? ORDER BY attempt', [runId])
+    return rows.map((row): RunAttempt => {
+      const steps = JSON.parse(row.steps) as Pick<RunAttempt, 'steps' | 'onFailure'>
+      return {
+        attempt: row.attempt,
+        state: row.state as RunState,
+        startedAt: row.started_at,
+        finishedAt: row.finished_at,
+        ...steps,
+      }
+    })
+  }),
+
+  /**
+   * The image of the latest run of `chain` for `repository` that succeeded, started before the run
+   * `before`: what a rollback goes back to.
+   */
+  lastSuccess: operation(
+    'read',
+    function* (_dialect, chain: string, repository: string, before: string) {
+      const row = yield* get<{ image: string }>(
+        "SELECT image FROM runs WHERE chain = ? AND repository = ? AND state = 'success' AND id < ? ORDER BY id DESC LIMIT 1",
+        [chain, repository, before],
+      )
+      return row ? (JSON.parse(row.image) as Image) : null
     },
   ),
 
@@ -106,15 +178,16 @@ export const runOperations = {
   recordRefusedCallback: operation(
     'write',
     function* (_dialect, callback: CallbackRecord, keep: number) {
+      const key = [callback.runId, callback.phase, callback.step, callback.branch]
       const kept = yield* get<{ n: number | string }>(
-        "SELECT count(*) AS n FROM callbacks WHERE run_id = ? AND idx = ? AND outcome <> 'accepted'",
-        [callback.runId, callback.step],
+        "SELECT count(*) AS n FROM callbacks WHERE run_id = ? AND phase = ? AND idx = ? AND branch = ? AND outcome <> 'accepted'",
+        key,
       )
       if (Number(kept?.n ?? 0) < keep) yield* insertCallback(callback)
       else
         yield* run(
-          'UPDATE steps SET callbacks_dropped = callbacks_dropped + 1 WHERE run_id = ? AND idx = ?',
-          [callback.runId, callback.step],
+          'UPDATE steps SET callbacks_dropped = callbacks_dropped + 1 WHERE run_id = ? AND phase = ? AND idx = ? AND branch = ?',
+          key,
         )
     },
   ),
@@ -131,30 +204,34 @@ export const runOperations = {
    * echoed one into an error text, and the step was dispatched again since.
    */
   addToken: operation('statement', function* (_dialect, hash: string, token: TokenRecord) {
-    yield* run('DELETE FROM tokens WHERE run_id = ? AND idx = ?', [token.runId, token.step])
-    yield* run('INSERT INTO tokens (hash, run_id, idx, generation) VALUES (?, ?, ?, ?)', [
-      hash,
+    const { phase, index, branch } = token.ref
+    yield* run('DELETE FROM tokens WHERE run_id = ? AND phase = ? AND idx = ? AND branch = ?', [
       token.runId,
-      token.step,
-      token.generation,
+      phase,
+      index,
+      branch,
     ])
+    yield* run(
+      'INSERT INTO tokens (hash, run_id, phase, idx, branch, generation) VALUES (?, ?, ?, ?, ?, ?)',
+      [hash, token.runId, phase, index, branch, token.generation],
+    )
   }),
 
   findToken: operation('read', function* (_dialect, hash: string) {
-    const row = yield* get<{ run_id: string; idx: number; generation: number }>(
-      'SELECT run_id, idx, generation FROM tokens WHERE hash = ?',
+    const row = yield* get<StepKeyRow & { generation: number }>(
+      'SELECT run_id, phase, idx, branch, generation FROM tokens WHERE hash = ?',
       [hash],
     )
-    return row ? { runId: row.run_id, step: row.idx, generation: row.generation } : null
+    return row ? { runId: row.run_id, ref: refOf(row), generation: row.generation } : null
   }),
 
   /** Steps past their deadline that have not ended. */
   overdueSteps: operation('read', function* (_dialect, nowIso: string, limit: number) {
-    const rows = yield* all<{ run_id: string; idx: number }>(
-      "SELECT run_id, idx FROM steps WHERE deadline IS NOT NULL AND deadline <= ? AND state IN ('dispatching', 'running', 'pending') ORDER BY deadline LIMIT ?",
+    const rows = yield* all<StepKeyRow>(
+      "SELECT run_id, phase, idx, branch FROM steps WHERE deadline IS NOT NULL AND deadline <= ? AND state IN ('dispatching', 'running', 'pending', 'waiting') ORDER BY deadline LIMIT ?",
       [nowIso, limit],
     )
-    return rows.map((r) => ({ runId: r.run_id, step: r.idx }))
+    return rows.map((r) => ({ runId: r.run_id, ref: refOf(r) }))
   }),
 
   countRunsByState: operation('read', function* () {

@@ -258,7 +258,7 @@ describe('deeply nested JSON', () => {
     const response = await post('dockerhub', Buffer.from(text))
     expect(response.status, await response.clone().text()).toBe(202)
     const { event_id: id } = (await response.json()) as { event_id: string }
-    const event = await fuzz.relay.api<{ payload: string }>(`/api/events/${id}`)
+    const event = await fuzz.relay.api<{ payload: string }>(`/api/events/${id}?reveal=callback_url`)
     expect(event.payload.length).toBe(text.length)
   })
 })

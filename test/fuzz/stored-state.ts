@@ -9,6 +9,8 @@ interface RunRow {
 
 interface StepRow {
   run_id: string
+  phase: string
+  branch: number
   idx: number
   state: string
   generation: number
@@ -35,10 +37,11 @@ export function storedStateProblems(file: string, options: { settled: boolean })
 
     const runs = all<RunRow>('SELECT id, event_id, state, finished_at FROM runs')
     const steps = all<StepRow>(
-      'SELECT run_id, idx, state, generation FROM steps ORDER BY run_id, idx',
+      'SELECT run_id, phase, idx, branch, state, generation FROM steps ORDER BY run_id, idx',
     )
     const stepsOf = new Map<string, StepRow[]>()
-    for (const step of steps) stepsOf.set(step.run_id, [...(stepsOf.get(step.run_id) ?? []), step])
+    for (const step of steps.filter((s) => s.phase === 'main' && s.branch === 0))
+      stepsOf.set(step.run_id, [...(stepsOf.get(step.run_id) ?? []), step])
 
     for (const run of runs) {
       const own = stepsOf.get(run.id) ?? []
@@ -50,7 +53,9 @@ export function storedStateProblems(file: string, options: { settled: boolean })
       const active = own.filter((s) => ACTIVE.has(s.state))
       const firstNotSuccess = own.findIndex((s) => s.state !== 'success')
       const after = firstNotSuccess < 0 ? [] : own.slice(firstNotSuccess + 1)
-      if (after.some((s) => s.state !== 'queued')) say('a step after the current one has started')
+      const waiting = run.state === 'running' ? 'queued' : 'skipped'
+      if (after.some((s) => s.state !== waiting))
+        say(`a step after the current one is not ${waiting}`)
       switch (run.state) {
         case 'success':
           if (firstNotSuccess >= 0) say('succeeded with a step that did not')

@@ -269,7 +269,11 @@ describe('a chain of two dispatch steps', () => {
     const hash = createHash('sha256').update(token, 'utf8').digest('hex')
 
     // Through the store: the hash finds the step, the token does not.
-    expect(await t.relay.store.findToken(hash)).toEqual({ runId, ref: { phase: 'main', index: 1, branch: 0 }, generation: 1 })
+    expect(await t.relay.store.findToken(hash)).toEqual({
+      runId,
+      ref: { phase: 'main', index: 1, branch: 0 },
+      generation: 1,
+    })
     expect(await t.relay.store.findToken(token)).toBeNull()
 
     // The rows themselves, every table, as SQL reads them.

@@ -82,7 +82,9 @@ export function checkRules(config: unknown): PathProblem[] {
       }
     })
     const onFailure = Array.isArray(chain.on_failure) ? chain.on_failure : []
-    onFailure.forEach((step: unknown, j) => checkWebhook(step, ['chains', i, 'on_failure', j]))
+    onFailure.forEach((step: unknown, j) => {
+      checkWebhook(step, ['chains', i, 'on_failure', j])
+    })
     const notify = Array.isArray(chain.notify) ? chain.notify : []
     notify.forEach((target: unknown, j) => {
       if (!isMapping(target)) return

@@ -1,4 +1,3 @@
-import { type Image, imageOf } from '../model/run.js'
 import {
   type ClientPayload,
   type PayloadImage,

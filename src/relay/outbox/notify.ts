@@ -29,7 +29,7 @@ export function notifyHandler(deps: NotifyDeps): JobHandler {
     const event = job.args?.event as NotifyEvent | undefined
     const index = Number(job.args?.target)
     const target = deps.chains().find((c) => c.name === run?.chain)?.notify[index - 1]
-    if (!run || !event || !target || !target.on.includes(event)) {
+    if (!run || !event || !target?.on.includes(event)) {
       deps.logger.info(
         { run: job.runId, event, target: index },
         'notification dropped: the chain no longer has that target',

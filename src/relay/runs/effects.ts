@@ -15,18 +15,15 @@ export function jobsFor(
 ): NewJob[] {
   const job = { runId: run.id, dueAt: now.getTime(), ref: null, generation: null, args: null }
   return effects.flatMap((effect): NewJob[] => {
-    switch (effect.type) {
-      case 'send':
-        return [{ ...job, kind: 'send', ref: effect.ref, generation: effect.generation }]
-      case 'notify-registry':
-        return [{ ...job, kind: 'notify-registry' }]
-      case 'notify':
-        return notify.flatMap((target, i) =>
-          target.on.includes(effect.event)
-            ? [{ ...job, kind: 'notify', args: { event: effect.event, target: i + 1 } }]
-            : [],
-        )
+    if (effect.type === 'send') {
+      return [{ ...job, kind: 'send', ref: effect.ref, generation: effect.generation }]
     }
+    if (effect.type === 'notify-registry') return [{ ...job, kind: 'notify-registry' }]
+    return notify.flatMap((target, i) =>
+      target.on.includes(effect.event)
+        ? [{ ...job, kind: 'notify', args: { event: effect.event, target: i + 1 } }]
+        : [],
+    )
   })
 }
 

@@ -201,9 +201,9 @@ describe('parseSettings rejects', () => {
     ],
     [
       'an unknown source',
-      (c) => (c.sources.gitlab = { token: SECRET }),
-      'sources.gitlab',
-      "unknown key 'gitlab' (allowed: dockerhub, distribution, github, harbor, quay)",
+      (c) => (c.sources.bitbucket = { token: SECRET }),
+      'sources.bitbucket',
+      "unknown key 'bitbucket' (allowed: dockerhub, distribution, github, harbor, quay, ",
     ],
     [
       'a source without its secret',

@@ -2,16 +2,16 @@ import { createHmac } from 'node:crypto'
 import type { JSONSchemaType } from 'ajv'
 import { bodyDeliveryId } from './delivery-id.js'
 import { singleHeader } from './headers.js'
-import {
-  checkRegistry,
-  checkRepository,
-  checkTag,
-  isDigest,
-  REGISTRY_PREFIX_PATTERN,
-} from './image-reference.js'
+import { checkRepository, checkTag, isDigest } from './image-reference.js'
 import { payloadFormat } from './payload-format.js'
 import { shown } from './reason-text.js'
 import { registrySetting } from './registry-setting.js'
+import {
+  type DockerAddress,
+  readAddresses,
+  repositoriesSetting,
+  repositoryAt,
+} from './repository-addresses.js'
 import { sameSecret } from './secret-compare.js'
 import { secretSetting } from './settings-fields.js'
 import {
@@ -59,18 +59,11 @@ const schema: JSONSchemaType<ArtifactoryEvent> = {
 
 const format = payloadFormat('an Artifactory webhook event', schema)
 
-/** Where Docker clients reach the images of one Artifactory repository. */
-interface DockerAddress {
-  registry: string
-  /** What comes between the host and the image name; empty for the subdomain and port methods. */
-  prefix: string
-}
-
 interface ArtifactorySettings {
   secret: string
   registry: string
-  /** The repositories not reached at `<registry>/<repo_key>`, by repo key. */
-  repoKeys: ReadonlyMap<string, DockerAddress>
+  /** The repositories not reached at `<registry>/<repo_key>`, by repository key. */
+  repositories: ReadonlyMap<string, DockerAddress>
 }
 
 // The checksum of the tag's manifest.json or list.manifest.json, which is the image's digest.
@@ -90,32 +83,18 @@ const config: SourceConfig<ArtifactorySettings> = {
         'The JFrog Platform host Docker clients push to, as in `docker push acme.jfrog.io/docker-local/acme/app:v1` (the repository path method): images are then `<registry>/<repo_key>/<image>`. Artifactory does not say it in the webhook.',
         ['acme.jfrog.io', 'artifactory.acme.com'],
       ),
-      repo_keys: {
-        type: 'object',
-        title: 'Other repository addresses',
-        description:
-          'Only for repositories that Docker clients do not reach at `<registry>/<repo_key>`: the repository key, and what comes before the image name instead: a host for the subdomain (`docker-local.acme.com`) or port (`artifactory.acme.com:8876`) method, or a host and path (`acme.jfrog.io/docker-virtual`) to name the images through a virtual repository.',
-        additionalProperties: {
-          type: 'string',
-          maxLength: 255,
-          pattern: REGISTRY_PREFIX_PATTERN,
-          patternErrorMessage:
-            'must be a registry host, with an optional port and path, as an image reference starts: docker-local.acme.com, artifactory.acme.com:8876 or acme.jfrog.io/docker-virtual (no https://)',
-        },
-        examples: [{ 'docker-local': 'docker-local.artifactory.acme.com' }],
-        nullable: true,
-      },
+      repositories: repositoriesSetting(
+        'Only for repositories that Docker clients do not reach at `<registry>/<repo_key>`: the repository key, and what image references start with instead: a host for the subdomain (`docker-local.acme.com`) or port (`artifactory.acme.com:8876`) method, or a host and path (`acme.jfrog.io/docker-virtual`) to name the images through a virtual repository.',
+        { 'docker-local': 'docker-local.artifactory.acme.com' },
+      ),
     },
     required: ['secret', 'registry'],
   },
-  read(block) {
-    const repoKeys = (block.repo_keys ?? {}) as Record<string, string>
-    return {
-      secret: block.secret as string,
-      registry: (block.registry as string).toLowerCase(),
-      repoKeys: new Map(Object.entries(repoKeys).map(([key, value]) => [key, addressOf(value)])),
-    }
-  },
+  read: (block) => ({
+    secret: block.secret as string,
+    registry: (block.registry as string).toLowerCase(),
+    repositories: readAddresses(block.repositories),
+  }),
 }
 
 /** JFrog Artifactory (self-hosted or JFrog Cloud): predefined webhooks of the docker domain. */
@@ -171,18 +150,18 @@ export const artifactory: Source<ArtifactorySettings> = {
       return ignore('manifest pushed by digest without a tag')
     }
 
-    const address = settings.repoKeys.get(repoKey) ?? {
+    const address = settings.repositories.get(repoKey) ?? {
       registry: settings.registry,
       prefix: checkRepository(format, repoKey, '/data/repo_key'),
     }
-    const repository = address.prefix === '' ? image : `${address.prefix}/${image}`
+    const repository = repositoryAt(address, image)
     return {
       deliveryId,
       ignored: null,
       pushes: [
         {
           source: 'artifactory',
-          registry: checkRegistry(format, address.registry, '/data/repo_key'),
+          registry: address.registry,
           repository: checkRepository(format, repository, '/data/image_name'),
           tag: checkTag(format, tag, '/data/tag'),
           digest: digestOf(data.sha256),
@@ -193,13 +172,6 @@ export const artifactory: Source<ArtifactorySettings> = {
       ],
     }
   },
-}
-
-/** `docker-local.acme.com` → that host, no prefix; `acme.jfrog.io/docker-virtual` → host and path. */
-function addressOf(value: string): DockerAddress {
-  const slash = value.indexOf('/')
-  if (slash < 0) return { registry: value.toLowerCase(), prefix: '' }
-  return { registry: value.slice(0, slash).toLowerCase(), prefix: value.slice(slash + 1) }
 }
 
 function digestOf(sha256: string | null | undefined): string | null {

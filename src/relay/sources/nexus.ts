@@ -8,14 +8,21 @@ import { payloadFormat } from './payload-format.js'
 import { isoTimestamp } from './push-times.js'
 import { shown } from './reason-text.js'
 import { registrySetting } from './registry-setting.js'
+import {
+  type DockerAddress,
+  readAddresses,
+  repositoriesSetting,
+  repositoryAt,
+} from './repository-addresses.js'
 import { sameSecret } from './secret-compare.js'
-import { secretSetting, stringSettings } from './settings-fields.js'
+import { secretSetting } from './settings-fields.js'
 import {
   type Authentication,
   type AuthRequest,
   type Normalised,
   type Source,
   SourceAuthError,
+  type SourceConfig,
   type SourceRequest,
 } from './types.js'
 
@@ -54,7 +61,8 @@ const format = payloadFormat('a Nexus repository component webhook', schema)
 const COMPONENT_WEBHOOK = 'rm:repository:component'
 /**
  * A docker component in Nexus is one tag of one image: pushing a new tag creates it, and pushing
- * a tag again changes it (`UPDATED`). Both are pushes.
+ * the tag again can only change it (`UPDATED`; Sonatype does not document it for docker). Both
+ * are taken as pushes.
  */
 const PUSH_ACTIONS = ['CREATED', 'UPDATED']
 const SIGNATURE = /^[0-9a-f]{40}$/i
@@ -62,23 +70,39 @@ const SIGNATURE = /^[0-9a-f]{40}$/i
 interface NexusSettings {
   secret: string
   registry: string
+  /** The repositories Docker clients do not reach at `<registry>` alone, by name. */
+  repositories: ReadonlyMap<string, DockerAddress>
+}
+
+const config: SourceConfig<NexusSettings> = {
+  schema: {
+    description:
+      'Nexus Repository "Webhook: Repository" capabilities (event type component): POST /hooks/nexus, signed with X-Nexus-Webhook-Signature (HMAC-SHA1).',
+    properties: {
+      secret: secretSetting('Secret key', 'The "Secret Key" of the Nexus webhook capability.'),
+      registry: registrySetting(
+        "The host and port of the docker repository's connector, as `docker push nexus.acme.com:8443/acme/app:v1` names it: images are then `<registry>/<name>`. Nexus does not say it in the webhook.",
+        ['nexus.acme.com:8443', 'docker.acme.com'],
+      ),
+      repositories: repositoriesSetting(
+        "Only for docker repositories that Docker clients do not reach at `<registry>/<name>`: the repository's name in Nexus, and what image references start with instead: the host and port of its own connector (`nexus.acme.com:8444`), its subdomain (`docker-hosted.nexus.acme.com`), or, with path based routing, the host and the repository's name (`nexus.acme.com/docker-hosted`).",
+        { 'docker-hosted': 'nexus.acme.com/docker-hosted' },
+      ),
+    },
+    required: ['secret', 'registry'],
+  },
+  read: (block) => ({
+    secret: block.secret as string,
+    registry: (block.registry as string).toLowerCase(),
+    repositories: readAddresses(block.repositories),
+  }),
 }
 
 /** Sonatype Nexus Repository 3: the "Webhook: Repository" capability on a docker repository. */
 export const nexus: Source<NexusSettings> = {
   name: 'nexus',
   title: 'Sonatype Nexus Repository',
-  config: stringSettings(
-    'Nexus Repository "Webhook: Repository" capabilities (event type component): POST /hooks/nexus, signed with X-Nexus-Webhook-Signature (HMAC-SHA1).',
-    {
-      secret: secretSetting('Secret key', 'The "Secret Key" of the Nexus webhook capability.'),
-      registry: registrySetting(
-        "The host and port of the docker repository's connector, as `docker push` names it: Nexus does not say it in the webhook.",
-        ['nexus.acme.com:8443', 'docker.acme.com'],
-      ),
-    },
-    ({ secret, registry }) => ({ secret, registry: registry.toLowerCase() }),
-  ),
+  config,
   pathSecret: false,
   contentTypes: [],
 
@@ -129,6 +153,10 @@ export const nexus: Source<NexusSettings> = {
     }
     const version = format.required(component.version, '/component/version')
     if (isDigest(version)) return ignore('manifest pushed by digest without a tag')
+    const address = settings.repositories.get(event.repositoryName ?? '') ?? {
+      registry: settings.registry,
+      prefix: '',
+    }
 
     return {
       deliveryId,
@@ -136,8 +164,12 @@ export const nexus: Source<NexusSettings> = {
       pushes: [
         {
           source: 'nexus',
-          registry: settings.registry,
-          repository: checkRepository(format, component.name, '/component/name'),
+          registry: address.registry,
+          repository: checkRepository(
+            format,
+            repositoryAt(address, component.name),
+            '/component/name',
+          ),
           tag: checkTag(format, version, '/component/version'),
           digest: null,
           pusher: initiatorName(field(event, 'initiator')),

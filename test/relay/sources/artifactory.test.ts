@@ -64,21 +64,21 @@ describe('artifactory source', () => {
     expect(result.pushes).toEqual([{ ...ARTIFACTORY_PUSH, digest: INDEX }])
   })
 
-  it('names the images of a repository listed in repo_keys as Docker clients reach them', () => {
+  it('names the images of a repository listed in repositories as Docker clients reach them', () => {
     const settings = artifactory.config.read({
       secret: SECRET,
       registry: 'acme.jfrog.io',
-      repo_keys: { 'docker-local': 'Docker-Local.Artifactory.acme.com' },
+      repositories: { 'docker-local': 'Docker-Local.Artifactory.acme.com' },
     })
     const viaPort = artifactory.config.read({
       secret: SECRET,
       registry: 'acme.jfrog.io',
-      repo_keys: { 'docker-local': 'artifactory.acme.com:8876' },
+      repositories: { 'docker-local': 'artifactory.acme.com:8876' },
     })
     const viaVirtual = artifactory.config.read({
       secret: SECRET,
       registry: 'acme.jfrog.io',
-      repo_keys: { 'docker-local': 'acme.jfrog.io/docker-virtual' },
+      repositories: { 'docker-local': 'acme.jfrog.io/docker-virtual' },
     })
     const request = fixtureRequest('artifactory-pushed.json')
 
@@ -96,8 +96,8 @@ describe('artifactory source', () => {
     })
   })
 
-  it('reads the config block, host names lower-cased, repo_keys optional', () => {
-    expect(SETTINGS).toEqual({ secret: SECRET, registry: 'acme.jfrog.io', repoKeys: new Map() })
+  it('reads the config block, host names lower-cased, repositories optional', () => {
+    expect(SETTINGS).toEqual({ secret: SECRET, registry: 'acme.jfrog.io', repositories: new Map() })
     expect(artifactory.config.read({ secret: SECRET, registry: 'Acme.JFrog.io' }).registry).toBe(
       'acme.jfrog.io',
     )

@@ -44,7 +44,10 @@ const SETTINGS: Record<string, unknown> = {
     secret: 'jfrog-secret-0123456789',
     registry: 'acme.jfrog.io',
   }),
-  nexus: { secret: 'nexus-secret-0123456789', registry: 'nexus.acme.com:8443' },
+  nexus: sourceNamed('nexus')?.config.read({
+    secret: 'nexus-secret-0123456789',
+    registry: 'nexus.acme.com:8443',
+  }),
   gitea: { secret: 'gitea-secret-0123456789', registry: null },
 }
 

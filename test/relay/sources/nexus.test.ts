@@ -62,6 +62,30 @@ describe('nexus source', () => {
     })
   })
 
+  it('names the images of a repository listed in repositories as Docker clients reach them', () => {
+    const read = (address: string) =>
+      nexus.config.read({
+        secret: SECRET,
+        registry: 'nexus.acme.com:8443',
+        repositories: { 'docker-hosted': address, 'docker-other': 'other.acme.com' },
+      })
+    const request = delivery('nexus-created.json')
+
+    expect(nexus.normalise(request, read('Nexus.Acme.com/docker-hosted')).pushes[0]).toMatchObject({
+      registry: 'nexus.acme.com',
+      repository: 'docker-hosted/acme/app',
+    })
+    expect(nexus.normalise(request, read('nexus.acme.com:8444')).pushes[0]).toMatchObject({
+      registry: 'nexus.acme.com:8444',
+      repository: 'acme/app',
+    })
+    const unlisted = createdWith(() => {})
+    ;(unlisted.body as Record<string, unknown>).repositoryName = 'docker-third'
+    expect(nexus.normalise(unlisted, read('x.acme.com')).pushes[0]?.registry).toBe(
+      'nexus.acme.com:8443',
+    )
+  })
+
   it('takes UPDATED, a tag pushed again, as a push', () => {
     const result = nexus.normalise(delivery('nexus-updated.json'), SETTINGS)
 

@@ -70,7 +70,8 @@ interface ArtifactorySettings {
 const BARE_SHA256 = /^[0-9a-f]{64}$/i
 // The secret itself, or (with "Use secret for payload signing") the HMAC-SHA256 of the body in hex.
 const SIGNATURE = /^(?:sha256=)?([0-9a-f]{64})$/i
-// Artifactory keeps the platform manifests of a multi-arch image in `sha256__<hex>` folders.
+// Artifactory keeps the platform manifests of a multi-arch image in `sha256__<hex>` folders: were
+// one reported as pushed, that folder would be its tag.
 const MANIFEST_FOLDER = /^sha256__[0-9a-f]{64}$/i
 
 const config: SourceConfig<ArtifactorySettings> = {

@@ -108,7 +108,7 @@ export const gitea: Source<GiteaSettings> = {
     const signature = singleHeader(request.headers, name)
     if (signature === null) {
       throw new SourceAuthError(
-        'the request has no X-Gitea-Signature header: give the Gitea or Forgejo webhook a Secret, the one of sources.gitea.secret',
+        `the request has no single ${name} header: give the Gitea or Forgejo webhook a Secret, the one of sources.gitea.secret`,
       )
     }
     if (signature === '') {

@@ -42,6 +42,7 @@ function post(
     headers: {
       'content-type': 'application/json',
       ...(source === 'github' ? { 'x-github-event': 'registry_package' } : {}),
+      ...(source === 'gitea' ? { 'x-gitea-event': 'package' } : {}),
       ...authFor(source, plain),
       ...headers,
     },

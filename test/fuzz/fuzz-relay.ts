@@ -20,6 +20,9 @@ export const SOURCE_ROUTES = {
   distribution: '/hooks/distribution',
   github: '/hooks/github',
   harbor: '/hooks/harbor',
+  artifactory: '/hooks/artifactory',
+  nexus: '/hooks/nexus',
+  gitea: '/hooks/gitea',
 } as const
 
 export type SourceName = keyof typeof SOURCE_ROUTES
@@ -34,6 +37,18 @@ export function authFor(source: SourceName, body: Buffer): Record<string, string
     case 'github':
       return {
         'x-hub-signature-256': `sha256=${createHmac('sha256', SECRETS.github).update(body).digest('hex')}`,
+      }
+    case 'artifactory':
+      return {
+        'x-jfrog-event-auth': createHmac('sha256', SECRETS.artifactory).update(body).digest('hex'),
+      }
+    case 'nexus':
+      return {
+        'x-nexus-webhook-signature': createHmac('sha1', SECRETS.nexus).update(body).digest('hex'),
+      }
+    case 'gitea':
+      return {
+        'x-gitea-signature': createHmac('sha256', SECRETS.gitea).update(body).digest('hex'),
       }
     default:
       return {}
@@ -201,6 +216,9 @@ export async function seed(relay: TestRelay): Promise<{ runs: string[]; events: 
     ['harbor', 'harbor-push-artifact.json', {}],
     ['quay', 'quay-repo-push.json', {}],
     ['github', 'github-registry-package-published.json', { 'x-github-event': 'registry_package' }],
+    ['artifactory', 'artifactory-pushed.json', {}],
+    ['nexus', 'nexus-created.json', {}],
+    ['gitea', 'gitea-package-created.json', { 'x-gitea-event': 'package' }],
   ]
   const runs: string[] = []
   const events: string[] = []

@@ -52,6 +52,24 @@ const SAMPLES: Record<SourceName, string[]> = {
     'github-package-npm.json',
     'github-ping.json',
   ],
+  artifactory: [
+    'artifactory-pushed.json',
+    'artifactory-pushed-list-manifest.json',
+    'artifactory-deleted.json',
+    'artifactory-artifact-deployed.json',
+  ],
+  nexus: [
+    'nexus-created.json',
+    'nexus-updated.json',
+    'nexus-deleted.json',
+    'nexus-created-maven.json',
+  ],
+  gitea: [
+    'gitea-package-created.json',
+    'gitea-package-created-digest.json',
+    'gitea-package-deleted.json',
+    'forgejo-package-created.json',
+  ],
 }
 const SOURCES = Object.keys(SOURCE_ROUTES) as SourceName[]
 
@@ -161,7 +179,7 @@ const wireEncoding = fc.oneof(
 
 /** Header names and values a client could send (visible ASCII), for headers the relay never reads. */
 const OWN_HEADERS =
-  /^(host|connection|content-length|transfer-encoding|keep-alive|upgrade|expect|te|trailer|proxy-.*|content-(type|encoding)|authorization|x-hub-signature-256|x-github-event|sec-fetch-site)$/
+  /^(host|connection|content-length|transfer-encoding|keep-alive|upgrade|expect|te|trailer|proxy-.*|content-(type|encoding)|authorization|x-hub-signature-256|x-github-event|x-jfrog-event-auth|x-nexus-webhook-.*|x-(gitea|forgejo)-.*|sec-fetch-site)$/
 const headerToken = fc
   .stringMatching(/^[a-z][a-z0-9-]{0,20}$/)
   .filter((name) => !OWN_HEADERS.test(name))
@@ -206,6 +224,8 @@ const delivery: fc.Arbitrary<Request> = fc
     if (type) headers['content-type'] = type
     if (encoding.header) headers['content-encoding'] = encoding.header
     if (source === 'github') headers['x-github-event'] = event
+    if (source === 'gitea')
+      headers['x-gitea-event'] = event === 'registry_package' ? 'package' : event
     Object.assign(headers, authorised ? authFor(source, raw) : { authorization: 'Bearer wrong' })
     return {
       method: 'POST',

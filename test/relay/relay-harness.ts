@@ -13,6 +13,9 @@ export const SECRETS = {
   github: 'github-webhook-secret-0123456789',
   harbor: 'harbor-token-0123456789abcdef',
   quay: 'quay-secret-0123456789abcdef',
+  artifactory: 'jfrog-secret-0123456789abcdef',
+  nexus: 'nexus-secret-0123456789abcdef',
+  gitea: 'gitea-secret-0123456789abcdef',
   admin: 'admin-token-0123456789abcdef',
 }
 
@@ -47,6 +50,13 @@ export function testSettings(githubUrl: string, overrides: Partial<Settings> = {
       github: { webhookSecret: SECRETS.github },
       harbor: { token: SECRETS.harbor },
       quay: { secret: SECRETS.quay },
+      artifactory: {
+        secret: SECRETS.artifactory,
+        registry: 'acme.jfrog.io',
+        repositories: new Map(),
+      },
+      nexus: { secret: SECRETS.nexus, registry: 'nexus.acme.com:8443', repositories: new Map() },
+      gitea: { secret: SECRETS.gitea, registry: null },
     },
     registryCallbacks: { allowedHosts: [], allowHttp: false },
     secrets: Object.values(SECRETS),

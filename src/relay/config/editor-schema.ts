@@ -29,7 +29,10 @@ function forEditors(schema: Schema): Schema {
       out[key] = Object.fromEntries(
         Object.entries(value).map(([name, sub]) => [name, forEditors(sub as Schema)]),
       )
-    } else if ((key === 'items' || key === 'not') && isSchema(value)) {
+    } else if (
+      (key === 'items' || key === 'not' || key === 'additionalProperties') &&
+      isSchema(value)
+    ) {
       out[key] = forEditors(value)
     } else {
       out[key] = value

@@ -7,9 +7,12 @@ const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
 const REPOSITORY = new RegExp(`^${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`)
 const REPOSITORY_MAX = 255
 const HOST_LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?'
-const HOST = new RegExp(
-  `^(?:${HOST_LABEL}(?:\\.${HOST_LABEL})*|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]{1,5})?$`,
-)
+const HOST_BODY = `(?:${HOST_LABEL}(?:\\.${HOST_LABEL})*|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]{1,5})?`
+/** A registry host with an optional port, as JSON Schema `pattern` text (config keys use it). */
+export const REGISTRY_HOST_PATTERN = `^${HOST_BODY}$`
+/** A registry host followed by an optional repository path prefix: `acme.jfrog.io/docker-virtual`. */
+export const REGISTRY_PREFIX_PATTERN = `^${HOST_BODY}(?:/${PATH_COMPONENT})*$`
+const HOST = new RegExp(REGISTRY_HOST_PATTERN)
 const HOST_MAX = 255
 const DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[A-Za-z0-9=_-]+$/
 const DIGEST_MAX = 255

@@ -1,7 +1,10 @@
+import { artifactory } from './artifactory.js'
 import { distribution } from './distribution.js'
 import { dockerhub } from './dockerhub.js'
+import { gitea } from './gitea.js'
 import { github } from './github.js'
 import { harbor } from './harbor.js'
+import { nexus } from './nexus.js'
 import { quay } from './quay.js'
 import type { Source } from './types.js'
 
@@ -9,7 +12,16 @@ import type { Source } from './types.js'
  * Every registry the relay understands. A new one is a file of its own and a line here: the
  * config schema, the hooks route and the docs are derived from this list.
  */
-export const SOURCES: readonly Source<unknown>[] = [dockerhub, distribution, github, harbor, quay]
+export const SOURCES: readonly Source<unknown>[] = [
+  dockerhub,
+  distribution,
+  github,
+  harbor,
+  quay,
+  artifactory,
+  nexus,
+  gitea,
+]
 
 export const SOURCE_NAMES: readonly string[] = SOURCES.map((source) => source.name)
 

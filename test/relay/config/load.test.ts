@@ -207,9 +207,9 @@ describe('parseSettings rejects', () => {
     ],
     [
       'an unknown source',
-      (c) => (c.sources.gitlab = { token: SECRET }),
-      'sources.gitlab',
-      "unknown key 'gitlab' (allowed: dockerhub, distribution, github, harbor, quay)",
+      (c) => (c.sources.bitbucket = { token: SECRET }),
+      'sources.bitbucket',
+      "unknown key 'bitbucket' (allowed: dockerhub, distribution, github, harbor, quay, ",
     ],
     [
       'a source without its secret',
@@ -489,6 +489,29 @@ describe('parseSettings rejects', () => {
       'must be a list',
     ],
     ['a chain that is a string', (c) => (c.chains = ['release']), 'chains[0]', 'must be a mapping'],
+    [
+      'a source registry written as a URL',
+      (c) => (c.sources.nexus = { secret: SECRET, registry: 'https://nexus.acme.com:8443' }),
+      'sources.nexus.registry',
+      'must be a registry host with an optional port, as an image reference starts',
+    ],
+    [
+      'a source without the registry its payloads leave out',
+      (c) => (c.sources.artifactory = { secret: SECRET }),
+      'sources.artifactory.registry',
+      'is required',
+    ],
+    [
+      'a repository address with a scheme',
+      (c) =>
+        (c.sources.artifactory = {
+          secret: SECRET,
+          registry: 'acme.jfrog.io',
+          repositories: { 'docker-local': 'https://docker-local.acme.com' },
+        }),
+      'sources.artifactory.repositories.docker-local',
+      'must be what an image reference starts with',
+    ],
   ])('%s', (_name, change, path, message) => {
     expect(problemsOf(withChange(change))).toEqual([
       { path, message: expect.stringContaining(message) },

@@ -558,6 +558,86 @@ describe('every answer of the relay keeps to openapi.yaml', () => {
     expect(gzipped.body).toMatchObject({ outcome: 'started' })
   })
 
+  it('through the self-hosted registries: Artifactory, Nexus, Gitea and Forgejo', async () => {
+    const hmac = (algorithm: string, secret: string, body: string) =>
+      createHmac(algorithm, secret).update(body).digest('hex')
+    const artifactory = fixture('artifactory-pushed.json')
+    const signedPush = await call(
+      'POST',
+      '/hooks/artifactory',
+      json(artifactory, { 'x-jfrog-event-auth': hmac('sha256', SECRETS.artifactory, artifactory) }),
+    )
+    expect(signedPush.body).toMatchObject({ outcome: 'unmatched' })
+    const plainDeleted = await call(
+      'POST',
+      '/hooks/artifactory',
+      json(fixture('artifactory-deleted.json'), { 'x-jfrog-event-auth': SECRETS.artifactory }),
+    )
+    expect(plainDeleted.body).toMatchObject({ outcome: 'ignored' })
+
+    const nexus = (name: string, headers: Record<string, string> = {}) => {
+      const body = fixture(name)
+      return json(body, {
+        'x-nexus-webhook-id': 'rm:repository:component',
+        'x-nexus-webhook-signature': hmac('sha1', SECRETS.nexus, body),
+        ...headers,
+      })
+    }
+    expect((await call('POST', '/hooks/nexus', nexus('nexus-created.json'))).body).toMatchObject({
+      outcome: 'started',
+    })
+    const asset = await call(
+      'POST',
+      '/hooks/nexus',
+      nexus('nexus-deleted.json', { 'x-nexus-webhook-id': 'rm:repository:asset' }),
+    )
+    expect(asset.body).toMatchObject({ outcome: 'ignored' })
+
+    const gitea = (name: string, headers: Record<string, string>) => {
+      const body = fixture(name)
+      return json(body, { ...headers, 'x-gitea-signature': hmac('sha256', SECRETS.gitea, body) })
+    }
+    const created = await call(
+      'POST',
+      '/hooks/gitea',
+      gitea('gitea-package-created.json', { 'x-gitea-event': 'package' }),
+    )
+    expect(created.body).toMatchObject({ outcome: 'started' })
+    const forgejoBody = fixture('gitea-package-npm.json')
+    const forgejo = await call(
+      'POST',
+      '/hooks/gitea',
+      json(forgejoBody, {
+        'x-forgejo-event': 'package',
+        'x-forgejo-signature': hmac('sha256', SECRETS.gitea, forgejoBody),
+      }),
+    )
+    expect(forgejo.body).toMatchObject({ outcome: 'ignored' })
+
+    const refusals: [string, Sent, number][] = [
+      ['/hooks/artifactory', json(artifactory, { 'x-jfrog-event-auth': 'nope' }), 401],
+      ['/hooks/nexus', json(fixture('nexus-created.json')), 401],
+      [
+        '/hooks/gitea',
+        json('{}', { 'x-gitea-event': 'package', 'x-gitea-signature': hmac('sha256', 'x', '{}') }),
+        401,
+      ],
+      ['/hooks/nexus', nexus('nexus-created.json', { 'content-type': 'text/plain' }), 415],
+      [
+        '/hooks/gitea',
+        json('{}', {
+          'x-gitea-event': 'package',
+          'x-gitea-signature': hmac('sha256', SECRETS.gitea, '{}'),
+        }),
+        422,
+      ],
+    ]
+    for (const [path, sent, status] of refusals) {
+      const answer = await call('POST', path, sent)
+      expect(answer.status, `${path}: ${answer.text}`).toBe(status)
+    }
+  })
+
   it('through the history: pages, filters and bad queries', async () => {
     const all = (await call('GET', '/api/runs?limit=100', { headers: admin })).body as {
       runs: { id: string }[]

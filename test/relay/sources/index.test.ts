@@ -38,6 +38,19 @@ function replaced(document: unknown, path: (string | number)[], value: unknown):
   return copy
 }
 
+/** The settings of the sources whose payloads leave something to the config. */
+const SETTINGS: Record<string, unknown> = {
+  artifactory: sourceNamed('artifactory')?.config.read({
+    secret: 'jfrog-secret-0123456789',
+    registry: 'acme.jfrog.io',
+  }),
+  nexus: sourceNamed('nexus')?.config.read({
+    secret: 'nexus-secret-0123456789',
+    registry: 'nexus.acme.com:8443',
+  }),
+  gitea: { secret: 'gitea-secret-0123456789', registry: null },
+}
+
 describe('every source, given a real payload with any one value changed to anything', () => {
   const cases = [
     ['dockerhub', 'dockerhub-push.json', {}],
@@ -47,6 +60,10 @@ describe('every source, given a real payload with any one value changed to anyth
     ['harbor', 'harbor-push-artifact.json', {}],
     ['harbor', 'harbor-push-artifact-cloudevents.json', {}],
     ['quay', 'quay-repo-push.json', {}],
+    ['artifactory', 'artifactory-pushed.json', {}],
+    ['nexus', 'nexus-created.json', {}],
+    ['gitea', 'gitea-package-created.json', { 'x-gitea-event': 'package' }],
+    ['gitea', 'forgejo-package-created.json', { 'x-forgejo-event': 'package' }],
   ] as const
 
   it.each(cases)(
@@ -58,7 +75,8 @@ describe('every source, given a real payload with any one value changed to anyth
         fc.property(fc.nat(paths.length - 1), fc.jsonValue(), (at, value) => {
           const body = replaced(fixture, paths[at] ?? [], value)
           try {
-            const result = (sourceNamed(name) as Source).normalise(requestOf(body, { headers }), {})
+            const source = sourceNamed(name) as Source
+            const result = source.normalise(requestOf(body, { headers }), SETTINGS[name] ?? {})
             for (const push of result.pushes) {
               expect(push.tag).toMatch(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/)
               expect(push.repository).toMatch(/^[a-z0-9]+(?:[._/-]+[a-z0-9]+)*$/)

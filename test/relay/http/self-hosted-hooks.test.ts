@@ -17,6 +17,8 @@ const selfHosted: Chain = {
   name: 'self-hosted',
   match: { repository: '**/acme/app', tags: ['v*'] },
   stepTimeoutMs: 60_000,
+  onFailure: [],
+  notify: [],
   steps: [{ kind: 'dispatch', repository: 'acme/integration-tests', eventType: 'image-pushed' }],
 }
 

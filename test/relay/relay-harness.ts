@@ -13,6 +13,8 @@ export const SECRETS = {
   github: 'github-webhook-secret-0123456789',
   harbor: 'harbor-token-0123456789abcdef',
   quay: 'quay-secret-0123456789abcdef',
+  acr: 'acr-token-0123456789abcdef',
+  ecr: 'ecr-token-0123456789abcdef',
   admin: 'admin-token-0123456789abcdef',
 }
 
@@ -45,12 +47,25 @@ export function testSettings(githubUrl: string, overrides: Partial<Settings> = {
       github: { webhookSecret: SECRETS.github },
       harbor: { token: SECRETS.harbor },
       quay: { secret: SECRETS.quay },
+      acr: { token: SECRETS.acr },
+      ecr: { token: SECRETS.ecr },
     },
     registryCallbacks: { allowedHosts: [], allowHttp: false },
     chains: [twoSteps],
     retentionMs: null,
     ...overrides,
   }
+}
+
+/** The Pub/Sub push subscription of the gar source's tests: its token audience and service account. */
+export const GAR_SUBSCRIPTION = {
+  audience: 'http://relay.test/hooks/gar',
+  serviceAccount: 'pubsub-push@acme-prod.iam.gserviceaccount.com',
+}
+
+/** `sources.gar` for tokens of `issuer` (a local one: test/support/oidc-issuer.ts). */
+export function garSettings(issuer: string) {
+  return { ...GAR_SUBSCRIPTION, issuer }
 }
 
 export interface TestRelay {

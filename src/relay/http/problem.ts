@@ -37,6 +37,7 @@ const PROBLEM_TYPES = {
   'invalid-payload': { status: 422, title: 'Not a push payload' },
   internal: { status: 500, title: 'Internal error' },
   'database-unavailable': { status: 503, title: 'Database unavailable' },
+  'identity-unavailable': { status: 503, title: 'Token issuer unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>
 
 export type ProblemType = keyof typeof PROBLEM_TYPES

@@ -1,5 +1,8 @@
+import { acr } from './acr.js'
 import { distribution } from './distribution.js'
 import { dockerhub } from './dockerhub.js'
+import { ecr } from './ecr.js'
+import { gar } from './gar.js'
 import { github } from './github.js'
 import { harbor } from './harbor.js'
 import { quay } from './quay.js'
@@ -9,7 +12,16 @@ import type { Source } from './types.js'
  * Every registry the relay understands. A new one is a file of its own and a line here: the
  * config schema, the hooks route and the docs are derived from this list.
  */
-export const SOURCES: readonly Source<unknown>[] = [dockerhub, distribution, github, harbor, quay]
+export const SOURCES: readonly Source<unknown>[] = [
+  dockerhub,
+  distribution,
+  github,
+  harbor,
+  quay,
+  acr,
+  ecr,
+  gar,
+]
 
 export const SOURCE_NAMES: readonly string[] = SOURCES.map((source) => source.name)
 

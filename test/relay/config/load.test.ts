@@ -203,7 +203,7 @@ describe('parseSettings rejects', () => {
       'an unknown source',
       (c) => (c.sources.gitlab = { token: SECRET }),
       'sources.gitlab',
-      "unknown key 'gitlab' (allowed: dockerhub, distribution, github, harbor, quay)",
+      "unknown key 'gitlab' (allowed: dockerhub, distribution, github, harbor, quay",
     ],
     [
       'a source without its secret',

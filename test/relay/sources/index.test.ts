@@ -47,6 +47,9 @@ describe('every source, given a real payload with any one value changed to anyth
     ['harbor', 'harbor-push-artifact.json', {}],
     ['harbor', 'harbor-push-artifact-cloudevents.json', {}],
     ['quay', 'quay-repo-push.json', {}],
+    ['acr', 'acr-push.json', {}],
+    ['ecr', 'ecr-push.json', {}],
+    ['gar', 'gar-insert.json', {}],
   ] as const
 
   it.each(cases)(

@@ -2,10 +2,17 @@
 // Plain http is taken only on the loopback interface, where a test or a local issuer runs: keys
 // fetched over http from anywhere else could be swapped on the way.
 
-const LOOPBACK_HOST = '(?:localhost|127(?:\\.[0-9]{1,3}){3}|\\[::1\\])'
+const OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
+const LOOPBACK_HOST = `(?:localhost|127(?:\\.${OCTET}){3}|\\[::1\\])`
+// Labels of a DNS name, the last one starting with a letter (so that it is no IP address);
+// punycode labels (xn--) are left out, since URL parsing refuses the invalid ones.
+const LABEL = '(?!xn--)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?'
+const HOST = `(?:${LABEL}\\.)*(?!xn--)[A-Za-z](?:[A-Za-z0-9-]*[A-Za-z0-9])?`
+const PORT =
+  '(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?'
 
 /** The same rule as `issuerUrlProblem`, for the config schema. */
-export const ISSUER_URL_PATTERN = `^(?:https://[^\\s/?#@]+|http://${LOOPBACK_HOST}(?::[0-9]{1,5})?)(?:/[^\\s?#]*)?$`
+export const ISSUER_URL_PATTERN = `^(?:https://${HOST}|http://${LOOPBACK_HOST})${PORT}(?:/[^\\s?#]*)?$`
 
 export const ISSUER_URL_MESSAGE =
   'must be an https URL without query or fragment, like https://accounts.google.com (http only for 127.0.0.1, [::1] or localhost)'

@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import type { JWTPayload } from 'jose'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createIssuerKeys } from '../../../src/relay/identity/issuer-keys.js'
@@ -288,6 +289,7 @@ describe('issuer URLs', () => {
     'http://127.0.0.1:8081',
     'http://localhost:9000/issuer',
     'http://[::1]:8081',
+    'https://issuer.example.com:65535',
   ])('takes %s', (url) => {
     expect(issuerUrlProblem(url)).toBeNull()
     expect(url).toMatch(pattern)
@@ -301,10 +303,43 @@ describe('issuer URLs', () => {
     'https://accounts.google.com#x',
     'https://user:pw@accounts.google.com',
     'accounts.google.com',
+    'https://issuer.example.com:65536',
+    'http://127.0.0.256',
     '',
   ])('refuses %s, in the config schema too', (url) => {
     expect(issuerUrlProblem(url)).toMatch(/https URL/)
     expect(url).not.toMatch(pattern)
+  })
+
+  it('that the config schema takes are all taken when the keys are made', () => {
+    const part = fc.stringMatching(/^[A-Za-z0-9.:%[\]@/?# -]{0,12}$/)
+    const label = fc.oneof(
+      fc.stringMatching(/^[a-z0-9-]{1,8}$/),
+      fc.constantFrom('xn--a', 'xn--bcher-kva'),
+    )
+    const host = fc.oneof(
+      fc.array(label, { minLength: 1, maxLength: 4 }).map((labels) => labels.join('.')),
+      fc.array(fc.nat(999), { minLength: 4, maxLength: 4 }).map((octets) => octets.join('.')),
+      fc.constantFrom('127.0.0.1', '[::1]', 'localhost'),
+    )
+    const port = fc.option(
+      fc.nat(99999).map((n) => `:${n}`),
+      { nil: '' },
+    )
+    const candidate = fc.oneof(
+      fc.tuple(fc.constantFrom('https://', 'http://'), host, port, part).map((p) => p.join('')),
+      fc
+        .tuple(fc.constantFrom('https://', 'http://', 'http://127.0.0.1'), part, part)
+        .map((p) => p.join('')),
+      fc.webUrl(),
+      fc.string(),
+    )
+    fc.assert(
+      fc.property(candidate, (url) => {
+        if (pattern.test(url)) expect(issuerUrlProblem(url), url).toBeNull()
+      }),
+      { numRuns: 2000 },
+    )
   })
 
   it('are checked when the keys of an issuer are made', () => {

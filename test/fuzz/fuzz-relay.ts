@@ -5,6 +5,8 @@ import { expect } from 'vitest'
 import type { Chain } from '../../src/relay/config/settings.js'
 import {
   fixture,
+  GAR_SUBSCRIPTION,
+  garSettings,
   SECRETS,
   startTestRelay,
   type TestRelay,
@@ -12,6 +14,7 @@ import {
 } from '../relay/relay-harness.js'
 import { type GitHubStandIn, startGitHubStandIn } from '../support/github-stand-in.js'
 import { type HttpReceiver, startHttpReceiver } from '../support/http-receiver.js'
+import { type LocalOidcIssuer, pubSubClaims, startOidcIssuer } from '../support/oidc-issuer.js'
 
 /** The webhook routes of every source, with what each needs to get past authentication. */
 export const SOURCE_ROUTES = {
@@ -23,9 +26,15 @@ export const SOURCE_ROUTES = {
   artifactory: '/hooks/artifactory',
   nexus: '/hooks/nexus',
   gitea: '/hooks/gitea',
+  acr: '/hooks/acr',
+  ecr: '/hooks/ecr',
+  gar: '/hooks/gar',
 } as const
 
 export type SourceName = keyof typeof SOURCE_ROUTES
+
+/** The Pub/Sub token of the fuzz relay's gar source, minted when it starts (valid an hour). */
+let garToken = ''
 
 /** The headers that authenticate `body` (the bytes after any Content-Encoding) for a source. */
 export function authFor(source: SourceName, body: Buffer): Record<string, string> {
@@ -34,6 +43,12 @@ export function authFor(source: SourceName, body: Buffer): Record<string, string
       return { authorization: `Bearer ${SECRETS.distribution}` }
     case 'harbor':
       return { authorization: SECRETS.harbor }
+    case 'acr':
+      return { authorization: `Bearer ${SECRETS.acr}` }
+    case 'ecr':
+      return { authorization: `Bearer ${SECRETS.ecr}` }
+    case 'gar':
+      return { authorization: `Bearer ${garToken}` }
     case 'github':
       return {
         'x-hub-signature-256': `sha256=${createHmac('sha256', SECRETS.github).update(body).digest('hex')}`,
@@ -181,6 +196,8 @@ export interface FuzzRelay {
   relay: TestRelay
   github: GitHubStandIn
   receiver: HttpReceiver
+  /** Signs the gar source's Pub/Sub tokens. */
+  issuer: LocalOidcIssuer
   close(): Promise<void>
 }
 
@@ -190,18 +207,22 @@ export async function startFuzzRelay(
 ): Promise<FuzzRelay> {
   const github = await startGitHubStandIn()
   const receiver = await startHttpReceiver()
-  const relay = await startTestRelay(
-    testSettings(github.url, {
-      chains: chains(`${receiver.url}/hook`),
-      registryCallbacks: { allowedHosts: ['127.0.0.1'], allowHttp: true },
-    }),
-  )
+  const issuer = await startOidcIssuer()
+  garToken = await issuer.sign(pubSubClaims(issuer, GAR_SUBSCRIPTION))
+  const settings = testSettings(github.url, {
+    chains: chains(`${receiver.url}/hook`),
+    registryCallbacks: { allowedHosts: ['127.0.0.1'], allowHttp: true },
+  })
+  settings.sources.gar = garSettings(issuer.url)
+  const relay = await startTestRelay(settings)
   return {
     relay,
     github,
     receiver,
+    issuer,
     async close() {
       await relay.close()
+      await issuer.close()
       await receiver.close()
       await github.close()
     },
@@ -219,6 +240,9 @@ export async function seed(relay: TestRelay): Promise<{ runs: string[]; events: 
     ['artifactory', 'artifactory-pushed.json', {}],
     ['nexus', 'nexus-created.json', {}],
     ['gitea', 'gitea-package-created.json', { 'x-gitea-event': 'package' }],
+    ['acr', 'acr-push.json', {}],
+    ['ecr', 'ecr-push.json', {}],
+    ['gar', 'gar-insert.json', {}],
   ]
   const runs: string[] = []
   const events: string[] = []

@@ -46,6 +46,20 @@ const SAMPLES: Record<SourceName, string[]> = {
     'harbor-push-artifact-cloudevents.json',
   ],
   quay: ['quay-repo-push.json', 'quay-build-success.json'],
+  acr: [
+    'acr-push.json',
+    'acr-delete.json',
+    'acr-chart-push.json',
+    'acr-quarantine.json',
+    'acr-ping.json',
+  ],
+  ecr: ['ecr-push.json', 'ecr-delete.json', 'ecr-push-failed.json', 'ecr-image-scan.json'],
+  gar: [
+    'gar-insert.json',
+    'gar-insert-tag-only.json',
+    'gar-insert-digest-only.json',
+    'gar-delete.json',
+  ],
   github: [
     'github-registry-package-published.json',
     'github-package-published.json',

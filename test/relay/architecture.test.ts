@@ -12,6 +12,7 @@ const root = join(import.meta.dirname, '../..')
 const LAYERS = [
   'shared',
   'leaf',
+  'identity',
   'sources',
   'model',
   'config',

@@ -16,6 +16,8 @@ export const SECRETS = {
   artifactory: 'jfrog-secret-0123456789abcdef',
   nexus: 'nexus-secret-0123456789abcdef',
   gitea: 'gitea-secret-0123456789abcdef',
+  acr: 'acr-token-0123456789abcdef',
+  ecr: 'ecr-token-0123456789abcdef',
   admin: 'admin-token-0123456789abcdef',
 }
 
@@ -57,6 +59,8 @@ export function testSettings(githubUrl: string, overrides: Partial<Settings> = {
       },
       nexus: { secret: SECRETS.nexus, registry: 'nexus.acme.com:8443', repositories: new Map() },
       gitea: { secret: SECRETS.gitea, registry: null },
+      acr: { token: SECRETS.acr },
+      ecr: { token: SECRETS.ecr },
     },
     registryCallbacks: { allowedHosts: [], allowHttp: false },
     secrets: Object.values(SECRETS),
@@ -68,6 +72,17 @@ export function testSettings(githubUrl: string, overrides: Partial<Settings> = {
     metricsRequireAdmin: false,
     ...overrides,
   }
+}
+
+/** The Pub/Sub push subscription of the gar source's tests: its token audience and service account. */
+export const GAR_SUBSCRIPTION = {
+  audience: 'http://relay.test/hooks/gar',
+  serviceAccount: 'pubsub-push@acme-prod.iam.gserviceaccount.com',
+}
+
+/** `sources.gar` for tokens of `issuer` (a local one: test/support/oidc-issuer.ts). */
+export function garSettings(issuer: string) {
+  return { ...GAR_SUBSCRIPTION, issuer }
 }
 
 export interface TestRelay {

@@ -1,5 +1,6 @@
 import type { Express, RequestHandler } from 'express'
 import type { Settings } from '../config/settings.js'
+import { IdentityUnavailable } from '../identity/verification-errors.js'
 import type { Metrics } from '../metrics.js'
 import type { RunService } from '../runs/service.js'
 import { SOURCE_NAMES, SOURCES, sourceNamed } from '../sources/index.js'
@@ -69,6 +70,7 @@ function receiveHook(deps: HooksDeps): RequestHandler<{ source: string; secret?:
         throw new Error(`the ${name} source did not authenticate a request with its body`)
       }
     } catch (error) {
+      if (error instanceof IdentityUnavailable) throw identityUnavailable(error, name)
       if (!(error instanceof SourceAuthError)) throw error
       deps.metrics?.events.inc({ source: name, outcome: 'unauthorized' })
       throw problem('unauthorized-source', error.message, {
@@ -135,6 +137,15 @@ function enabledSource(name: string, settings: Settings) {
     )
   }
   return { source, settings: settings.sources[source.name] }
+}
+
+/** The keys that check the source's tokens could not be fetched: not the sender's fault, and not for long. */
+function identityUnavailable(error: IdentityUnavailable, source: string): Problem {
+  return problem(
+    'identity-unavailable',
+    `The relay could not check the ${source} token, so nothing of this delivery was kept: ${error.message}. Send it again later.`,
+    { headers: { 'Retry-After': String(Math.max(1, Math.ceil(error.retryAfterSeconds))) } },
+  )
 }
 
 function asProblem(error: unknown, source: string): Problem {

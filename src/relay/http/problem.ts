@@ -43,6 +43,7 @@ const PROBLEM_TYPES = {
   'too-many-requests': { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal error' },
   'database-unavailable': { status: 503, title: 'Database unavailable' },
+  'identity-unavailable': { status: 503, title: 'Token issuer unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>
 
 export type ProblemType = keyof typeof PROBLEM_TYPES

@@ -1,6 +1,9 @@
+import { acr } from './acr.js'
 import { artifactory } from './artifactory.js'
 import { distribution } from './distribution.js'
 import { dockerhub } from './dockerhub.js'
+import { ecr } from './ecr.js'
+import { gar } from './gar.js'
 import { gitea } from './gitea.js'
 import { github } from './github.js'
 import { harbor } from './harbor.js'
@@ -21,6 +24,9 @@ export const SOURCES: readonly Source<unknown>[] = [
   artifactory,
   nexus,
   gitea,
+  acr,
+  ecr,
+  gar,
 ]
 
 export const SOURCE_NAMES: readonly string[] = SOURCES.map((source) => source.name)

@@ -85,6 +85,8 @@ export interface Source<Settings = unknown> {
    * Throws `SourceAuthError` unless the request proves it comes from the configured registry, in
    * constant time. Asked first before the body is read, so that a request without credentials
    * costs the relay no more than its headers.
+   * A token signed by an issuer is checked against its published keys (`identity/`), which may
+   * be fetched: that throws `IdentityUnavailable` while they cannot be, answered 503.
    */
   authenticate(request: AuthRequest, settings: Settings): Authentication | Promise<Authentication>
   /** Throws `SourcePayloadError` for a body that is not this source's format. */

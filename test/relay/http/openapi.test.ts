@@ -12,10 +12,13 @@ import { createMetrics } from '../../../src/relay/metrics.js'
 import { callbackSchema, validateCallback } from '../../../src/shared/callback.js'
 import { type GitHubStandIn, startGitHubStandIn } from '../../support/github-stand-in.js'
 import { type HttpReceiver, startHttpReceiver } from '../../support/http-receiver.js'
+import { type LocalOidcIssuer, pubSubClaims, startOidcIssuer } from '../../support/oidc-issuer.js'
 import { type CheckedAnswer, openApiChecker } from '../../support/openapi-check.js'
 import {
   eventually,
   fixture,
+  GAR_SUBSCRIPTION,
+  garSettings,
   SECRETS,
   startTestRelay,
   type TestRelay,
@@ -29,6 +32,7 @@ const onPostgres = process.env.HOOKCHAIN_TEST_DATABASE === 'postgres'
 
 let github: GitHubStandIn
 let receiver: HttpReceiver
+let issuer: LocalOidcIssuer
 let t: TestRelay
 
 /** Runs of acme/app v1.2.0 (Quay, Harbor, GitHub) start with a webhook step, then a dispatch. */
@@ -75,15 +79,17 @@ const gated = (url: string): Chain => ({
 beforeAll(async () => {
   github = await startGitHubStandIn()
   receiver = await startHttpReceiver()
-  t = await startTestRelay(
-    testSettings(github.url, {
-      chains: [twoSteps, webhookFirst(receiver.url), gated(receiver.url)],
-      registryCallbacks: { allowedHosts: ['127.0.0.1'], allowHttp: true },
-    }),
-  )
+  issuer = await startOidcIssuer()
+  const settings = testSettings(github.url, {
+    chains: [twoSteps, webhookFirst(receiver.url), gated(receiver.url)],
+    registryCallbacks: { allowedHosts: ['127.0.0.1'], allowHttp: true },
+  })
+  settings.sources.gar = garSettings(issuer.url)
+  t = await startTestRelay(settings)
 })
 afterAll(async () => {
   await t.close()
+  await issuer.close()
   await receiver.close()
   await github.close()
 })
@@ -522,6 +528,47 @@ describe('every answer of the relay keeps to openapi.yaml', () => {
     const harborAgain = await redeliver((harbor.body as { event_id: string }).event_id)
     expect(harborAgain.status).toBe(202)
     expect((await redeliver(NO_RUN)).status).toBe(404)
+  })
+
+  it('through the cloud registries: ACR, ECR and Artifact Registry', async () => {
+    const acr = { authorization: `Bearer ${SECRETS.acr}` }
+    expect(
+      (await call('POST', '/hooks/acr', json(fixture('acr-push.json'), acr))).body,
+    ).toMatchObject({ outcome: 'started' })
+    expect(
+      (await call('POST', '/hooks/acr', json(fixture('acr-ping.json'), acr))).body,
+    ).toMatchObject({ outcome: 'ignored' })
+    expect((await call('POST', '/hooks/acr', json('{}', acr))).status).toBe(422)
+    expect((await call('POST', '/hooks/acr', json(fixture('acr-push.json')))).status).toBe(401)
+
+    const ecr = { authorization: `Bearer ${SECRETS.ecr}` }
+    expect(
+      (await call('POST', '/hooks/ecr', json(fixture('ecr-push.json'), ecr))).body,
+    ).toMatchObject({ outcome: 'started' })
+    expect(
+      (await call('POST', '/hooks/ecr', json(fixture('ecr-delete.json'), ecr))).body,
+    ).toMatchObject({ outcome: 'ignored' })
+    expect((await call('POST', '/hooks/ecr', json('{"id":"x"}', ecr))).status).toBe(422)
+    expect((await call('POST', '/hooks/ecr', json(fixture('ecr-push.json'), acr))).status).toBe(401)
+
+    const gar = {
+      authorization: `Bearer ${await issuer.sign(pubSubClaims(issuer, GAR_SUBSCRIPTION))}`,
+    }
+    expect(
+      (await call('POST', '/hooks/gar', json(fixture('gar-insert.json'), gar))).body,
+    ).toMatchObject({ outcome: 'unmatched' })
+    expect(
+      (await call('POST', '/hooks/gar', json(fixture('gar-delete.json'), gar))).body,
+    ).toMatchObject({ outcome: 'ignored' })
+    expect((await call('POST', '/hooks/gar', json('{"message":{}}', gar))).status).toBe(422)
+    const stranger = await issuer.sign(pubSubClaims(issuer, { ...GAR_SUBSCRIPTION, audience: 'x' }))
+    const refused = await call(
+      'POST',
+      '/hooks/gar',
+      json(fixture('gar-insert.json'), { authorization: `Bearer ${stranger}` }),
+    )
+    expect(refused.status).toBe(401)
+    expect(refused.text).not.toContain(stranger)
   })
 
   it('through the hooks refusing what they cannot take', async () => {

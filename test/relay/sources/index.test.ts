@@ -64,6 +64,9 @@ describe('every source, given a real payload with any one value changed to anyth
     ['nexus', 'nexus-created.json', {}],
     ['gitea', 'gitea-package-created.json', { 'x-gitea-event': 'package' }],
     ['gitea', 'forgejo-package-created.json', { 'x-forgejo-event': 'package' }],
+    ['acr', 'acr-push.json', {}],
+    ['ecr', 'ecr-push.json', {}],
+    ['gar', 'gar-insert.json', {}],
   ] as const
 
   it.each(cases)(

@@ -1,11 +1,11 @@
 import type { Chain } from '../config/settings.js'
 import { newId } from '../ids.js'
-import type { EventRecord } from '../model/event.js'
+import type { EventOutcome, EventRecord } from '../model/event.js'
 import type { Run } from '../model/run.js'
-import type { Normalised } from '../sources/types.js'
+import type { Normalised, PushEvent } from '../sources/types.js'
 import type { NewJob } from '../store/store.js'
 import { startRuns } from './effects.js'
-import { newRuns } from './match.js'
+import { isSignatureTag, newRuns } from './match.js'
 
 export interface Delivery {
   source: string
@@ -28,13 +28,7 @@ export function takeIn(delivery: Delivery, chains: readonly Chain[]): Intake {
   const eventId = newId(receivedAt.getTime())
   const created = normalised.pushes.flatMap((push) => newRuns(eventId, push, chains, receivedAt))
   const { runs, jobs } = startRuns(created, receivedAt)
-  const outcome = normalised.pushes.length === 0 ? 'ignored' : runs.length ? 'started' : 'unmatched'
-  const reason =
-    outcome === 'ignored'
-      ? (normalised.ignored ?? 'the delivery holds no image push')
-      : outcome === 'unmatched'
-        ? `no chain matches ${normalised.pushes.map((p) => `${p.registry}/${p.repository}:${p.tag ?? p.digest}`).join(', ')}`
-        : null
+  const { outcome, reason } = outcomeOf(normalised, runs.length)
   return {
     event: {
       id: eventId,
@@ -51,6 +45,29 @@ export function takeIn(delivery: Delivery, chains: readonly Chain[]): Intake {
     runs,
     jobs,
   }
+}
+
+function outcomeOf(
+  normalised: Normalised,
+  started: number,
+): { outcome: EventOutcome; reason: string | null } {
+  const { pushes } = normalised
+  if (started > 0) return { outcome: 'started', reason: null }
+  if (pushes.length === 0) {
+    return { outcome: 'ignored', reason: normalised.ignored ?? 'the delivery holds no image push' }
+  }
+  if (pushes.every((push) => isSignatureTag(push.tag))) {
+    const verb = pushes.length > 1 ? 'carry' : 'carries'
+    return {
+      outcome: 'ignored',
+      reason: `${references(pushes)} only ${verb} signatures, attestations or SBOMs: a chain starts on such tags only when its match.tags names them, like "sha256-*.sig"`,
+    }
+  }
+  return { outcome: 'unmatched', reason: `no chain matches ${references(pushes)}` }
+}
+
+function references(pushes: readonly PushEvent[]): string {
+  return pushes.map((p) => `${p.registry}/${p.repository}:${p.tag ?? p.digest}`).join(', ')
 }
 
 /** The runs a stored event starts when it is delivered again, with today's chains. Pure. */

@@ -20,6 +20,7 @@ export const SOURCE_ROUTES = {
   distribution: '/hooks/distribution',
   github: '/hooks/github',
   harbor: '/hooks/harbor',
+  cloudevents: '/hooks/cloudevents',
 } as const
 
 export type SourceName = keyof typeof SOURCE_ROUTES
@@ -31,6 +32,8 @@ export function authFor(source: SourceName, body: Buffer): Record<string, string
       return { authorization: `Bearer ${SECRETS.distribution}` }
     case 'harbor':
       return { authorization: SECRETS.harbor }
+    case 'cloudevents':
+      return { authorization: `Bearer ${SECRETS.cloudevents}` }
     case 'github':
       return {
         'x-hub-signature-256': `sha256=${createHmac('sha256', SECRETS.github).update(body).digest('hex')}`,
@@ -197,6 +200,11 @@ export async function seed(relay: TestRelay): Promise<{ runs: string[]; events: 
     ['harbor', 'harbor-push-artifact.json', {}],
     ['quay', 'quay-repo-push.json', {}],
     ['github', 'github-registry-package-published.json', { 'x-github-event': 'registry_package' }],
+    [
+      'cloudevents',
+      'cloudevents-harbor-push.json',
+      { 'content-type': 'application/cloudevents+json' },
+    ],
   ]
   const runs: string[] = []
   const events: string[] = []

@@ -13,6 +13,7 @@ export const SECRETS = {
   github: 'github-webhook-secret-0123456789',
   harbor: 'harbor-token-0123456789abcdef',
   quay: 'quay-secret-0123456789abcdef',
+  cloudevents: 'cloudevents-token-0123456789',
   admin: 'admin-token-0123456789abcdef',
 }
 
@@ -45,6 +46,7 @@ export function testSettings(githubUrl: string, overrides: Partial<Settings> = {
       github: { webhookSecret: SECRETS.github },
       harbor: { token: SECRETS.harbor },
       quay: { secret: SECRETS.quay },
+      cloudevents: { token: SECRETS.cloudevents, registry: 'zot.acme.com:5000' },
     },
     registryCallbacks: { allowedHosts: [], allowHttp: false },
     chains: [twoSteps],

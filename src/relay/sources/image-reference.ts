@@ -11,6 +11,8 @@ const HOST = new RegExp(
   `^(?:${HOST_LABEL}(?:\\.${HOST_LABEL})*|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]{1,5})?$`,
 )
 const HOST_MAX = 255
+/** A registry host as a config's JSON Schema `pattern`: `zot.acme.com`, `10.0.0.5:5000`. */
+export const REGISTRY_HOST_PATTERN = HOST.source
 const DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[A-Za-z0-9=_-]+$/
 const DIGEST_MAX = 255
 

@@ -1,3 +1,4 @@
+import { cloudevents } from './cloudevents.js'
 import { distribution } from './distribution.js'
 import { dockerhub } from './dockerhub.js'
 import { github } from './github.js'
@@ -9,7 +10,14 @@ import type { Source } from './types.js'
  * Every registry the relay understands. A new one is a file of its own and a line here: the
  * config schema, the hooks route and the docs are derived from this list.
  */
-export const SOURCES: readonly Source<unknown>[] = [dockerhub, distribution, github, harbor, quay]
+export const SOURCES: readonly Source<unknown>[] = [
+  dockerhub,
+  distribution,
+  github,
+  harbor,
+  quay,
+  cloudevents,
+]
 
 export const SOURCE_NAMES: readonly string[] = SOURCES.map((source) => source.name)
 

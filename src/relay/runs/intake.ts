@@ -2,10 +2,11 @@ import type { Chain } from '../config/settings.js'
 import { newId } from '../ids.js'
 import type { EventOutcome, EventRecord } from '../model/event.js'
 import type { Run } from '../model/run.js'
+import { isSignatureTag } from '../model/tag-patterns.js'
 import type { Normalised, PushEvent } from '../sources/types.js'
 import type { NewJob } from '../store/store.js'
 import { startRuns } from './effects.js'
-import { isSignatureTag, newRuns } from './match.js'
+import { newRuns } from './match.js'
 
 export interface Delivery {
   source: string

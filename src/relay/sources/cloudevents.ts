@@ -72,13 +72,19 @@ function zotPushes(event: CloudEvent, settings: CloudEventsSettings, receivedAt:
         repository: checkRepository(zotImageData, data.name, `${at}/name`),
         tag: checkTag(zotImageData, data.reference, `${at}/reference`),
         digest: optionalDigest(data.digest),
-        pusher: null,
+        pusher: pusherOf(data),
         pushedAt: event.time ?? receivedAt.toISOString(),
         callbackUrl: null,
       },
     ],
     ignored: null,
   }
+}
+
+/** `actor.name`, which newer Zot releases and ACR add when they know who pushed. */
+function pusherOf(data: object): string | null {
+  const actor = field(data, 'actor')
+  return isObject(actor) ? optionalName(field(actor, 'name')) : null
 }
 
 /** Harbor's CloudEvents payload format: the same data as `/hooks/harbor` reads in it. */
@@ -134,14 +140,13 @@ function eventGridPushes(event: CloudEvent, _: CloudEventsSettings, receivedAt: 
   const data = acrPushData.read(event.data(), at)
   const { target } = data
   if (!target.tag) return { pushes: [], ignored: 'image pushed by digest without a tag' }
-  const actor = field(data, 'actor')
   const push: PushEvent = {
     source: SOURCE,
     registry: acrRegistry(data, event.attributes.source, at),
     repository: checkRepository(acrPushData, target.repository, `${at}/target/repository`),
     tag: checkTag(acrPushData, target.tag, `${at}/target/tag`),
     digest: optionalDigest(target.digest),
-    pusher: isObject(actor) ? optionalName(field(actor, 'name')) : null,
+    pusher: pusherOf(data),
     pushedAt: isoTimestamp(field(data, 'timestamp')) ?? event.time ?? receivedAt.toISOString(),
     callbackUrl: null,
   }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import type { Chain } from '../../../src/relay/config/settings.js'
+import { isSignatureTag, namesSignatureTags } from '../../../src/relay/model/tag-patterns.js'
 import { takeIn } from '../../../src/relay/runs/intake.js'
-import { chainsFor, isSignatureTag, namesSignatureTags } from '../../../src/relay/runs/match.js'
+import { chainsFor } from '../../../src/relay/runs/match.js'
 import type { PushEvent } from '../../../src/relay/sources/types.js'
 import { push, release } from './run-fixture.js'
 

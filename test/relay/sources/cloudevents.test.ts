@@ -98,6 +98,13 @@ describe('cloudevents source', () => {
       })
     })
 
+    it('takes the pusher from actor.name, which newer Zot releases send', () => {
+      const body = { ...fixtureJson(ZOT_BINARY), actor: { name: 'ci-pusher' } }
+      const result = cloudevents.normalise(delivery(ZOT_BINARY, {}, body), SETTINGS)
+
+      expect(result.pushes).toEqual([{ ...ZOT_PUSH, pusher: 'ci-pusher' }])
+    })
+
     it('ignores Zot events while sources.cloudevents.registry is unset, saying to set it', () => {
       const result = cloudevents.normalise(delivery(ZOT_BINARY), WITHOUT_REGISTRY)
 

@@ -24,7 +24,6 @@ export interface CloudEventAttributes {
 /** One CloudEvent as received, in either content mode. */
 export interface CloudEvent {
   attributes: CloudEventAttributes & Record<string, unknown>
-  mode: 'binary' | 'structured'
   /** ISO 8601 UTC of `time`; null when the event has none. */
   time: string | null
   /** Where the data is in the body: '' (binary: the whole body), `/data` or `/data_base64`. */
@@ -87,13 +86,12 @@ function structuredEvent(body: unknown): CloudEvent {
     if (!BASE64.test(base64)) return structured.reject('/data_base64', 'must be base64')
     return {
       attributes,
-      mode: 'structured',
       time,
       dataPointer: '/data_base64',
       data: () => jsonOf(Buffer.from(base64, 'base64')),
     }
   }
-  return { attributes, mode: 'structured', time, dataPointer: '/data', data: () => attributes.data }
+  return { attributes, time, dataPointer: '/data', data: () => attributes.data }
 }
 
 function binaryEvent(request: SourceRequest): CloudEvent {
@@ -118,7 +116,7 @@ function binaryEvent(request: SourceRequest): CloudEvent {
   const time = checkedTime(attributes.time, (problem) => {
     throw new SourcePayloadError(`expected a CloudEvent 1.0 in binary mode: ce-time ${problem}`)
   })
-  return { attributes, mode: 'binary', time, dataPointer: '', data: () => request.body }
+  return { attributes, time, dataPointer: '', data: () => request.body }
 }
 
 /**

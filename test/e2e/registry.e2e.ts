@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -59,7 +60,14 @@ let relay: RelayProcess
 let registry: Registry
 const admin = { authorization: `Bearer ${SECRETS.admin}` }
 
-function relayConfig(port: number): string {
+/**
+ * Zot's events name no host: the relay takes them as coming from `localhost:<port>`, the same
+ * registry by another name, so that the `edge` chain pinned to it starts on them and not on the
+ * registry's own notifications (which name `127.0.0.1:<port>`).
+ */
+const zotHost = (registryHost: string) => registryHost.replace(/^127\.0\.0\.1:/, 'localhost:')
+
+function relayConfig(port: number, registryHost: string): string {
   return stringify({
     public_url: `http://127.0.0.1:${port}`,
     admin_token: SECRETS.admin,
@@ -67,6 +75,7 @@ function relayConfig(port: number): string {
     sources: {
       distribution: { token: SECRETS.distribution },
       dockerhub: { secret: SECRETS.dockerhub },
+      cloudevents: { token: SECRETS.cloudevents, registry: zotHost(registryHost) },
     },
     registry_callbacks: { allowed_hosts: ['127.0.0.1'], allow_http: true },
     chains: [
@@ -84,6 +93,14 @@ function relayConfig(port: number): string {
         match: { repository: 'svendowideit/testhook' },
         steps: [{ dispatch: { repository: 'acme/notify', event_type: 'hub-push' } }],
       },
+      {
+        name: 'edge',
+        match: { repository: `${zotHost(registryHost)}/acme/edge`, tags: ['v*', '!*-rc*'] },
+        steps: [
+          { dispatch: { repository: 'acme/edge-tests', event_type: 'image-pushed' } },
+          { dispatch: { repository: 'acme/edge-deploy', event_type: 'deploy' } },
+        ],
+      },
     ],
   })
 }
@@ -98,8 +115,13 @@ describe.skipIf(missing.length > 0)('a real registry, the relay and the Action, 
     github = await startGitHubStandIn()
     hub = await startHttpReceiver()
     // The relay hands out callback URLs under public_url: it must be the relay's real address.
+    // The registry starts first (it notifies only on pushes), so the config can name its host.
     const port = await freePort()
-    writeFileSync(join(dir, 'hookchain.yml'), relayConfig(port))
+    registry = await startRegistry(dir, {
+      url: `http://127.0.0.1:${port}/hooks/distribution`,
+      token: SECRETS.distribution,
+    })
+    writeFileSync(join(dir, 'hookchain.yml'), relayConfig(port, registry.host))
     relay = await spawnRelay([
       '--config',
       join(dir, 'hookchain.yml'),
@@ -108,10 +130,6 @@ describe.skipIf(missing.length > 0)('a real registry, the relay and the Action, 
       '--port',
       String(port),
     ])
-    registry = await startRegistry(dir, {
-      url: `${relay.url}/hooks/distribution`,
-      token: SECRETS.distribution,
-    })
   }, 60_000)
 
   afterAll(async () => {
@@ -126,9 +144,9 @@ describe.skipIf(missing.length > 0)('a real registry, the relay and the Action, 
   })
 
   /** Pushes a fresh image with skopeo; resolves with its manifest digest. */
-  async function pushImage(tag: string): Promise<string> {
+  async function pushImage(tag: string, repository = 'acme/app'): Promise<string> {
     const image = buildOciImage(dir, tag)
-    await copyToRegistry(image, `${registry.host}/acme/app:${tag}`)
+    await copyToRegistry(image, `${registry.host}/${repository}:${tag}`)
     return image.digest
   }
 
@@ -312,5 +330,76 @@ describe.skipIf(missing.length > 0)('a real registry, the relay and the Action, 
     expect(metrics.Events).toBeGreaterThanOrEqual(3 * 4)
     expect(metrics).toMatchObject({ Successes: metrics.Events, Failures: 0, Errors: 0 })
     for (const status of Object.keys(metrics.Statuses)) expect(status).toMatch(/^2\d\d /)
+  })
+  it("completes a two-step chain started by Zot's CloudEvent for an image really pushed", async () => {
+    const digest = await pushImage('v7', 'acme/edge')
+    // What Zot sends for that push: its binary-mode CloudEvent, the manifest as the registry has it.
+    const stored = await fetch(`http://${registry.host}/v2/acme/edge/manifests/v7`, {
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+    })
+    expect(stored.headers.get('docker-content-digest')).toBe(digest)
+    const data = {
+      ...JSON.parse(fixture('cloudevents-zot-image-updated-binary.json')),
+      name: 'acme/edge',
+      reference: 'v7',
+      digest,
+      manifest: await stored.text(),
+    }
+    const headers = {
+      ...JSON.parse(fixture('cloudevents-zot-image-updated-binary.headers.json')),
+      'ce-id': randomUUID(),
+      'ce-time': new Date().toISOString(),
+      authorization: `Bearer ${SECRETS.cloudevents}`,
+    }
+    const delivered = await fetch(`${relay.url}/hooks/cloudevents`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(data),
+    })
+    expect(delivered.status, await delivered.clone().text()).toBe(202)
+    const accepted = (await delivered.json()) as { outcome: string; runs: string[] }
+    expect(accepted).toMatchObject({ outcome: 'started' })
+    expect(accepted.runs).toHaveLength(1)
+
+    const first = await playStep('v7', 1, { jobStatus: 'success' })
+    expect(first.dispatch).toMatchObject({
+      repository: 'acme/edge-tests',
+      eventType: 'image-pushed',
+    })
+    expect(first.payload).toMatchObject({
+      run_id: accepted.runs[0],
+      chain: 'edge',
+      source: 'cloudevents',
+      image: {
+        registry: zotHost(registry.host),
+        repository: 'acme/edge',
+        tag: 'v7',
+        digest,
+        reference: `${zotHost(registry.host)}/acme/edge:v7`,
+      },
+    })
+    expect(first.action.outputs['chain-state']).toBe('running')
+    const second = await playStep('v7', 2, { jobStatus: 'success' })
+    expect(second.dispatch.repository).toBe('acme/edge-deploy')
+    expect(second.action.outputs['chain-state']).toBe('success')
+    expect((await runOf(accepted.runs[0])).state).toBe('success')
+
+    // The same event again starts nothing; the registry's own notification of the push matched no chain.
+    const again = await fetch(`${relay.url}/hooks/cloudevents`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(data),
+    })
+    expect(await again.json()).toMatchObject({ duplicate: true, runs: accepted.runs })
+    const notified = await eventually(async () => {
+      const answer = (await (
+        await fetch(`${relay.url}/api/events?source=distribution&outcome=unmatched&limit=100`, {
+          headers: admin,
+        })
+      ).json()) as { events: EventJson[] }
+      return answer.events.find((e) => e.pushes[0]?.tag === 'v7')
+    }, 10_000)
+    expect(notified.reason).toBe(`no chain matches ${registry.host}/acme/edge:v7`)
+    expect(dispatchesOf('v7')).toHaveLength(2)
   })
 })

@@ -29,6 +29,7 @@ export const SOURCE_ROUTES = {
   acr: '/hooks/acr',
   ecr: '/hooks/ecr',
   gar: '/hooks/gar',
+  cloudevents: '/hooks/cloudevents',
 } as const
 
 export type SourceName = keyof typeof SOURCE_ROUTES
@@ -49,6 +50,8 @@ export function authFor(source: SourceName, body: Buffer): Record<string, string
       return { authorization: `Bearer ${SECRETS.ecr}` }
     case 'gar':
       return { authorization: `Bearer ${garToken}` }
+    case 'cloudevents':
+      return { authorization: `Bearer ${SECRETS.cloudevents}` }
     case 'github':
       return {
         'x-hub-signature-256': `sha256=${createHmac('sha256', SECRETS.github).update(body).digest('hex')}`,
@@ -243,6 +246,11 @@ export async function seed(relay: TestRelay): Promise<{ runs: string[]; events: 
     ['acr', 'acr-push.json', {}],
     ['ecr', 'ecr-push.json', {}],
     ['gar', 'gar-insert.json', {}],
+    [
+      'cloudevents',
+      'cloudevents-harbor-push.json',
+      { 'content-type': 'application/cloudevents+json' },
+    ],
   ]
   const runs: string[] = []
   const events: string[] = []

@@ -84,6 +84,13 @@ const SAMPLES: Record<SourceName, string[]> = {
     'gitea-package-deleted.json',
     'forgejo-package-created.json',
   ],
+  cloudevents: [
+    'cloudevents-zot-image-updated-binary.json',
+    'cloudevents-zot-image-updated.json',
+    'cloudevents-harbor-push.json',
+    'cloudevents-eventgrid-acr-pushed.json',
+    'cloudevents-other-type.json',
+  ],
 }
 const SOURCES = Object.keys(SOURCE_ROUTES) as SourceName[]
 
@@ -150,6 +157,8 @@ const anyContentType = fc.constantFrom(
   'application/vnd.docker.distribution.events.v1+json',
   'application/vnd.docker.distribution.events.v2+json',
   'application/cloudevents+json',
+  'application/cloudevents+json; charset=utf-8',
+  'application/cloudevents-batch+json',
   'text/plain',
   'application/x-www-form-urlencoded',
   'multipart/form-data; boundary=x',
@@ -200,6 +209,21 @@ const headerToken = fc
 const headerValue = fc.stringMatching(/^[\x21-\x7e][\x20-\x7e]{0,200}$/)
 const extraHeaders = fc.dictionary(headerToken, headerValue, { maxKeys: 3 })
 
+/** A binary CloudEvent's headers: Zot's, one of them changed to anything, or none. */
+const zotHeaders = JSON.parse(
+  fixture('cloudevents-zot-image-updated-binary.headers.json'),
+) as Record<string, string>
+const ceHeaders = fc.oneof(
+  fc.constant({}),
+  fc.constant(zotHeaders),
+  fc
+    .tuple(
+      fc.constantFrom('ce-id', 'ce-source', 'ce-specversion', 'ce-type', 'ce-time', 'ce-x'),
+      fc.oneof(headerValue, fc.constantFrom('%', '%C0%A0', '%FF', '"\\"', '""', '%00')),
+    )
+    .map(([name, value]) => ({ ...zotHeaders, [name]: value })),
+)
+
 const githubEvent = fc.constantFrom(
   'registry_package',
   'package',
@@ -230,11 +254,13 @@ const delivery: fc.Arbitrary<Request> = fc
         { weight: 1, arbitrary: fc.constant(false) },
       ),
       event: githubEvent,
+      cloudEvent: ceHeaders,
       extra: extraHeaders,
     }),
   )
-  .map(({ source, raw, type, encoding, authorised, event, extra }) => {
+  .map(({ source, raw, type, encoding, authorised, event, cloudEvent, extra }) => {
     const headers: Record<string, string> = { ...extra }
+    if (source === 'cloudevents') Object.assign(headers, cloudEvent)
     if (type) headers['content-type'] = type
     if (encoding.header) headers['content-encoding'] = encoding.header
     if (source === 'github') headers['x-github-event'] = event
@@ -294,6 +320,7 @@ const path: fc.Arbitrary<string> = fc.oneof(
     '/assets/nope',
     '/api',
     '/hooks',
+    '/hooks/cloudevents',
     '/callbacks',
     '//',
     '/%',

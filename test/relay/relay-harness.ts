@@ -18,6 +18,7 @@ export const SECRETS = {
   gitea: 'gitea-secret-0123456789abcdef',
   acr: 'acr-token-0123456789abcdef',
   ecr: 'ecr-token-0123456789abcdef',
+  cloudevents: 'cloudevents-token-0123456789',
   admin: 'admin-token-0123456789abcdef',
 }
 
@@ -61,6 +62,7 @@ export function testSettings(githubUrl: string, overrides: Partial<Settings> = {
       gitea: { secret: SECRETS.gitea, registry: null },
       acr: { token: SECRETS.acr },
       ecr: { token: SECRETS.ecr },
+      cloudevents: { token: SECRETS.cloudevents, registry: 'zot.acme.com:5000' },
     },
     registryCallbacks: { allowedHosts: [], allowHttp: false },
     secrets: Object.values(SECRETS),

@@ -318,13 +318,16 @@ const chainSchema: JSONSchemaType<RawChain> = {
         tags: {
           type: 'array',
           title: 'Tags',
-          description: 'Globs over the tag (`v*`, `latest`). Leave out to take every tag.',
+          description:
+            'Globs over the tag (`v*`, `latest`); one starting with `!` excludes the tags it matches from what the others take (`["v*", "!*-rc*"]`), and a list of exclusions alone takes every tag but those. Leave out to take every tag. Tags that only carry signatures, attestations or SBOMs (cosign\'s `sha256-<digest>.sig`, `.att`, `.sbom`, and the OCI referrers fallback tag `sha256-<digest>`) start a run only when a pattern names them explicitly: one that starts with `sha256-` or ends in `.sig`, `.att` or `.sbom` (`sha256-*.sig`); `*` alone never does (`check` warns about patterns such as `sha256*` that match them without naming them), and a delivery of nothing but such tags is recorded as ignored.',
           items: {
             type: 'string',
             title: 'Tag glob',
-            description: 'A tag, or a glob over tags such as `v*`.',
-            pattern: '^\\S{1,128}$',
-            patternErrorMessage: 'must be a tag or a glob over tags, like v* or latest',
+            description:
+              'A tag, or a glob over tags such as `v*`; with a leading `!`, the tags to leave out (`!*-rc*`).',
+            pattern: '^!?[^\\s!]\\S{0,127}$',
+            patternErrorMessage:
+              'must be a tag or a glob over tags, like v* or latest, or one with a single leading ! for the tags to leave out, like !*-rc*',
           },
           minItems: 1,
           nullable: true,

@@ -1,4 +1,5 @@
-import type { Settings } from './settings.js'
+import { isExclusion, namesSignatureTags, tagGlob } from '../model/tag-patterns.js'
+import type { Chain, Settings } from './settings.js'
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
 
@@ -27,6 +28,9 @@ export function settingsWarnings(settings: Settings): string[] {
   if (settings.chains.length === 0) {
     warnings.push('chains is empty: every event is recorded as unmatched')
   }
+  settings.chains.forEach((chain, i) => {
+    warnings.push(...signatureTagWarnings(chain, i))
+  })
   const publicUrl = new URL(settings.publicUrl)
   if (publicUrl.protocol === 'http:' && !LOOPBACK_HOSTS.has(publicUrl.hostname)) {
     warnings.push(
@@ -34,4 +38,23 @@ export function settingsWarnings(settings: Settings): string[] {
     )
   }
   return warnings
+}
+
+const SIGNATURE_SAMPLES = [`sha256-${'0'.repeat(64)}.sig`, `sha256-${'0'.repeat(64)}`]
+
+/**
+ * A tag pattern that matches the tags of signatures without naming them (`sha256*`, `*-*`): it
+ * looks as if it took them, and does not. Patterns that take every tag (`*`) are left alone.
+ */
+function signatureTagWarnings(chain: Chain, index: number): string[] {
+  return (chain.match.tags ?? [])
+    .filter((pattern) => !isExclusion(pattern) && !namesSignatureTags(pattern))
+    .filter((pattern) => {
+      const glob = tagGlob(pattern)
+      return SIGNATURE_SAMPLES.some((tag) => glob(tag)) && !glob('latest')
+    })
+    .map(
+      (pattern) =>
+        `chains[${index}].match.tags: "${pattern}" matches tags of signatures, attestations and SBOMs (sha256-<digest>.sig) without naming them, so they start nothing on ${chain.name}; to take them, write a pattern that starts with sha256- or ends in .sig, .att or .sbom`,
+    )
 }

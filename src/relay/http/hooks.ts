@@ -1,8 +1,9 @@
-import type { Express, RequestHandler } from 'express'
+import type { Express, Request, RequestHandler } from 'express'
 import type { Settings } from '../config/settings.js'
 import { IdentityUnavailable } from '../identity/verification-errors.js'
 import type { Metrics } from '../metrics.js'
 import type { RunService } from '../runs/service.js'
+import { singleHeader } from '../sources/headers.js'
 import { SOURCE_NAMES, SOURCES, sourceNamed } from '../sources/index.js'
 import {
   type Source,
@@ -14,6 +15,7 @@ import {
   bodyBytes,
   FORM_MEDIA_TYPE,
   jsonInForm,
+  mediaType,
   parseJson,
   rawBody,
   requireMediaType,
@@ -44,6 +46,46 @@ export interface HooksDeps {
  */
 export function mountHooks(app: Express, deps: HooksDeps): void {
   app.post('/hooks/:source{/:secret}', rawBody, receiveHook(deps))
+  // Only where a source takes the handshake: every other hook path keeps answering OPTIONS 405.
+  for (const source of SOURCES) {
+    if (source.handshake === 'cloudevents-webhook') {
+      app.options(`/hooks/${source.name}`, answerHandshake(source, deps.settings))
+    }
+  }
+}
+
+/** A host name such as `eventgrid.azure.net`, which the handshake echoes only when it is one. */
+const ORIGIN_HOST =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
+
+/**
+ * The CloudEvents webhook validation handshake (Azure Event Grid sends it before delivering):
+ * `OPTIONS` with `WebHook-Request-Origin`, answered 200 with `WebHook-Allowed-Origin`. It asks
+ * for no token: it changes nothing and tells nothing, and whether Event Grid adds its delivery
+ * headers to it is not documented. Deliveries are authenticated as ever.
+ */
+function answerHandshake(source: Source, settings: Settings): RequestHandler {
+  return (req: Request, res) => {
+    enabledSource(source.name, settings)
+    const origin = singleHeader(req.headers, 'webhook-request-origin')
+    if (origin === null || !ORIGIN_HOST.test(origin)) {
+      throw problem(
+        'invalid-handshake',
+        origin === null
+          ? `OPTIONS /hooks/${source.name} is the CloudEvents webhook validation handshake: send one WebHook-Request-Origin header naming the sender's host (like eventgrid.azure.net); deliveries are POSTed.`
+          : 'The WebHook-Request-Origin header is not a host name (like eventgrid.azure.net); the handshake is refused.',
+        { headers: { Allow: 'OPTIONS, POST' } },
+      )
+    }
+    res
+      .status(200)
+      .set({
+        Allow: 'OPTIONS, POST',
+        'WebHook-Allowed-Origin': origin,
+        'WebHook-Allowed-Rate': '*',
+      })
+      .end()
+  }
 }
 
 function receiveHook(deps: HooksDeps): RequestHandler<{ source: string; secret?: string }> {
@@ -83,7 +125,15 @@ function receiveHook(deps: HooksDeps): RequestHandler<{ source: string; secret?:
     /** The JSON text of a form delivery, kept instead of its form encoding. */
     let formPayload: string | undefined
     try {
-      contentType = requireMediaType(req, ACCEPTED_TYPES.get(name) ?? [])
+      const accepted = ACCEPTED_TYPES.get(name) ?? []
+      const refused = source.refusedContentTypes ?? {}
+      const type = mediaType(req) ?? ''
+      if (Object.hasOwn(refused, type)) {
+        throw problem('unsupported-media-type', refused[type] as string, {
+          extensions: { accepted },
+        })
+      }
+      contentType = requireMediaType(req, accepted)
       if (contentType === FORM_MEDIA_TYPE && source.formField !== undefined) {
         const form = jsonInForm(raw, source.formField)
         formPayload = form.text

@@ -14,6 +14,7 @@ const PROBLEM_TYPES = {
   'malformed-json': { status: 400, title: 'Malformed JSON' },
   'malformed-form': { status: 400, title: 'Malformed form' },
   'incomplete-body': { status: 400, title: 'Incomplete body' },
+  'invalid-handshake': { status: 400, title: 'Invalid webhook handshake' },
   'admin-token-required': { status: 401, title: 'Admin token required' },
   'unauthorized-source': { status: 401, title: 'Not authenticated' },
   'admin-loopback-only': { status: 403, title: 'Forbidden' },

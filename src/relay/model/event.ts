@@ -1,7 +1,7 @@
 import { redactUrl } from '../../shared/redaction.js'
 import type { PushEvent } from '../sources/types.js'
 
-/** `started`: it started runs. `unmatched`: pushes no chain wants. `ignored`: no push in it. `rejected`: authenticated, but not a payload of its source. */
+/** `started`: it started runs. `unmatched`: pushes no chain wants. `ignored`: no push in it, or only tags of signatures no chain names. `rejected`: authenticated, but not a payload of its source. */
 export type EventOutcome = 'started' | 'unmatched' | 'ignored' | 'rejected'
 export const EVENT_OUTCOMES: readonly EventOutcome[] = [
   'started',

@@ -1,8 +1,9 @@
 import type { Chain } from '../config/settings.js'
 import { newId } from '../ids.js'
-import type { EventRecord } from '../model/event.js'
+import type { EventOutcome, EventRecord } from '../model/event.js'
 import type { Run } from '../model/run.js'
-import type { Normalised } from '../sources/types.js'
+import { isSignatureTag } from '../model/tag-patterns.js'
+import type { Normalised, PushEvent } from '../sources/types.js'
 import type { NewJob } from '../store/store.js'
 import { startRuns } from './effects.js'
 import { newRuns } from './match.js'
@@ -35,15 +36,7 @@ export function takeIn(
   const eventId = newId(receivedAt.getTime())
   const matched = normalised.pushes.flatMap((push) => newRuns(eventId, push, chains, receivedAt))
   const { runs, jobs } = startRuns(matched.slice(0, runsPerDelivery), receivedAt, notifyIn(chains))
-  const outcome = normalised.pushes.length === 0 ? 'ignored' : runs.length ? 'started' : 'unmatched'
-  const reason =
-    outcome === 'ignored'
-      ? (normalised.ignored ?? 'the delivery holds no image push')
-      : outcome === 'unmatched'
-        ? `no chain matches ${normalised.pushes.map((p) => `${p.registry}/${p.repository}:${p.tag ?? p.digest}`).join(', ')}`
-        : matched.length > runs.length
-          ? `${runs.length} of the ${matched.length} runs it matched were started: limits.runs_per_delivery is ${runsPerDelivery}; the rest (${cutRuns(matched.slice(runs.length))}) were cut`
-          : null
+  const { outcome, reason } = outcomeOf(normalised, runs, matched, runsPerDelivery)
   return {
     event: {
       id: eventId,
@@ -60,6 +53,37 @@ export function takeIn(
     runs,
     jobs,
   }
+}
+
+function outcomeOf(
+  normalised: Normalised,
+  started: readonly Run[],
+  matched: readonly Run[],
+  runsPerDelivery: number,
+): { outcome: EventOutcome; reason: string | null } {
+  const { pushes } = normalised
+  if (started.length > 0) {
+    const reason =
+      matched.length > started.length
+        ? `${started.length} of the ${matched.length} runs it matched were started: limits.runs_per_delivery is ${runsPerDelivery}; the rest (${cutRuns(matched.slice(started.length))}) were cut`
+        : null
+    return { outcome: 'started', reason }
+  }
+  if (pushes.length === 0) {
+    return { outcome: 'ignored', reason: normalised.ignored ?? 'the delivery holds no image push' }
+  }
+  if (pushes.every((push) => isSignatureTag(push.tag))) {
+    const verb = pushes.length > 1 ? 'carry' : 'carries'
+    return {
+      outcome: 'ignored',
+      reason: `${references(pushes)} only ${verb} signatures, attestations or SBOMs: a chain starts on such tags only when its match.tags names them, like "sha256-*.sig"`,
+    }
+  }
+  return { outcome: 'unmatched', reason: `no chain matches ${references(pushes)}` }
+}
+
+function references(pushes: readonly PushEvent[]): string {
+  return pushes.map((p) => `${p.registry}/${p.repository}:${p.tag ?? p.digest}`).join(', ')
 }
 
 /** `release for docker.io/acme/app:v1, …`, for the record of what a limit cut. */

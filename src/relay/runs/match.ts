@@ -2,25 +2,26 @@ import picomatch from 'picomatch'
 import type { Chain } from '../config/settings.js'
 import { newId } from '../ids.js'
 import { imageOf, type Run } from '../model/run.js'
+import { tagFilter } from '../model/tag-patterns.js'
 import type { PushEvent } from '../sources/types.js'
 import { stepsOf } from './steps.js'
 
 type Matcher = (push: PushEvent) => boolean
-
 const matchers = new WeakMap<Chain, Matcher>()
 
 /**
  * `match.repository` is a glob over `acme/app` or, to pin a registry, over `docker.io/acme/app`;
- * `match.tags` are globs over the tag, and a chain without them takes every tag.
+ * `match.tags` as `tagFilter` says; a chain without tags also takes pushes by digest alone.
  */
 function matcherFor(chain: Chain): Matcher {
   let matcher = matchers.get(chain)
   if (!matcher) {
     const repository = picomatch(chain.match.repository, { nocase: true })
-    const tags = chain.match.tags ? picomatch(chain.match.tags, { dot: true }) : null
+    const tags = tagFilter(chain.match.tags)
+    const anyTag = chain.match.tags === null
     matcher = (push) =>
       (repository(push.repository) || repository(`${push.registry}/${push.repository}`)) &&
-      (tags === null || (push.tag !== null && tags(push.tag)))
+      (push.tag === null ? anyTag : tags(push.tag))
     matchers.set(chain, matcher)
   }
   return matcher

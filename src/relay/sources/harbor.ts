@@ -25,7 +25,7 @@ interface HarborResource {
 }
 
 /** `event_data` of the Default format, `data` of the CloudEvents one. */
-interface HarborEventData {
+export interface HarborEventData {
   resources?: HarborResource[] | null
   repository?: { repo_full_name?: string | null } | null
 }
@@ -87,8 +87,14 @@ const cloudEventFormat = payloadFormat<HarborCloudEvent>('a Harbor CloudEvents p
   },
 })
 
+/** The data of a Harbor event alone, as the `cloudevents` source reads it. */
+export const harborEventData = payloadFormat<HarborEventData>(
+  'the data of a Harbor event',
+  eventDataSchema,
+)
+
 const PUSH_TYPE = 'PUSH_ARTIFACT'
-const PUSH_CLOUD_EVENT_TYPE = 'harbor.artifact.pushed'
+export const HARBOR_PUSH_CLOUD_EVENT_TYPE = 'harbor.artifact.pushed'
 
 /** Harbor's project webhooks, in either payload format; the "Auth Header" is the secret. */
 export const harbor: Source<{ token: string }> = {
@@ -132,43 +138,71 @@ export const harbor: Source<{ token: string }> = {
     }
     const { format, base, data } = event
     if (!data) return format.reject(base, `is required for a ${event.type} event`)
-    const repository = checkRepository(
-      format,
-      format.required(data.repository?.repo_full_name, `${base}/repository/repo_full_name`),
-      `${base}/repository/repo_full_name`,
-    )
-    const resources = data.resources ?? []
-    const pushes: PushEvent[] = []
-    for (const [index, resource] of resources.entries()) {
-      const { tag, digest } = resource
-      if (!tag || tag === digest || isDigest(tag)) continue
-      const pointer = `${base}/resources/${index}`
-      pushes.push({
-        source: 'harbor',
-        registry: checkRegistry(
-          format,
-          hostOf(format.required(resource.resource_url, `${pointer}/resource_url`)),
-          `${pointer}/resource_url`,
-        ),
-        repository,
-        tag: checkTag(format, tag, `${pointer}/tag`),
-        digest: optionalDigest(digest),
-        pusher: event.operator,
-        pushedAt: event.sentAt ?? request.receivedAt.toISOString(),
-        callbackUrl: null,
-      })
-    }
     return {
       deliveryId,
-      pushes,
-      ignored:
-        pushes.length > 0
-          ? null
-          : resources.length > 0
-            ? 'artifact pushed by digest without a tag'
-            : 'the push names no artifact',
+      ...harborPushes(data, {
+        source: 'harbor',
+        format,
+        base,
+        pusher: event.operator,
+        pushedAt: event.sentAt ?? request.receivedAt.toISOString(),
+      }),
     }
   },
+}
+
+/** Where the data of a Harbor push came from, and what its pushes share. */
+export interface HarborPushContext {
+  /** The source that received it: `harbor`, or `cloudevents` for the same CloudEvent sent there. */
+  source: string
+  format: PayloadFormat<unknown>
+  /** Pointer to the data in the body: `/event_data` or `/data`. */
+  base: string
+  pusher: string | null
+  pushedAt: string
+}
+
+/** One push per tagged resource of an "artifact pushed" event's data. */
+export function harborPushes(
+  data: HarborEventData,
+  context: HarborPushContext,
+): { pushes: PushEvent[]; ignored: string | null } {
+  const { format, base } = context
+  const repository = checkRepository(
+    format,
+    format.required(data.repository?.repo_full_name, `${base}/repository/repo_full_name`),
+    `${base}/repository/repo_full_name`,
+  )
+  const resources = data.resources ?? []
+  const pushes: PushEvent[] = []
+  for (const [index, resource] of resources.entries()) {
+    const { tag, digest } = resource
+    if (!tag || tag === digest || isDigest(tag)) continue
+    const pointer = `${base}/resources/${index}`
+    pushes.push({
+      source: context.source,
+      registry: checkRegistry(
+        format,
+        hostOf(format.required(resource.resource_url, `${pointer}/resource_url`)),
+        `${pointer}/resource_url`,
+      ),
+      repository,
+      tag: checkTag(format, tag, `${pointer}/tag`),
+      digest: optionalDigest(digest),
+      pusher: context.pusher,
+      pushedAt: context.pushedAt,
+      callbackUrl: null,
+    })
+  }
+  return {
+    pushes,
+    ignored:
+      pushes.length > 0
+        ? null
+        : resources.length > 0
+          ? 'artifact pushed by digest without a tag'
+          : 'the push names no artifact',
+  }
 }
 
 interface HarborEvent {
@@ -189,7 +223,7 @@ function readEvent(body: unknown): HarborEvent {
     const event = cloudEventFormat.read(body)
     return {
       type: event.type,
-      isPush: event.type === PUSH_CLOUD_EVENT_TYPE,
+      isPush: event.type === HARBOR_PUSH_CLOUD_EVENT_TYPE,
       format: cloudEventFormat,
       base: '/data',
       data: event.data,

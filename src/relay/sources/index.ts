@@ -1,5 +1,6 @@
 import { acr } from './acr.js'
 import { artifactory } from './artifactory.js'
+import { cloudevents } from './cloudevents.js'
 import { distribution } from './distribution.js'
 import { dockerhub } from './dockerhub.js'
 import { ecr } from './ecr.js'
@@ -27,6 +28,7 @@ export const SOURCES: readonly Source<unknown>[] = [
   acr,
   ecr,
   gar,
+  cloudevents,
 ]
 
 export const SOURCE_NAMES: readonly string[] = SOURCES.map((source) => source.name)

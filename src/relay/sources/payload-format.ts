@@ -7,8 +7,11 @@ const ajv = new Ajv({ allErrors: true, strict: true })
 export interface PayloadFormat<T> {
   /** What the body should have been, for messages: `a Docker Hub push payload`. */
   readonly name: string
-  /** The body, typed; throws `SourcePayloadError` saying which parts do not fit the schema. */
-  read(body: unknown): T
+  /**
+   * The body, typed; throws `SourcePayloadError` saying which parts do not fit the schema. `at`
+   * is the pointer of the value inside the body when it is only a part of it (`/data`).
+   */
+  read(value: unknown, at?: string): T
   /** Throws `SourcePayloadError` for a value the schema cannot judge (a tag, a host). */
   reject(pointer: string, problem: string): never
   /** A string the schema leaves optional but a push needs; throws when it is absent or empty. */
@@ -24,9 +27,12 @@ export function payloadFormat<T>(name: string, schema: JSONSchemaType<T>): Paylo
     name,
     reject,
     required: (value, pointer) => value || reject(pointer, 'is required'),
-    read(body) {
-      if (check(body)) return body
-      const problems = (check.errors ?? []).map(describe)
+    read(value, at = '') {
+      if (check(value)) return value
+      const problems = (check.errors ?? []).map(describe).map((p) => ({
+        ...p,
+        pointer: `${at}${p.pointer}`,
+      }))
       const first = problems[0] ?? { pointer: '', problem: 'does not fit' }
       const all = problems.map((p) => `${p.pointer || '(body)'} ${p.problem}`).join('; ')
       throw new SourcePayloadError(`expected ${name}: ${all}`, first.pointer)
@@ -49,6 +55,17 @@ function describe(error: ErrorObject): { pointer: string; problem: string } {
     }
     case 'maxLength':
       return { pointer: error.instancePath, problem: `must be at most ${params.limit} characters` }
+    case 'enum':
+      return {
+        pointer: error.instancePath,
+        problem: `must be ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(' or ')}`,
+      }
+    case 'minLength':
+      return {
+        pointer: error.instancePath,
+        problem:
+          params.limit === 1 ? 'must not be empty' : `must be at least ${params.limit} characters`,
+      }
     case 'maxItems':
       return { pointer: error.instancePath, problem: `must hold at most ${params.limit} items` }
     default:

@@ -77,6 +77,16 @@ export interface Source<Settings = unknown> {
   /** Media types accepted besides `application/json` (compared without parameters). */
   contentTypes: readonly string[]
   /**
+   * Media types (without parameters) the source knows but does not take, each with why: such a
+   * delivery is answered 415 with that reason rather than the list of accepted types.
+   */
+  refusedContentTypes?: Readonly<Record<string, string>>
+  /**
+   * `cloudevents-webhook`: answers the CloudEvents webhook validation handshake (an `OPTIONS`
+   * request with `WebHook-Request-Origin`, sent by Azure Event Grid before it delivers).
+   */
+  handshake?: 'cloudevents-webhook'
+  /**
    * The field of an `application/x-www-form-urlencoded` body that holds the JSON document (GitHub's
    * `payload`); a source without one takes no forms.
    */

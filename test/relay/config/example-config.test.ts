@@ -16,6 +16,7 @@ describe('the example hookchain.yml', () => {
       'github',
       'harbor',
       'quay',
+      'cloudevents',
     ])
     expect(settings.chains.map((c) => c.name)).toEqual(['release', 'worker-smoke-test'])
     expect(settings.chains[0]?.match).toEqual({ repository: 'acme/app', tags: ['v*', 'latest'] })
@@ -28,7 +29,10 @@ describe('the example hookchain.yml', () => {
 
   it('uses trial secrets that say so when no variables are set', () => {
     const { sources } = loadSettings(example, {})
-    const secrets = Object.values(sources).flatMap((s) => Object.values(s as object))
+    // Optional settings left out (sources.cloudevents.registry) read as null.
+    const secrets = Object.values(sources)
+      .flatMap((s) => Object.values(s as object))
+      .filter((value) => value !== null)
     expect(secrets.length).toBeGreaterThanOrEqual(5)
     for (const secret of secrets) expect(secret).toMatch(/^local-.*-change-me$/)
   })
@@ -51,6 +55,7 @@ describe('the example hookchain.yml', () => {
       GH_HOOK_SECRET: 'ghhook-0123456789abcdef',
       HARBOR_TOKEN: 'harbor-0123456789abcdef',
       QUAY_SECRET: 'quay-0123456789abcdef',
+      CE_TOKEN: 'cloudevents-0123456789abcdef',
       CHANGELOG_HOOK_URL: 'https://changelog.internal/hook',
       CHANGELOG_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
     }
@@ -68,6 +73,7 @@ describe('the example hookchain.yml', () => {
       github: { webhookSecret: env.GH_HOOK_SECRET },
       harbor: { token: env.HARBOR_TOKEN },
       quay: { secret: env.QUAY_SECRET },
+      cloudevents: { token: env.CE_TOKEN, registry: null },
     })
     expect(settings.chains[0]?.steps[2]).toEqual({
       kind: 'webhook',

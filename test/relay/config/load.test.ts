@@ -57,6 +57,18 @@ function withChange(change: (config: Record<string, any>) => void): string {
 }
 
 describe('parseSettings', () => {
+  it('reads tag exclusions, signature tag globs and the cloudevents source with its registry', () => {
+    const settings = parse(
+      withChange((c) => {
+        c.chains[0].match.tags = ['v*', '!*-rc*', 'sha256-*.sig']
+        c.sources.cloudevents = { token: SECRET, registry: '10.0.0.5:5000' }
+      }),
+    )
+
+    expect(settings.chains[0]?.match.tags).toEqual(['v*', '!*-rc*', 'sha256-*.sig'])
+    expect(settings.sources.cloudevents).toEqual({ token: SECRET, registry: '10.0.0.5:5000' })
+  })
+
   it('applies the defaults to a minimal config', () => {
     expect(parse('public_url: http://localhost:8080/\n')).toEqual({
       publicUrl: 'http://localhost:8080',
@@ -272,6 +284,30 @@ describe('parseSettings rejects', () => {
       (c) => (c.chains[0].match.tags = ['v 1']),
       'chains[0].match.tags[0]',
       'must be a tag or a glob over tags, like v* or latest',
+    ],
+    [
+      'a lone "!" for a tag glob',
+      (c) => (c.chains[0].match.tags = ['v*', '!']),
+      'chains[0].match.tags[1]',
+      'or one with a single leading ! for the tags to leave out, like !*-rc*',
+    ],
+    [
+      'a tag glob with two leading "!"',
+      (c) => (c.chains[0].match.tags = ['!!rc']),
+      'chains[0].match.tags[0]',
+      'a single leading !',
+    ],
+    [
+      'a cloudevents registry with a scheme',
+      (c) => (c.sources.cloudevents = { token: SECRET, registry: 'https://zot.acme.com:5000' }),
+      'sources.cloudevents.registry',
+      'must be a registry host with an optional port, like zot.acme.com or 10.0.0.5:5000 (no scheme, no path)',
+    ],
+    [
+      'a cloudevents source without its token',
+      (c) => (c.sources.cloudevents = { registry: 'zot.acme.com' }),
+      'sources.cloudevents.token',
+      'is required',
     ],
     [
       'a repository with a tag',

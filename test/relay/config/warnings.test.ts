@@ -65,6 +65,27 @@ describe('settingsWarnings', () => {
     expect(settingsWarnings(settings(change))).toEqual([expect.stringContaining(warning)])
   })
 
+  it.each([
+    [['sha256*'], ['sha256*']],
+    [['v*', '*-*', '!*-rc*'], ['*-*']],
+    [['*'], []],
+    [['**', '?*'], []],
+    [['sha256-*', '*.sig', 'sha256-*.att'], []],
+    [['v*', 'latest', '!sha256*'], []],
+  ])('explains tag patterns %j that match signature tags without naming them', (tags, flagged) => {
+    const chain = settings().chains[0] as Settings['chains'][number]
+    const warnings = settingsWarnings(
+      settings({ chains: [{ ...chain, match: { repository: 'acme/app', tags } }] }),
+    )
+
+    expect(warnings).toEqual(
+      flagged.map(
+        (pattern) =>
+          `chains[0].match.tags: "${pattern}" matches tags of signatures, attestations and SBOMs (sha256-<digest>.sig) without naming them, so they start nothing on release; to take them, write a pattern that starts with sha256- or ends in .sig, .att or .sbom`,
+      ),
+    )
+  })
+
   it('does not mind missing GitHub credentials when every step is a webhook', () => {
     const chains = settings().chains.map((chain) => ({
       ...chain,

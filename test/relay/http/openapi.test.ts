@@ -9,6 +9,7 @@ import type { Chain } from '../../../src/relay/config/settings.js'
 import { createApp } from '../../../src/relay/http/app.js'
 import { PROBLEM_TYPE_NAMES } from '../../../src/relay/http/problem.js'
 import { createMetrics } from '../../../src/relay/metrics.js'
+import { SOURCE_NAMES } from '../../../src/relay/sources/index.js'
 import { callbackSchema, validateCallback } from '../../../src/shared/callback.js'
 import { type GitHubStandIn, startGitHubStandIn } from '../../support/github-stand-in.js'
 import { type HttpReceiver, startHttpReceiver } from '../../support/http-receiver.js'
@@ -519,6 +520,24 @@ describe('every answer of the relay keeps to openapi.yaml', () => {
     })
     expect(cloudEvent.status).toBe(202)
 
+    const ceToken = { authorization: `Bearer ${SECRETS.cloudevents}` }
+    const headersOf = (name: string) => JSON.parse(fixture(name.replace('.json', '.headers.json')))
+    const ceDelivery = (name: string) =>
+      call('POST', '/hooks/cloudevents', {
+        body: fixture(name),
+        headers: { ...headersOf(name), ...ceToken },
+      })
+    const zot = await ceDelivery('cloudevents-zot-image-updated-binary.json')
+    expect(zot.body).toMatchObject({ outcome: 'started' })
+    const eventGrid = await ceDelivery('cloudevents-eventgrid-acr-pushed.json')
+    expect(eventGrid.body).toMatchObject({ outcome: 'started' })
+    const acrDeleted = await ceDelivery('cloudevents-other-type.json')
+    expect(acrDeleted.body).toMatchObject({ outcome: 'ignored' })
+    const handshake = await call('OPTIONS', '/hooks/cloudevents', {
+      headers: { 'webhook-request-origin': 'eventgrid.azure.net' },
+    })
+    expect(handshake.headers.get('webhook-allowed-origin')).toBe('eventgrid.azure.net')
+
     const redeliver = (id: unknown) =>
       call('POST', `/api/events/${String(id)}/redeliver`, { headers: admin })
     const blobAgain = await redeliver((blob.body as { event_id: string }).event_id)
@@ -573,6 +592,7 @@ describe('every answer of the relay keeps to openapi.yaml', () => {
 
   it('through the hooks refusing what they cannot take', async () => {
     const dockerhub = `/hooks/dockerhub/${SECRETS.dockerhub}`
+    const cloudEvents = { authorization: `Bearer ${SECRETS.cloudevents}` }
     const refusals: [string, Sent, number][] = [
       [`/hooks/quay/not-the-secret-0123456789`, json(fixture('quay-repo-push.json')), 401],
       ['/hooks/distribution', json(fixture('distribution-manifest-push.json')), 401],
@@ -592,11 +612,27 @@ describe('every answer of the relay keeps to openapi.yaml', () => {
       [dockerhub, json({ padding: 'x'.repeat(1024 * 1024) }), 413],
       [dockerhub, json({ push_data: {}, repository: { repo_name: 'acme/app' } }), 422],
       ['/hooks/github', json('{}', { 'x-hub-signature-256': signature('{}') }), 422],
+      [
+        '/hooks/cloudevents',
+        json(fixture('cloudevents-harbor-push.json'), { authorization: 'Bearer nope' }),
+        401,
+      ],
+      [
+        '/hooks/cloudevents',
+        {
+          body: `[${fixture('cloudevents-harbor-push.json')}]`,
+          headers: { ...cloudEvents, 'content-type': 'application/cloudevents-batch+json' },
+        },
+        415,
+      ],
+      ['/hooks/cloudevents', json(fixture('cloudevents-harbor-push.json'), cloudEvents), 422],
     ]
     for (const [path, sent, status] of refusals) {
       const answer = await call('POST', path, sent)
       expect(answer.status, `${path}: ${answer.text}`).toBe(status)
     }
+    const handshake = await call('OPTIONS', '/hooks/cloudevents', {})
+    expect(handshake.body).toMatchObject({ type: 'urn:hookchain:problem:invalid-handshake' })
     // A compressed delivery is taken like any other.
     const gzipped = await call('POST', dockerhub, {
       body: gzipSync(dockerHubPush('v4')),
@@ -835,6 +871,12 @@ describe('openapi.yaml', () => {
     }
     return value
   }
+
+  it('lists every source of the relay, and no other', () => {
+    const source = (document as unknown as { components: { schemas: Record<string, unknown> } })
+      .components.schemas.Source as { enum: string[] }
+    expect([...source.enum].sort()).toEqual([...SOURCE_NAMES].sort())
+  })
 
   it('lists every problem type the relay answers with, and no other', () => {
     const problem = (document as unknown as { components: { schemas: Record<string, unknown> } })

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { SOURCE_NAMES, SOURCES, sourceNamed } from '../../../src/relay/sources/index.js'
 import { type Source, SourcePayloadError } from '../../../src/relay/sources/types.js'
-import { fixtureJson, requestOf } from './fixture-request.js'
+import { fixtureBytes, fixtureJson, requestOf } from './fixture-request.js'
 
 describe('sources', () => {
   it('names every source once, in the characters a URL path segment and a config key take', () => {
@@ -50,6 +50,11 @@ const SETTINGS: Record<string, unknown> = {
   }),
   gitea: { secret: 'gitea-secret-0123456789', registry: null },
 }
+const ZOT_HEADERS = JSON.parse(
+  fixtureBytes('cloudevents-zot-image-updated-binary.headers.json').toString('utf8'),
+)
+const STRUCTURED = { 'content-type': 'application/cloudevents+json' }
+const CLOUDEVENTS = { token: 'cloudevents-token-5e1f', registry: 'zot.acme.com:5000' }
 
 describe('every source, given a real payload with any one value changed to anything', () => {
   const cases = [
@@ -67,11 +72,15 @@ describe('every source, given a real payload with any one value changed to anyth
     ['acr', 'acr-push.json', {}],
     ['ecr', 'ecr-push.json', {}],
     ['gar', 'gar-insert.json', {}],
+    ['cloudevents', 'cloudevents-zot-image-updated-binary.json', ZOT_HEADERS, CLOUDEVENTS],
+    ['cloudevents', 'cloudevents-zot-image-updated.json', STRUCTURED, CLOUDEVENTS],
+    ['cloudevents', 'cloudevents-harbor-push.json', STRUCTURED, CLOUDEVENTS],
+    ['cloudevents', 'cloudevents-eventgrid-acr-pushed.json', STRUCTURED, CLOUDEVENTS],
   ] as const
 
   it.each(cases)(
     '%s (%s) answers with pushes that fit a reference, or a SourcePayloadError',
-    (name, file, headers) => {
+    (name, file, headers, settings?: unknown) => {
       const fixture = fixtureJson(file)
       const paths = pathsOf(fixture)
       fc.assert(
@@ -79,7 +88,10 @@ describe('every source, given a real payload with any one value changed to anyth
           const body = replaced(fixture, paths[at] ?? [], value)
           try {
             const source = sourceNamed(name) as Source
-            const result = source.normalise(requestOf(body, { headers }), SETTINGS[name] ?? {})
+            const result = source.normalise(
+              requestOf(body, { headers }),
+              settings ?? SETTINGS[name] ?? {},
+            )
             for (const push of result.pushes) {
               expect(push.tag).toMatch(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/)
               expect(push.repository).toMatch(/^[a-z0-9]+(?:[._/-]+[a-z0-9]+)*$/)

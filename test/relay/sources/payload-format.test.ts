@@ -73,6 +73,38 @@ describe('payloadFormat', () => {
     )
   })
 
+  it('points from the root of the body at a part read on its own', () => {
+    let error: unknown
+    try {
+      format.read({ items: [], inner: {} }, '/data')
+    } catch (caught) {
+      error = caught
+    }
+
+    expect(error).toEqual(
+      new SourcePayloadError(
+        'expected a sample payload: /data/name is required; /data/inner/count is required',
+        '/data/name',
+      ),
+    )
+  })
+
+  it('words enums and lower bounds of length', () => {
+    const bounded = payloadFormat<{ version: string; id: string; word: string }>('a bounded one', {
+      type: 'object',
+      required: ['version', 'id', 'word'],
+      properties: {
+        version: { type: 'string', enum: ['1.0', '1.1'] },
+        id: { type: 'string', minLength: 1 },
+        word: { type: 'string', minLength: 3 },
+      },
+    })
+
+    expect(() => bounded.read({ version: '0.3', id: '', word: 'ab' })).toThrow(
+      'expected a bounded one: /version must be "1.0" or "1.1"; /id must not be empty; /word must be at least 3 characters',
+    )
+  })
+
   it('rejects a value the schema cannot judge with the same wording', () => {
     expect(() => format.reject('/name', 'must be a known name')).toThrow(
       new SourcePayloadError('expected a sample payload: /name must be a known name', '/name'),

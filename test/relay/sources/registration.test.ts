@@ -27,6 +27,10 @@ const acme: Source<{ token: string }> = {
       throw new SourceAuthError('send the token of sources.acmereg.token')
     return 'authenticated'
   },
+  webhook: (baseUrl, { token }) => ({
+    url: `${baseUrl}/hooks/acmereg`,
+    headers: { Authorization: `Bearer ${token}` },
+  }),
   normalise(request) {
     const image = (request.body as { image?: unknown }).image
     if (typeof image !== 'string' || !image.includes(':'))

@@ -173,9 +173,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const url = `http://${shown === '0.0.0.0' ? '127.0.0.1' : shown}:${address.port}`
   logger.info(
     { url, publicUrl, database: store.dialect, owner },
-    'hookchain relay listening on %s (callback URLs start with %s)',
+    'hookchain relay listening on %s',
     url,
-    publicUrl,
   )
 
   let closing: Promise<void> | null = null

@@ -85,7 +85,7 @@ function untilStopped(relay: Relay, logger: Logger): Promise<number> {
         return
       }
       firstAt = Date.now()
-      logger.info('%s: finishing the requests in flight, then stopping', signal)
+      logger.info('%s: finishing the work in flight, then stopping', signal)
       relay.close().then(
         () => {
           logger.info('stopped')

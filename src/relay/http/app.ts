@@ -76,7 +76,7 @@ export function createApp(deps: AppDeps): Express {
     if (allowed.length) throw methodNotAllowed(req.method, withoutSecret(req.path), allowed)
     throw problem(
       'not-found',
-      `Nothing is served at ${req.method} ${withoutSecret(req.path)}; see the README for the relay's routes.`,
+      `Nothing is served at ${req.method} ${withoutSecret(req.path)}; see openapi.yaml for the relay's routes.`,
     )
   })
   app.use(problemHandler(logger, deps.metrics))

@@ -142,7 +142,7 @@ export const github: Source<{ webhookSecret: string }> = {
       'In the settings of the repository or organization that owns the packages: Webhooks, Add webhook, this URL as the payload URL.',
       'Content type: application/json.',
       `Secret: ${webhookSecret}`,
-      'Events: "Let me select individual events", then Packages (and Registry packages).',
+      'Events: "Let me select individual events", then Packages only (with Registry packages too, each push would run its chains twice).',
     ],
   }),
 

@@ -92,7 +92,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   try {
     server = await listen(options.port, host)
   } catch (error) {
-    await store.close()
+    await store.close().catch(() => {})
     throw listenError(error, host, options.port)
   }
   // Nothing below awaits until the app takes the server's requests, so none arrives unanswered.

@@ -50,6 +50,8 @@ export async function serve(options: ServeOptions, env: Environment): Promise<nu
 
   const logger = createLogger(env.LOG_LEVEL || 'info', format)
   for (const warning of settingsWarnings(settings)) logger.warn(warning)
+  // Listened for before the relay starts: a signal that came first would kill the process.
+  const signals = stopOnSignals(logger)
   let relay: Relay
   try {
     relay = await startRelay({
@@ -70,34 +72,49 @@ export async function serve(options: ServeOptions, env: Environment): Promise<nu
     console.error(`hookchain-relay: ${getErrorMessage(error)}`)
     return 1
   }
-  return untilStopped(relay, logger)
+  return signals.serving(relay)
 }
 
-/** Waits for SIGTERM or SIGINT, then stops the relay gracefully; a later second signal stops at once. */
-function untilStopped(relay: Relay, logger: Logger): Promise<number> {
-  return new Promise((resolve) => {
-    let firstAt: number | null = null
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (firstAt !== null) {
-        if (Date.now() - firstAt < REPEAT_SIGNAL_MS) return
-        logger.warn('%s again: stopping without waiting for the work in flight', signal)
-        resolve(1)
-        return
-      }
-      firstAt = Date.now()
-      logger.info('%s: finishing the work in flight, then stopping', signal)
-      relay.close().then(
-        () => {
-          logger.info('stopped')
-          resolve(0)
-        },
-        (error: unknown) => {
-          logger.error({ err: error }, 'stopping failed: %s', getErrorMessage(error))
-          resolve(1)
-        },
-      )
-    }
-    process.on('SIGTERM', onSignal)
-    process.on('SIGINT', onSignal)
+/**
+ * On SIGTERM or SIGINT, stops the relay gracefully (once it has started, if the signal came
+ * during start-up); a second signal, later than the same keystroke's, stops at once.
+ */
+function stopOnSignals(logger: Logger): { serving(relay: Relay): Promise<number> } {
+  let firstAt: number | null = null
+  let relay: Relay | null = null
+  let finish: (code: number) => void = () => {}
+  const stopped = new Promise<number>((resolve) => {
+    finish = resolve
   })
+  const close = (started: Relay) =>
+    started.close().then(
+      () => {
+        logger.info('stopped')
+        finish(0)
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'stopping failed: %s', getErrorMessage(error))
+        finish(1)
+      },
+    )
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (firstAt !== null) {
+      if (Date.now() - firstAt < REPEAT_SIGNAL_MS) return
+      logger.warn('%s again: stopping without waiting for the work in flight', signal)
+      finish(1)
+      return
+    }
+    firstAt = Date.now()
+    logger.info('%s: finishing the work in flight, then stopping', signal)
+    if (relay) void close(relay)
+  }
+  process.on('SIGTERM', onSignal)
+  process.on('SIGINT', onSignal)
+  return {
+    serving(started) {
+      relay = started
+      if (firstAt !== null) void close(started)
+      return stopped
+    },
+  }
 }

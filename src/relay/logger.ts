@@ -1,5 +1,9 @@
+import { createRequire } from 'node:module'
 import { type DestinationStream, type Logger, pino } from 'pino'
-import pretty from 'pino-pretty'
+import type PinoPretty from 'pino-pretty'
+
+// Loaded only for readable lines: a relay logging JSON, as in production, never loads it.
+const loadPretty = () => createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty
 
 /** `json`: one JSON line per entry, for log collectors. `pretty`: readable lines, for a terminal. */
 export type LogFormat = 'json' | 'pretty'
@@ -35,7 +39,7 @@ export function createLogger(
 ): Logger {
   const destination: DestinationStream =
     format === 'pretty'
-      ? pretty({
+      ? loadPretty()({
           destination: process.stdout.fd ?? 1,
           sync: true,
           colorize: process.stdout.isTTY === true,

@@ -5,8 +5,8 @@
 // (src/action/start) is another, dist/start-chain.js, loaded only when the chain input is set.
 // `--metafile <file>` also writes which sources each bundle holds, for the tests.
 //
-// A few choices keep a run of the Action close to a bare `node` start (see the README's
-// Benchmarks), and all leave the behaviour as it is:
+// A few choices keep a run of the Action close to a bare `node` start (see docs/benchmarks.md),
+// and all leave the behaviour as it is:
 // - CommonJS, not ES modules (dist/package.json says so): Node's ES module loader, and the
 //   namespace objects it builds for built-in modules (which load fs/promises and streams the
 //   Action never uses), cost about 6 ms a run.

@@ -1,23 +1,21 @@
 /**
- * Writes schemas/hookchain.schema.json, the config schema for editors (hookchain.yml names it in
- * its yaml-language-server modeline), from src/relay/config/schema.ts, formatted as Biome would.
+ * Writes what is generated from the config schema in src/relay/config/schema.ts, formatted as
+ * Biome would: schemas/hookchain.schema.json, the schema for editors (hookchain.yml names it in
+ * its yaml-language-server modeline), and docs/configuration.md, the reference of every key.
+ * Tests fail when either is stale.
  * Run: npx tsx scripts/write-config-schema.ts
  */
-import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { CONFIG_REFERENCE_FILE, configReference } from '../src/relay/config/config-reference.js'
 import { editorSchema } from '../src/relay/config/editor-schema.js'
 import { CONFIG_SCHEMA_FILE } from '../src/relay/config/schema.js'
+import { biomeFormat } from './biome-format.js'
 
-const root = fileURLToPath(new URL('..', import.meta.url))
-const formatted = execFileSync(
-  'npx',
-  ['biome', 'format', `--stdin-file-path=${CONFIG_SCHEMA_FILE}`],
-  {
-    cwd: root,
-    input: `${JSON.stringify(editorSchema(), null, 2)}\n`,
-    encoding: 'utf8',
-  },
-)
-writeFileSync(new URL(`../${CONFIG_SCHEMA_FILE}`, import.meta.url), formatted)
-console.log(`wrote ${CONFIG_SCHEMA_FILE}`)
+const files: [string, string][] = [
+  [CONFIG_SCHEMA_FILE, `${JSON.stringify(editorSchema(), null, 2)}\n`],
+  [CONFIG_REFERENCE_FILE, configReference()],
+]
+for (const [file, text] of files) {
+  writeFileSync(new URL(`../${file}`, import.meta.url), biomeFormat(text, file))
+  console.log(`wrote ${file}`)
+}

@@ -3,7 +3,7 @@ import { EOL } from 'node:os'
 
 // The runner's file commands, written as @actions/core writes them. Not through core.setOutput
 // and core.summary: those load node:crypto (for a random delimiter) and fs/promises, about 4 ms
-// of every run of the Action (see the README's Benchmarks).
+// of every run of the Action (see docs/benchmarks.md).
 
 /**
  * Appends step outputs to the GITHUB_OUTPUT file in one write. False when the runner offers no

@@ -1,117 +1,118 @@
 #!/usr/bin/env node
+import { realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { getErrorMessage } from '../shared/errors.js'
-import { loadSettings, settingsWarnings } from './config/load.js'
-import { ConfigError, formatConfigProblems } from './config/problems.js'
-import { createLogger } from './logger.js'
-import { startRelay } from './main.js'
-import { DEFAULT_DATABASE_URL } from './store/open-store.js'
+import { packageVersion, USAGE } from './commands/usage.js'
+import type { Environment } from './config/substitute.js'
 
-const USAGE = `Usage:
-  hookchain-relay serve [--config FILE] [--port N] [--host ADDRESS] [--database URL]
-  hookchain-relay check [--config FILE]
+/** The options each command takes; any other is a usage error. */
+const COMMANDS: Record<string, readonly string[]> = {
+  serve: ['config', 'port', 'host', 'database'],
+  check: ['config'],
+  init: ['config', 'public-url', 'force', 'source'],
+}
 
-  --config    the YAML config (default: $HOOKCHAIN_CONFIG or ./hookchain.yml)
-  --port      where to listen (default: $PORT or 8080)
-  --host      the address to listen on (default: $HOST or 0.0.0.0)
-  --database  sqlite:./data/hookchain.db (default, or $DATABASE_URL) or postgres://user@host/db`
+/** A mistake on the command line: exit status 2, the message and the usage on stderr. */
+function usageError(message: string): number {
+  console.error(`hookchain-relay: ${message}\n\n${USAGE}`)
+  return 2
+}
 
-export async function main(argv: string[], env = process.env): Promise<number> {
-  const { values, positionals } = parseArgs({
+/**
+ * Runs `hookchain-relay ARGV` and resolves with its exit status: for `serve`, once the relay has
+ * stopped.
+ */
+export async function main(argv: string[], env: Environment = process.env): Promise<number> {
+  let parsed: ReturnType<typeof parseOptions>
+  try {
+    parsed = parseOptions(argv)
+  } catch (error) {
+    return usageError(getErrorMessage(error))
+  }
+  const { values, positionals } = parsed
+  if (values.version) {
+    console.log(packageVersion())
+    return 0
+  }
+  const [command, ...extra] = positionals
+  if (values.help || command === 'help') {
+    console.log(
+      `hookchain-relay ${packageVersion()}: webhook chains for container registries\n\n${USAGE}`,
+    )
+    return 0
+  }
+  if (command === undefined) return usageError('which command? (serve starts the relay)')
+  const allowed = COMMANDS[command]
+  if (!allowed) return usageError(`unknown command "${command}"`)
+  if (extra.length > 0) return usageError(`${command} takes no argument "${extra[0]}"`)
+  const misplaced = Object.keys(values).find((name) => !allowed.includes(name))
+  if (misplaced) return usageError(`--${misplaced} is not an option of ${command}`)
+
+  // Each command loads what it needs, so that --help or a typo answers at once.
+  const { configFileOf } = await import('./commands/config-file.js')
+  const configFile = configFileOf(values.config, env)
+  switch (command) {
+    case 'check': {
+      const { check } = await import('./commands/check.js')
+      return check(configFile, env)
+    }
+    case 'init': {
+      const { init } = await import('./commands/init.js')
+      const force = values.force ?? false
+      const sources = values.source?.flatMap((list) => list.split(',')).map((s) => s.trim())
+      return init({ configFile, force, publicUrl: values['public-url'], sources }, env)
+    }
+    default: {
+      const { serve } = await import('./commands/serve.js')
+      const { port, host, database } = values
+      return serve({ configFile, port, host, database }, env)
+    }
+  }
+}
+
+function parseOptions(argv: string[]) {
+  return parseArgs({
     args: argv,
     allowPositionals: true,
+    strict: true,
     options: {
       config: { type: 'string' },
       port: { type: 'string' },
       host: { type: 'string' },
       database: { type: 'string' },
+      'public-url': { type: 'string' },
+      force: { type: 'boolean' },
+      source: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
     },
   })
-  const command = positionals[0] ?? 'serve'
-  if (values.help) {
-    console.log(USAGE)
-    return 0
-  }
-  if (command !== 'serve' && command !== 'check') {
-    console.error(`hookchain-relay: unknown command "${command}"\n\n${USAGE}`)
-    return 2
-  }
-  const configFile = values.config ?? env.HOOKCHAIN_CONFIG ?? './hookchain.yml'
-  let settings: ReturnType<typeof loadSettings>
-  try {
-    settings = loadSettings(configFile, env)
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(formatConfigProblems(configFile, error.problems))
-      console.error(
-        `${configFile}: ${error.problems.length} problem(s); the relay does not start with this config.`,
-      )
-      return 1
-    }
-    console.error(`hookchain-relay: cannot read ${configFile}: ${getErrorMessage(error)}`)
-    return 1
-  }
-  if (command === 'check') {
-    for (const warning of settingsWarnings(settings))
-      console.log(`${configFile}: warning: ${warning}`)
-    console.log(
-      `${configFile}: OK (${settings.chains.length} chain(s), sources: ${Object.keys(settings.sources).join(', ') || 'none'})`,
-    )
-    return 0
-  }
-
-  const port = Number(values.port ?? env.PORT ?? 8080)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(
-      `hookchain-relay: --port must be a whole number from 0 to 65535, not "${values.port ?? env.PORT}"`,
-    )
-    return 2
-  }
-  const logger = createLogger()
-  for (const warning of settingsWarnings(settings)) logger.warn(warning)
-  const leaseMs = env.HOOKCHAIN_LEASE_MS ? Number(env.HOOKCHAIN_LEASE_MS) : undefined
-  if (leaseMs !== undefined && !(Number.isInteger(leaseMs) && leaseMs >= 1000)) {
-    console.error(
-      'hookchain-relay: HOOKCHAIN_LEASE_MS must be a whole number of milliseconds, at least 1000',
-    )
-    return 2
-  }
-  const relay = await startRelay({
-    settings,
-    port,
-    host: values.host ?? env.HOST,
-    databaseUrl: values.database ?? env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
-    logger,
-    outbox: { leaseMs },
-    // Every acknowledged event is committed: a restart loses nothing, while a relay whose store
-    // is gone would only answer 500 and 503 until someone noticed.
-    onStoreFailure: (error) => {
-      logger.fatal({ err: error }, 'the store stopped working (%s): exiting', error.message)
-      process.exit(1)
-    },
-  })
-  const stop = (signal: string) => {
-    logger.info('%s: finishing the work in flight, then stopping', signal)
-    relay.close().then(
-      () => process.exit(0),
-      (error) => {
-        logger.error({ err: error }, 'stopping failed')
-        process.exit(1)
-      },
-    )
-  }
-  process.once('SIGTERM', () => stop('SIGTERM'))
-  process.once('SIGINT', () => stop('SIGINT'))
-  return -1
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    if (code >= 0) process.exitCode = code
-  },
-  (error) => {
-    console.error(`hookchain-relay: ${getErrorMessage(error)}`)
-    process.exitCode = 1
-  },
-)
+/** Run as a program (`node lib/relay/cli.js`, or its bin link), not imported. */
+function isEntryPoint(): boolean {
+  const script = process.argv[1]
+  if (!script) return false
+  try {
+    return realpathSync(script) === fileURLToPath(import.meta.url)
+  } catch {
+    return false
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).then(
+    (code) => exit(code),
+    (error: unknown) => {
+      console.error(`hookchain-relay: ${getErrorMessage(error)}`)
+      exit(1)
+    },
+  )
+}
+
+/** Lets stdout drain and the process end by itself; whatever still holds it open gets a second. */
+function exit(code: number): void {
+  process.exitCode = code
+  setTimeout(() => process.exit(code), 1_000).unref()
+}

@@ -1,10 +1,12 @@
-import { type Server, STATUS_CODES } from 'node:http'
+import { createServer, type Server, type ServerResponse, STATUS_CODES } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { hostname } from 'node:os'
 import type { Duplex } from 'node:stream'
 import type { Express } from 'express'
 import type { Logger } from 'pino'
-import type { Settings } from './config/settings.js'
+import { getErrorMessage } from '../shared/errors.js'
+import type { ServedSettings, Settings } from './config/settings.js'
+import { publicUrlPortWarning } from './config/warnings.js'
 import { createDeliverer, type Deliverer } from './deliverers/deliverer.js'
 import { createNotifier, type Notifier } from './deliverers/notifier.js'
 import { createApp } from './http/app.js'
@@ -38,6 +40,11 @@ export interface RelayOptions {
   onStoreFailure?: (error: Error) => void
   /** Process-wide metrics (memory, event loop); off when several relays share a process, as in tests. */
   defaultMetrics?: boolean
+  /**
+   * On close, how long requests in flight may take to finish before their connections are cut
+   * (a slow client, a long poll). Default 10 s.
+   */
+  shutdownGraceMs?: number
   outbox?: {
     /** How long a relay keeps the jobs it claimed (HOOKCHAIN_LEASE_MS); a dead relay's come back after it. */
     leaseMs?: number
@@ -55,26 +62,51 @@ export interface Relay {
   url: string
   /** The HTTP interface, for tests that read its routes. */
   app: Express
+  /** The base of the callback URLs: public_url, or the listening address when it is not set. */
+  publicUrl: string
   store: Store
   runs: RunService
   outbox: OutboxRunner
+  /**
+   * Stops taking connections, lets the requests in flight finish (their commits included) and
+   * ends every keep-alive connection as soon as it is idle, then stops the outbox and the timers
+   * and closes the store.
+   */
   close(): Promise<void>
+}
+
+/** The relay could not start: the database would not open, or the address was not free. */
+export class RelayStartError extends Error {
+  override name = 'RelayStartError'
 }
 
 const DEFAULT_LEASE_MS = 30_000
 const DEFAULT_POLL_MS = 500
 const DEFAULT_REGISTRY_TRIES = 8
+const DEFAULT_SHUTDOWN_GRACE_MS = 10_000
 
-/** Opens the store, applies migrations, starts the outbox and serves HTTP. */
+/**
+ * Opens the store, applies migrations, listens, then starts the outbox and serves HTTP. Throws
+ * `RelayStartError` when the database does not open or the address is not free, having closed
+ * whatever it had opened.
+ */
 export async function startRelay(options: RelayOptions): Promise<Relay> {
-  const { settings, logger } = options
-  const store = await openStore(options.databaseUrl, { onFailure: options.onStoreFailure })
+  const { logger } = options
+  const store = await openDatabase(options.databaseUrl, options.onStoreFailure)
+  const host = options.host ?? '0.0.0.0'
+  let server: Server
   try {
-    await store.migrate()
+    server = await listen(options.port, host)
   } catch (error) {
-    await store.close()
-    throw error
+    await store.close().catch(() => {})
+    throw listenError(error, host, options.port)
   }
+  // Nothing below awaits until the app takes the server's requests, so none arrives unanswered.
+  const address = server.address() as AddressInfo
+  const publicUrl = options.settings.publicUrl ?? defaultPublicUrl(address)
+  const settings: ServedSettings = { ...options.settings, publicUrl }
+  const portWarning = publicUrlPortWarning(options.settings.publicUrl, address.port)
+  if (portWarning) logger.warn(portWarning)
   const owner = `${hostname()}/${process.pid}/${newId().slice(-8)}`
   const leaseMs = options.outbox?.leaseMs ?? DEFAULT_LEASE_MS
   const pollMs = options.outbox?.pollMs ?? DEFAULT_POLL_MS
@@ -101,7 +133,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const common = {
     store,
     deliverer,
-    publicUrl: settings.publicUrl,
+    publicUrl,
     retryDelay,
     secrets: settings.secrets,
     logger,
@@ -144,7 +176,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   })
 
   const app = createApp({ store, runs, settings, logger, metrics })
-  const server = await listen(app, options.port, options.host ?? '0.0.0.0')
+  const connections = drainOnClose(server)
+  server.on('request', app)
   outbox.start()
   const deadlines = startDeadlineSweep(runs, { intervalMs: pollMs, logger })
   const retention = startRetention({
@@ -153,24 +186,25 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     rejectedPayloadMs: settings.rejectedPayloadMs,
     logger,
   })
-  const address = server.address() as AddressInfo
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
-  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`
-  logger.info({ url, database: store.dialect, owner }, 'hookchain relay listening on %s', url)
+  const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  const url = `http://${shown === '0.0.0.0' ? '127.0.0.1' : shown}:${address.port}`
+  logger.info(
+    { url, publicUrl, database: store.dialect, owner },
+    'hookchain relay listening on %s',
+    url,
+  )
 
   let closing: Promise<void> | null = null
   return {
     url,
     app,
+    publicUrl,
     store,
     runs,
     outbox,
     close() {
       closing ??= (async () => {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve())
-          server.closeIdleConnections()
-        })
+        await connections.close(options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS)
         retention.stop()
         await deadlines.stop()
         await outbox.stop()
@@ -181,16 +215,115 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   }
 }
 
-function listen(app: ReturnType<typeof createApp>, port: number, host: string): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, (error?: Error) =>
-      error ? reject(error) : resolve(server),
+/** Opens the store and applies its migrations; closes it again when they fail. */
+async function openDatabase(
+  databaseUrl: string,
+  onFailure: ((error: Error) => void) | undefined,
+): Promise<Store> {
+  const fail = (error: unknown) =>
+    new RelayStartError(
+      `cannot open the database ${withoutPassword(databaseUrl)}: ${getErrorMessage(error)} (set by --database or DATABASE_URL)`,
     )
+  let store: Store
+  try {
+    store = await openStore(databaseUrl, { onFailure })
+  } catch (error) {
+    throw fail(error)
+  }
+  try {
+    await store.migrate()
+  } catch (error) {
+    await store.close().catch(() => {})
+    throw fail(error)
+  }
+  return store
+}
+
+function withoutPassword(databaseUrl: string): string {
+  try {
+    const url = new URL(databaseUrl)
+    if (url.password === '') return databaseUrl
+    url.password = '***'
+    return url.href
+  } catch {
+    return databaseUrl
+  }
+}
+
+/** An HTTP server listening on `host:port`, with no request handler yet. */
+function listen(port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
     server.keepAliveTimeout = 65_000
     server.headersTimeout = 66_000
     server.requestTimeout = 30_000
     server.on('clientError', answerMalformedRequest)
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve(server)
+    })
   })
+}
+
+function listenError(error: unknown, host: string, port: number): RelayStartError {
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`
+  const code = (error as NodeJS.ErrnoException).code
+  const why =
+    code === 'EADDRINUSE'
+      ? 'another program already listens there; stop it, or choose another port (--port or PORT)'
+      : code === 'EADDRNOTAVAIL'
+        ? `no network interface of this machine has the address ${host}; choose another (--host or HOST)`
+        : code === 'EACCES'
+          ? 'permission denied; ports below 1024 need privileges, so choose a higher one (--port or PORT)'
+          : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+            ? `the host name ${host} does not resolve; choose an address of this machine (--host or HOST)`
+            : getErrorMessage(error)
+  return new RelayStartError(`cannot listen on ${where}: ${why} (${code ?? 'error'})`)
+}
+
+/** The relay's own address, for callback URLs when public_url is not set. */
+function defaultPublicUrl(address: AddressInfo): string {
+  const local = ['0.0.0.0', '::', '127.0.0.1', '::1'].includes(address.address)
+  const host = local
+    ? 'localhost'
+    : address.family === 'IPv6'
+      ? `[${address.address}]`
+      : address.address
+  return `http://${host}:${address.port}`
+}
+
+/**
+ * Once the server closes, every response still to be sent says `Connection: close` and each
+ * keep-alive connection is ended as soon as it is idle, rather than held open by its client until
+ * the keep-alive timeout; after `graceMs`, the connections left are cut.
+ */
+function drainOnClose(server: Server): { close(graceMs: number): Promise<void> } {
+  const pending = new Set<ServerResponse>()
+  let closing = false
+  server.on('request', (_request, response: ServerResponse) => {
+    if (closing) response.setHeader('Connection', 'close')
+    pending.add(response)
+    response.on('close', () => pending.delete(response))
+  })
+  return {
+    close(graceMs) {
+      closing = true
+      for (const response of pending) {
+        if (!response.headersSent) response.setHeader('Connection', 'close')
+      }
+      return new Promise((resolve) => {
+        const sweep = setInterval(() => server.closeIdleConnections(), 50)
+        const cut = setTimeout(() => server.closeAllConnections(), graceMs)
+        server.close(() => {
+          clearInterval(sweep)
+          clearTimeout(cut)
+          resolve()
+        })
+        server.closeIdleConnections()
+      })
+    },
+  }
 }
 
 /** A request that is not valid HTTP never reaches Express: answer it as problem+json all the same. */

@@ -7,7 +7,7 @@ const root = join(import.meta.dirname, '../..')
 /**
  * The relay's folders, from the bottom up: each may import only from those before it. The files
  * at the top of src/relay are leaves (ids, logger, metrics), but for main.ts and cli.ts, which wire
- * everything together.
+ * everything together with the CLI's commands (commands/).
  */
 const LAYERS = [
   'shared',
@@ -30,6 +30,7 @@ function layerOf(file: string): string {
   if (path.startsWith('src/shared/')) return 'shared'
   const inRelay = path.slice('src/relay/'.length)
   if (!inRelay.includes('/')) return ['main.ts', 'cli.ts'].includes(inRelay) ? 'wiring' : 'leaf'
+  if (inRelay.startsWith('commands/')) return 'wiring'
   return inRelay.split('/')[0] ?? ''
 }
 

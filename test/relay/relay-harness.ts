@@ -142,7 +142,7 @@ export async function startTestRelay(
       return (await response.json()) as T
     },
     local(callbackUrl) {
-      return callbackUrl.replace(settings.publicUrl, relay.url)
+      return callbackUrl.replace(relay.publicUrl, relay.url)
     },
     async close() {
       await relay.close()

@@ -30,7 +30,7 @@ export async function spawnRelay(
   )
   const lines: string[] = []
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  const url = await new Promise<string>((resolve, reject) => {
+  const listening = new Promise<string>((resolve, reject) => {
     let buffer = ''
     const onData = (chunk: Buffer) => {
       buffer += chunk.toString('utf8')
@@ -53,6 +53,11 @@ export async function spawnRelay(
       () => reject(new Error(`the relay did not listen within 20 s:\n${lines.join('\n')}`)),
       20_000,
     ).unref()
+  })
+  // A relay that never listened is not left running when the test gives up on it.
+  const url = await listening.catch((error: unknown) => {
+    child.kill('SIGKILL')
+    throw error
   })
   return { child, url, lines, exited }
 }

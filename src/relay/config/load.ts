@@ -62,7 +62,7 @@ export function parseSettings(text: string, options: ParseOptions): Settings {
         {
           path: '',
           message:
-            'is empty: it needs at least public_url (see hookchain.yml in the hookchain repository)',
+            'is empty: it needs at least a source and a chain (`hookchain-relay init` writes a starter file)',
         },
       ],
       file,
@@ -171,7 +171,7 @@ function toSettings(raw: RawConfig, privateKey: string | null): Omit<Settings, '
   const callbacks = raw.registry_callbacks ?? {}
   const maxAge = raw.retention?.max_age ?? DEFAULT_RETENTION
   return {
-    publicUrl: withoutTrailingSlash(raw.public_url),
+    publicUrl: raw.public_url === undefined ? null : withoutTrailingSlash(raw.public_url),
     adminToken: raw.admin_token ?? null,
     github: {
       apiUrl: withoutTrailingSlash(github.api_url ?? DEFAULT_API_URL),

@@ -5,7 +5,7 @@ import { DURATION_PATTERN } from './duration.js'
 
 /** The config file as written (snake_case), after `${NAME}` substitution and before defaults. */
 export interface RawConfig {
-  public_url: string
+  public_url?: string
   admin_token?: string
   github?: RawGitHub
   sources?: RawSources
@@ -380,10 +380,13 @@ export const configSchema: JSONSchemaType<RawConfig> = {
   description: `hookchain.yml: where registry push events come from, and the chains of GitHub repositories they start. \`\${NAME}\` is replaced by the environment variable NAME, \`\${NAME:-default}\` falls back to default, \`$\${\` is a literal \`\${\`.`,
   type: 'object',
   properties: {
-    public_url: httpUrl(
-      'Public URL',
-      'Base URL at which steps and registries reach this relay; callback URLs handed to steps start with it.',
-    ),
+    public_url: {
+      ...httpUrl(
+        'Public URL',
+        "Base URL at which steps and registries reach this relay; callback URLs handed to steps start with it. Leave it out to use the relay's own listening address, `http://localhost:<port>`, which only this machine reaches: enough for a trial, not for registries and GitHub runners elsewhere. The relay warns at start when a loopback public_url names another port than the one it listens on.",
+      ),
+      nullable: true,
+    },
     admin_token: {
       ...secretSetting(
         'Admin token',
@@ -581,7 +584,7 @@ export const configSchema: JSONSchemaType<RawConfig> = {
       nullable: true,
     },
   },
-  required: ['public_url'],
+  required: [],
   additionalProperties: false,
 }
 

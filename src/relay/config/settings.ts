@@ -1,7 +1,10 @@
 /** The relay's configuration after `${NAME}` substitution, validation and defaults: parsed once, used everywhere. */
 export interface Settings {
-  /** Base of the callback URLs handed to steps, without a trailing slash. */
-  publicUrl: string
+  /**
+   * Base of the callback URLs handed to steps, without a trailing slash; null when the config
+   * leaves it out, for the relay's listening address (`http://localhost:<port>`).
+   */
+  publicUrl: string | null
   adminToken: string | null
   github: GitHubSettings
   /** The enabled sources, by name, with the settings each reads from its config block. */
@@ -19,6 +22,9 @@ export interface Settings {
   /** `/metrics` answers only with the admin token. */
   metricsRequireAdmin: boolean
 }
+
+/** Settings of a relay that listens: `publicUrl` is the config's, or the listening address. */
+export type ServedSettings = Settings & { publicUrl: string }
 
 export interface GitHubSettings {
   apiUrl: string

@@ -1,7 +1,15 @@
 import { isExclusion, namesSignatureTags, tagGlob } from '../model/tag-patterns.js'
 import type { Chain, Settings } from './settings.js'
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
+/** Host names of this machine, as URL.hostname spells them. */
+function isLoopback(hostname: string): boolean {
+  return (
+    hostname === 'localhost' ||
+    hostname.endsWith('.localhost') ||
+    hostname === '[::1]' ||
+    /^127(\.\d{1,3}){3}$/.test(hostname)
+  )
+}
 
 /** Things a config may do but that deserve a line in the log at start-up. */
 export function settingsWarnings(settings: Settings): string[] {
@@ -31,11 +39,17 @@ export function settingsWarnings(settings: Settings): string[] {
   settings.chains.forEach((chain, i) => {
     warnings.push(...signatureTagWarnings(chain, i))
   })
-  const publicUrl = new URL(settings.publicUrl)
-  if (publicUrl.protocol === 'http:' && !LOOPBACK_HOSTS.has(publicUrl.hostname)) {
+  if (settings.publicUrl === null) {
     warnings.push(
-      `public_url is plain http on ${publicUrl.hostname}: callback URLs, and the tokens in them, travel unencrypted`,
+      "public_url is not set: callback URLs start with the relay's listening address, http://localhost:<port>, which only this machine reaches; set public_url to the address registries and GitHub runners reach",
     )
+  } else {
+    const publicUrl = new URL(settings.publicUrl)
+    if (publicUrl.protocol === 'http:' && !isLoopback(publicUrl.hostname)) {
+      warnings.push(
+        `public_url is plain http on ${publicUrl.hostname}: callback URLs, and the tokens in them, travel unencrypted`,
+      )
+    }
   }
   return warnings
 }
@@ -57,4 +71,20 @@ function signatureTagWarnings(chain: Chain, index: number): string[] {
       (pattern) =>
         `chains[${index}].match.tags: "${pattern}" matches tags of signatures, attestations and SBOMs (sha256-<digest>.sig) without naming them, so they start nothing on ${chain.name}; to take them, write a pattern that starts with sha256- or ends in .sig, .att or .sbom`,
     )
+}
+
+/**
+ * Warns when public_url names this machine on another port than the one the relay listens on:
+ * a step on this machine would call back to nothing, or to another program.
+ */
+export function publicUrlPortWarning(
+  publicUrl: string | null,
+  listeningPort: number,
+): string | null {
+  if (publicUrl === null) return null
+  const url = new URL(publicUrl)
+  if (!isLoopback(url.hostname)) return null
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80))
+  if (port === listeningPort) return null
+  return `public_url ${publicUrl} names port ${port} of this machine, but the relay listens on port ${listeningPort}: callbacks to it would not reach the relay; set public_url to http://${url.host.replace(/:\d+$/, '')}:${listeningPort}, or leave it out`
 }

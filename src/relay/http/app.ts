@@ -1,6 +1,6 @@
 import express, { type Express, type Request, type Response } from 'express'
 import type { Logger } from 'pino'
-import type { Settings } from '../config/settings.js'
+import type { ServedSettings } from '../config/settings.js'
 import type { Metrics } from '../metrics.js'
 import type { RunService } from '../runs/service.js'
 import type { Store } from '../store/store.js'
@@ -18,7 +18,7 @@ import { databaseUnavailable, problem, problemHandler, withoutSecret } from './p
 export interface AppDeps {
   store: Store
   runs: RunService
-  settings: Settings
+  settings: ServedSettings
   logger: Logger
   now?: () => Date
   metrics?: Metrics
@@ -105,7 +105,7 @@ export function createApp(deps: AppDeps): Express {
     if (allowed.length) throw methodNotAllowed(req.method, withoutSecret(req.path), allowed)
     throw problem(
       'not-found',
-      `Nothing is served at ${req.method} ${withoutSecret(req.path)}; see the README for the relay's routes.`,
+      `Nothing is served at ${req.method} ${withoutSecret(req.path)}; see openapi.yaml for the relay's routes.`,
     )
   })
   app.use(problemHandler(logger, deps.metrics))

@@ -97,6 +97,14 @@ export const acr: Source<{ token: string }> = {
     return 'authenticated'
   },
 
+  webhook: (baseUrl, { token }) => ({
+    url: `${baseUrl}/hooks/acr`,
+    headers: { Authorization: `Bearer ${token}` },
+    notes: [
+      `az acr webhook create --registry <registry> --name hookchain --uri ${baseUrl}/hooks/acr --actions push --headers "Authorization=Bearer ${token}"; in the portal, Actions: push and this Custom header.`,
+    ],
+  }),
+
   normalise(request: SourceRequest): Normalised {
     const event = format.read(request.body)
     const deliveryId = acrDeliveryId(event, request.rawBody)

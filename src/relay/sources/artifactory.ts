@@ -130,6 +130,16 @@ export const artifactory: Source<ArtifactorySettings> = {
     return 'authenticated'
   },
 
+  webhook: (baseUrl, { secret }) => ({
+    url: `${baseUrl}/hooks/artifactory`,
+    headers: {},
+    notes: [
+      'Event: Docker, "Docker tag was pushed", with the Docker repositories to watch.',
+      `Secret token: ${secret}`,
+      'Use secret for payload signing: on (recommended); off sends the secret token itself in X-JFrog-Event-Auth, which the relay takes too.',
+    ],
+  }),
+
   normalise(request: SourceRequest, settings: ArtifactorySettings): Normalised {
     const event = format.read(request.body)
     // Two pushes of the same image to a tag send the same bytes: only the time of receipt tells

@@ -239,6 +239,16 @@ export const cloudevents: Source<CloudEventsSettings> = {
     return 'authenticated'
   },
 
+  webhook: (baseUrl, { token }) => ({
+    url: `${baseUrl}/hooks/cloudevents`,
+    headers: { Authorization: `Bearer ${token}` },
+    notes: [
+      `Zot: a sink of extensions.events with this url and credentials.token "${token}".`,
+      `Harbor: a webhook of type CloudEvents, Auth Header "Bearer ${token}".`,
+      'Azure Event Grid: an event subscription with this webhook endpoint, batching off, and a delivery attribute named Authorization (secret) with the header above.',
+    ],
+  }),
+
   normalise(request: SourceRequest, settings: CloudEventsSettings): Normalised {
     const event = readCloudEvent(request)
     const { type, source, id } = event.attributes

@@ -107,6 +107,14 @@ export const distribution: Source<{ token: string }> = {
     return 'authenticated'
   },
 
+  webhook: (baseUrl, { token }) => ({
+    url: `${baseUrl}/hooks/distribution`,
+    headers: { Authorization: `Bearer ${token}` },
+    notes: [
+      "In the registry's config.yml, an entry of notifications.endpoints with this url and the header (headers: { Authorization: [\"Bearer <token>\"] }); on self-managed GitLab, an entry of registry['notifications'] in gitlab.rb.",
+    ],
+  }),
+
   normalise(request: SourceRequest): Normalised {
     const { events } = format.read(request.body)
     const pushes: PushEvent[] = []

@@ -2,7 +2,7 @@ import type { JSONSchemaType } from 'ajv'
 import { bodyDeliveryId } from './delivery-id.js'
 import { checkRepository, checkTag } from './image-reference.js'
 import { field, optionalCallbackUrl, optionalName } from './optional-fields.js'
-import { pathSecretCheck } from './path-secret.js'
+import { pathSecretCheck, pathSecretUrl } from './path-secret.js'
 import { payloadFormat } from './payload-format.js'
 import { isoFromEpochSeconds } from './push-times.js'
 import { secretSetting, stringSettings } from './settings-fields.js'
@@ -45,6 +45,14 @@ export const dockerhub: Source<{ secret: string }> = {
   contentTypes: [],
 
   authenticate: pathSecretCheck('dockerhub', 'Docker Hub'),
+
+  webhook: (baseUrl, { secret }) => ({
+    url: pathSecretUrl(baseUrl, 'dockerhub', secret),
+    headers: {},
+    notes: [
+      'In the repository on hub.docker.com: Webhooks, a name of your choice, this URL as the webhook URL, then Create.',
+    ],
+  }),
 
   normalise(request: SourceRequest): Normalised {
     const push = format.read(request.body)

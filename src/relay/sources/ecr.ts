@@ -102,6 +102,16 @@ export const ecr: Source<{ token: string }> = {
     return 'authenticated'
   },
 
+  webhook: (baseUrl, { token }) => ({
+    url: `${baseUrl}/hooks/ecr`,
+    headers: { Authorization: `Bearer ${token}` },
+    notes: [
+      `An EventBridge connection with API key authorization: key name Authorization, value "Bearer ${token}".`,
+      'An API destination on that connection: this URL, method POST.',
+      'A rule on the default event bus with the pattern {"source": ["aws.ecr"], "detail-type": ["ECR Image Action"], "detail": {"action-type": ["PUSH"], "result": ["SUCCESS"]}}, whose target is the API destination.',
+    ],
+  }),
+
   normalise(request: SourceRequest): Normalised {
     const event = format.read(request.body)
     // EventBridge sends the same event again, with the same id, when a delivery fails.

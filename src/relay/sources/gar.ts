@@ -177,6 +177,15 @@ export const gar: Source<GarSettings> = {
     return 'authenticated'
   },
 
+  webhook: (baseUrl, { audience, serviceAccount }) => ({
+    url: `${baseUrl}/hooks/gar`,
+    headers: {},
+    notes: [
+      `gcloud pubsub subscriptions create hookchain-gar-push --topic=gcr --push-endpoint=${baseUrl}/hooks/gar --push-auth-service-account=${serviceAccount} --push-auth-token-audience=${audience}`,
+      'Pub/Sub then sends "Authorization: Bearer <OIDC token>", signed by Google for that service account and audience; the Pub/Sub service agent needs roles/iam.serviceAccountTokenCreator on that account (docs/registries/gar.md).',
+    ],
+  }),
+
   normalise(request: SourceRequest): Normalised {
     const { message } = envelope.read(request.body)
     const deliveryId = message.messageId

@@ -131,6 +131,16 @@ export const gitea: Source<GiteaSettings> = {
     return 'authenticated'
   },
 
+  webhook: (baseUrl, { secret }) => ({
+    url: `${baseUrl}/hooks/gitea`,
+    headers: {},
+    notes: [
+      'A webhook of type Gitea or Forgejo on the user or organisation that owns the packages: HTTP Method POST, POST Content Type application/json.',
+      'Trigger On: Custom Events, then Package only.',
+      `Secret: ${secret}`,
+    ],
+  }),
+
   normalise(request: SourceRequest, settings: GiteaSettings): Normalised {
     const forgejo = singleHeader(request.headers, 'x-forgejo-event')
     const event = forgejo ?? singleHeader(request.headers, 'x-gitea-event')

@@ -135,6 +135,17 @@ export const github: Source<{ webhookSecret: string }> = {
     return 'authenticated'
   },
 
+  webhook: (baseUrl, { webhookSecret }) => ({
+    url: `${baseUrl}/hooks/github`,
+    headers: {},
+    notes: [
+      'In the settings of the repository or organization that owns the packages: Webhooks, Add webhook, this URL as the payload URL.',
+      'Content type: application/json.',
+      `Secret: ${webhookSecret}`,
+      'Events: "Let me select individual events", then Packages only (with Registry packages too, each push would run its chains twice).',
+    ],
+  }),
+
   normalise(request: SourceRequest): Normalised {
     const event = singleHeader(request.headers, 'x-github-event')
     if (event === null) {

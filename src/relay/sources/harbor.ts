@@ -126,6 +126,14 @@ export const harbor: Source<{ token: string }> = {
     return 'authenticated'
   },
 
+  webhook: (baseUrl, { token }) => ({
+    url: `${baseUrl}/hooks/harbor`,
+    headers: { Authorization: `Bearer ${token}` },
+    notes: [
+      'In the project: Webhooks, New Webhook, notify type http, payload format Default or CloudEvents, event type "Artifact pushed", this URL as the endpoint URL, and "Bearer <token>" as the Auth Header.',
+    ],
+  }),
+
   normalise(request: SourceRequest): Normalised {
     const event = readEvent(request.body)
     const deliveryId = bodyDeliveryId(request.rawBody, event.sentAt)

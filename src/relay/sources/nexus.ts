@@ -128,6 +128,16 @@ export const nexus: Source<NexusSettings> = {
     return 'authenticated'
   },
 
+  webhook: (baseUrl, { secret }) => ({
+    url: `${baseUrl}/hooks/nexus`,
+    headers: {},
+    notes: [
+      'A capability of type "Webhook: Repository" (System → Capabilities), on the Docker hosted repository to watch.',
+      'Event Types: component.',
+      `Secret Key: ${secret}`,
+    ],
+  }),
+
   normalise(request: SourceRequest, settings: NexusSettings): Normalised {
     const webhook = singleHeader(request.headers, 'x-nexus-webhook-id')
     const pushedAt = isObject(request.body)

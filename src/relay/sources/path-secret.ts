@@ -1,4 +1,5 @@
 import { sameSecret } from './secret-compare.js'
+import { isSecretPlaceholder } from './secret-placeholder.js'
 import { type Authentication, type AuthRequest, SourceAuthError } from './types.js'
 
 /**
@@ -17,4 +18,10 @@ export function pathSecretCheck(source: string, registry: string) {
     }
     return 'authenticated'
   }
+}
+
+/** `<baseUrl>/hooks/<source>/<secret>`: the secret encoded as a path segment, a placeholder shown as it is. */
+export function pathSecretUrl(baseUrl: string, source: string, secret: string): string {
+  const segment = isSecretPlaceholder(secret) ? secret : encodeURIComponent(secret)
+  return `${baseUrl}/hooks/${source}/${segment}`
 }

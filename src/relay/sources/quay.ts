@@ -1,7 +1,7 @@
 import type { JSONSchemaType } from 'ajv'
 import { bodyDeliveryId } from './delivery-id.js'
 import { checkRegistry, checkRepository, checkTag, hostOf } from './image-reference.js'
-import { pathSecretCheck } from './path-secret.js'
+import { pathSecretCheck, pathSecretUrl } from './path-secret.js'
 import { payloadFormat } from './payload-format.js'
 import { secretSetting, stringSettings } from './settings-fields.js'
 import type { Normalised, PushEvent, Source, SourceRequest } from './types.js'
@@ -47,6 +47,14 @@ export const quay: Source<{ secret: string }> = {
   contentTypes: [],
 
   authenticate: pathSecretCheck('quay', 'Quay'),
+
+  webhook: (baseUrl, { secret }) => ({
+    url: pathSecretUrl(baseUrl, 'quay', secret),
+    headers: {},
+    notes: [
+      'In the repository settings: Create Notification, event "Push to Repository", notification "Webhook POST", this URL as the webhook URL, no body template.',
+    ],
+  }),
 
   normalise(request: SourceRequest): Normalised {
     const notification = format.read(request.body)

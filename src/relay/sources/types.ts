@@ -101,6 +101,22 @@ export interface Source<Settings = unknown> {
   authenticate(request: AuthRequest, settings: Settings): Authentication | Promise<Authentication>
   /** Throws `SourcePayloadError` for a body that is not this source's format. */
   normalise(request: SourceRequest, settings: Settings): Normalised
+  /**
+   * What to enter in the registry's webhook settings so that its deliveries reach the relay at
+   * `baseUrl` (public_url) and pass `authenticate`. `hookchain-relay init` prints it with the
+   * secrets, the relay's pages with placeholders (`maskedSettings`).
+   */
+  webhook(baseUrl: string, settings: Settings): WebhookSetup
+}
+
+/** A registry's webhook settings, as its user enters them. */
+export interface WebhookSetup {
+  /** Where the registry POSTs its events. */
+  url: string
+  /** Headers the registry must send, by name (values may hold a secret). */
+  headers: Record<string, string>
+  /** Any other setting to make: events to pick, content type, a secret field. */
+  notes?: string[]
 }
 
 export class SourceAuthError extends Error {

@@ -7,7 +7,8 @@ const example = fileURLToPath(new URL('../../../hookchain.yml', import.meta.url)
 describe('the example hookchain.yml', () => {
   it('loads with no environment at all, as npm start on a fresh clone does', () => {
     const settings = loadSettings(example, {})
-    expect(settings.publicUrl).toBe('http://localhost:8080')
+    // Left to the relay: its listening address, on whatever PORT says.
+    expect(settings.publicUrl).toBeNull()
     expect(settings.adminToken).toBeNull()
     expect(settings.github.auth).toBeNull()
     expect(Object.keys(settings.sources)).toEqual([
@@ -18,9 +19,17 @@ describe('the example hookchain.yml', () => {
       'quay',
       'cloudevents',
     ])
-    expect(settings.chains.map((c) => c.name)).toEqual(['release', 'worker-smoke-test'])
-    expect(settings.chains[0]?.match).toEqual({ repository: 'acme/app', tags: ['v*', 'latest'] })
-    expect(settings.chains[0]?.steps.map((s) => s.kind)).toEqual([
+    expect(settings.chains.map((c) => c.name)).toEqual([
+      'quickstart',
+      'release',
+      'worker-smoke-test',
+    ])
+    expect(settings.chains[0]?.steps).toEqual([
+      { kind: 'webhook', url: 'http://localhost:9000/tests', secret: null },
+      { kind: 'webhook', url: 'http://localhost:9000/deploy', secret: null },
+    ])
+    expect(settings.chains[1]?.match).toEqual({ repository: 'acme/app', tags: ['v*', 'latest'] })
+    expect(settings.chains[1]?.steps.map((s) => s.kind)).toEqual([
       'dispatch',
       'dispatch',
       'webhook',
@@ -41,6 +50,7 @@ describe('the example hookchain.yml', () => {
     expect(settingsWarnings(loadSettings(example, {}))).toEqual([
       expect.stringContaining('admin_token is not set'),
       expect.stringContaining('github has neither token nor app'),
+      expect.stringContaining('public_url is not set'),
     ])
   })
 
@@ -58,6 +68,7 @@ describe('the example hookchain.yml', () => {
       CE_TOKEN: 'cloudevents-0123456789abcdef',
       CHANGELOG_HOOK_URL: 'https://changelog.internal/hook',
       CHANGELOG_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      STEP_RECEIVER_URL: 'http://127.0.0.1:9999',
     }
     const settings = loadSettings(example, env)
     expect(settings.publicUrl).toBe('https://relay.example.com')
@@ -75,11 +86,12 @@ describe('the example hookchain.yml', () => {
       quay: { secret: env.QUAY_SECRET },
       cloudevents: { token: env.CE_TOKEN, registry: null },
     })
-    expect(settings.chains[0]?.steps[2]).toEqual({
+    expect(settings.chains[1]?.steps[2]).toEqual({
       kind: 'webhook',
       url: env.CHANGELOG_HOOK_URL,
       secret: env.CHANGELOG_SECRET,
     })
+    expect(settings.chains[0]?.steps[0]).toMatchObject({ url: 'http://127.0.0.1:9999/tests' })
     expect(settingsWarnings(settings)).toEqual([])
   })
 })

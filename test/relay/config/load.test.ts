@@ -155,14 +155,21 @@ describe('parseSettings', () => {
 
   it('rejects an empty file and says what it needs', () => {
     expect(problemsOf('# nothing yet\n')).toEqual([
-      { path: '', message: expect.stringContaining('is empty: it needs at least public_url') },
+      { path: '', message: expect.stringContaining('is empty: it needs at least a source') },
     ])
+  })
+
+  it('leaves public_url to the relay when the file leaves it out (the listening address)', () => {
+    expect(parse(withChange((c) => delete c.public_url)).publicUrl).toBeNull()
+    expect(parse('public_url: ${PUBLIC_URL:-}\nsources: {}\n').publicUrl).toBeNull()
+    expect(
+      parse('public_url: ${PUBLIC_URL:-}\n', { PUBLIC_URL: 'https://r.example.com/' }).publicUrl,
+    ).toBe('https://r.example.com')
   })
 })
 
 describe('parseSettings rejects', () => {
   it.each<[string, (c: Record<string, any>) => void, string, string]>([
-    ['a missing public_url', (c) => delete c.public_url, 'public_url', 'is required'],
     [
       'a relative public_url',
       (c) => (c.public_url = '/relay'),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Settings } from '../../../src/relay/config/settings.js'
-import { settingsWarnings } from '../../../src/relay/config/warnings.js'
+import { publicUrlPortWarning, settingsWarnings } from '../../../src/relay/config/warnings.js'
 
 function settings(change: Partial<Settings> = {}): Settings {
   return {
@@ -95,7 +95,40 @@ describe('settingsWarnings', () => {
     expect(settingsWarnings(settings({ chains, github }))).toEqual([])
   })
 
-  it('does not mind plain http on localhost', () => {
-    expect(settingsWarnings(settings({ publicUrl: 'http://localhost:8080' }))).toEqual([])
+  it.each(['http://localhost:8080', 'http://127.0.0.1:8080', 'http://[::1]:8080'])(
+    'does not mind plain http on this machine: %s',
+    (publicUrl) => {
+      expect(settingsWarnings(settings({ publicUrl }))).toEqual([])
+    },
+  )
+
+  it('says where callback URLs lead when public_url is not set', () => {
+    expect(settingsWarnings(settings({ publicUrl: null }))).toEqual([
+      expect.stringContaining(
+        "public_url is not set: callback URLs start with the relay's listening address",
+      ),
+    ])
+  })
+})
+
+describe('publicUrlPortWarning', () => {
+  it.each<[string | null, number, string | null]>([
+    [null, 8080, null],
+    ['http://localhost:8080', 8080, null],
+    ['https://relay.example.com', 8080, null],
+    ['http://relay.internal:8080', 9090, null],
+    ['http://localhost', 80, null],
+    [
+      'http://localhost:8080',
+      9090,
+      'names port 8080 of this machine, but the relay listens on port 9090',
+    ],
+    ['http://127.0.0.1', 9090, 'names port 80 of this machine'],
+    ['https://localhost/relay', 9090, 'names port 443 of this machine'],
+    ['http://[::1]:8080', 9090, 'set public_url to http://[::1]:9090, or leave it out'],
+  ])('public_url %s, listening on %i', (publicUrl, port, warning) => {
+    const said = publicUrlPortWarning(publicUrl, port)
+    if (warning === null) expect(said).toBeNull()
+    else expect(said).toContain(warning)
   })
 })

@@ -845,7 +845,7 @@ describe('every answer of the relay keeps to openapi.yaml', () => {
     const app = createApp({
       store: t.relay.store,
       runs: t.relay.runs,
-      settings: t.settings,
+      settings: { ...t.settings, publicUrl: t.relay.publicUrl },
       logger: pino({ level: 'silent' }),
       metrics: createMetrics(t.relay.store, { defaultMetrics: false }),
     })
@@ -967,7 +967,7 @@ describe('the checker', () => {
     const app = createApp({
       store: t.relay.store,
       runs: t.relay.runs,
-      settings: t.settings,
+      settings: { ...t.settings, publicUrl: t.relay.publicUrl },
       logger: pino({ level: 'silent' }),
     })
     app.get('/api/undocumented/:id', (_req, res) => {

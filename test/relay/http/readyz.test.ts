@@ -23,7 +23,7 @@ describe('GET /readyz', () => {
     dir = mkdtempSync(join(tmpdir(), 'hookchain-readyz-'))
     const store = new SqliteStore(join(dir, 'relay.db'))
     await store.migrate()
-    const settings = testSettings('http://127.0.0.1:9')
+    const settings = { ...testSettings('http://127.0.0.1:9'), publicUrl: 'http://relay.test' }
     const logger = pino({ level: 'silent' })
     const runs = createRunService({
       store,

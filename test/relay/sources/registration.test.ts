@@ -27,6 +27,10 @@ const acme: Source<{ token: string }> = {
       throw new SourceAuthError('send the token of sources.acmereg.token')
     return 'authenticated'
   },
+  webhook: (baseUrl, { token }) => ({
+    url: `${baseUrl}/hooks/acmereg`,
+    headers: { Authorization: `Bearer ${token}` },
+  }),
   normalise(request) {
     const image = (request.body as { image?: unknown }).image
     if (typeof image !== 'string' || !image.includes(':'))
@@ -50,11 +54,36 @@ const acme: Source<{ token: string }> = {
     }
   },
 }
-;(SOURCES as Source<unknown>[]).push(acme as Source<unknown>)
+
+/** Another, whose block needs a setting only its user knows (its host), besides a secret. */
+const hosted: Source<{ secret: string; registry: string }> = {
+  ...(acme as unknown as Source<{ secret: string; registry: string }>),
+  name: 'hostedreg',
+  title: 'Hosted Registry',
+  config: {
+    schema: {
+      description: 'Hosted Registry webhooks: POST /hooks/hostedreg.',
+      properties: {
+        secret: secretSetting('Secret', 'The shared secret.'),
+        registry: { type: 'string', title: 'Registry', description: 'Its host.' },
+      },
+      required: ['secret', 'registry'],
+    },
+    read: (block) => ({ secret: String(block.secret), registry: String(block.registry) }),
+  },
+  webhook: (baseUrl, { secret, registry }) => ({
+    url: `${baseUrl}/hooks/hostedreg`,
+    headers: { 'X-Hosted-Secret': secret },
+    notes: [`On ${registry}`],
+  }),
+}
+;(SOURCES as Source<unknown>[]).push(acme as Source<unknown>, hosted as Source<unknown>)
 
 const { parseSettings } = await import('../../../src/relay/config/load.js')
 const { editorSchema } = await import('../../../src/relay/config/editor-schema.js')
 const { startRelay } = await import('../../../src/relay/main.js')
+const { starterConfig } = await import('../../../src/relay/config/starter-config.js')
+const { sourceWebhooks } = await import('../../../src/relay/sources/webhook-setup.js')
 
 const TOKEN = 'acme-token-0123456789abcdef'
 const CONFIG = `public_url: http://relay.test
@@ -133,5 +162,35 @@ describe('a source added to the list of sources', () => {
     } finally {
       await relay.close()
     }
+  })
+
+  it('is enabled by init with a fresh secret, and its webhook is listed with the others', () => {
+    const starter = starterConfig({ publicUrl: 'https://relay.example.com' })
+    expect(starter.sources.acmereg).toEqual({ token: expect.stringMatching(/^[0-9a-f]{64}$/) })
+    expect(parseSettings(starter.text, { env: {}, baseDir: '.' }).sources.acmereg).toEqual(
+      starter.sources.acmereg,
+    )
+    const webhooks = sourceWebhooks('https://relay.example.com', starter.sources, { masked: true })
+    expect(webhooks.at(-1)).toEqual({
+      source: 'acmereg',
+      title: 'Acme Registry',
+      setup: {
+        url: 'https://relay.example.com/hooks/acmereg',
+        headers: { Authorization: 'Bearer <sources.acmereg.token>' },
+      },
+    })
+  })
+
+  it('is left out of the starter config, and named there, when it needs settings init cannot make up', () => {
+    const starter = starterConfig({ publicUrl: null })
+    expect(starter.sources.hostedreg).toBeUndefined()
+    expect(starter.leftOut).toContainEqual({
+      source: 'hostedreg',
+      title: 'Hosted Registry',
+      needs: ['registry'],
+    })
+    expect(starter.text).toContain('#   hostedreg: registry')
+    const settings = parseSettings(starter.text, { env: {}, baseDir: '.' })
+    expect(Object.keys(settings.sources)).not.toContain('hostedreg')
   })
 })

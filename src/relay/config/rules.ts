@@ -1,5 +1,6 @@
 import { createPrivateKey } from 'node:crypto'
 import { getErrorMessage } from '../../shared/errors.js'
+import { globProblem } from '../model/glob.js'
 import { formatDuration, parseDuration } from './duration.js'
 import { type ConfigPath, isMapping } from './path.js'
 import { HTTP_URL_PATTERN } from './schema.js'
@@ -48,6 +49,7 @@ export function checkRules(config: unknown): PathProblem[] {
         })
       }
     }
+    checkGlobs(chain.match, ['chains', i, 'match'], problems)
     const timeoutPath = ['chains', i, 'step_timeout']
     checkDuration(
       chain.step_timeout,
@@ -165,4 +167,21 @@ export function readPrivateKey(
     }
   }
   return { key }
+}
+
+/** `match.repository` and `match.tags` must be globs the matcher takes. */
+function checkGlobs(match: unknown, path: ConfigPath, problems: PathProblem[]): void {
+  if (!isMapping(match)) return
+  const check = (pattern: unknown, at: ConfigPath) => {
+    if (typeof pattern !== 'string') return
+    const problem = globProblem(pattern.replace(/^!/, ''))
+    if (problem)
+      problems.push({ path: at, message: `"${pattern}" is not a usable glob: ${problem}` })
+  }
+  check(match.repository, [...path, 'repository'])
+  if (Array.isArray(match.tags)) {
+    match.tags.forEach((tag: unknown, t) => {
+      check(tag, [...path, 'tags', t])
+    })
+  }
 }

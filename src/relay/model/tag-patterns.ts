@@ -1,4 +1,4 @@
-import picomatch from 'picomatch'
+import { globMatcher } from './glob.js'
 
 /** cosign's `.sig`, `.att` and `.sbom` tags, and the OCI referrers API's fallback tag. */
 const SIGNATURE_TAG = /^sha256-[0-9a-f]{64}(?:\.(?:sig|att|sbom))?$/
@@ -23,9 +23,7 @@ export function isExclusion(pattern: string): boolean {
 
 /** One tag pattern as a test, with the options `match.tags` globs use everywhere. */
 export function tagGlob(patterns: string | readonly string[]): (tag: string) => boolean {
-  const matches = picomatch(patterns as string | string[], { dot: true })
-  // One argument only: picomatch's second one turns its answer into an (always truthy) object.
-  return (tag) => matches(tag)
+  return globMatcher(patterns)
 }
 
 /**

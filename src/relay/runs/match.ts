@@ -1,6 +1,6 @@
-import picomatch from 'picomatch'
 import type { Chain } from '../config/settings.js'
 import { newId } from '../ids.js'
+import { globMatcher } from '../model/glob.js'
 import { imageOf, type Run } from '../model/run.js'
 import { tagFilter } from '../model/tag-patterns.js'
 import type { PushEvent } from '../sources/types.js'
@@ -16,7 +16,7 @@ const matchers = new WeakMap<Chain, Matcher>()
 function matcherFor(chain: Chain): Matcher {
   let matcher = matchers.get(chain)
   if (!matcher) {
-    const repository = picomatch(chain.match.repository, { nocase: true })
+    const repository = globMatcher(chain.match.repository, { nocase: true })
     const tags = tagFilter(chain.match.tags)
     const anyTag = chain.match.tags === null
     matcher = (push) =>

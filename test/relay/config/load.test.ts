@@ -171,6 +171,18 @@ describe('parseSettings', () => {
 describe('parseSettings rejects', () => {
   it.each<[string, (c: Record<string, any>) => void, string, string]>([
     [
+      'a tag pattern that is an extglob',
+      (c) => (c.chains[0].match.tags = ['v*', '!@(rc|beta)*']),
+      'chains[0].match.tags[1]',
+      '"!@(rc|beta)*" is not a usable glob: "(" is not taken',
+    ],
+    [
+      'a repository glob whose braces make too many alternatives',
+      (c) => (c.chains[0].match.repository = '{a,b}/{a,b}/{a,b}/{a,b}/{a,b}/{a,b}/{a,b}'),
+      'chains[0].match.repository',
+      'is not a usable glob: its braces expand to more than 64 alternatives',
+    ],
+    [
       'a relative public_url',
       (c) => (c.public_url = '/relay'),
       'public_url',

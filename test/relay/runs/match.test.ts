@@ -58,7 +58,7 @@ describe('tag patterns with exclusions', () => {
     // An exclusion wins whatever the order of the patterns.
     [['!latest', 'latest', 'v*'], 'latest', false],
     [['!latest', 'latest', 'v*'], 'v1', true],
-    // The dot option of picomatch, as before: `*` takes tags starting with a dot-free word and dots.
+    // As before with picomatch: `*` takes tags with dots, and those starting with one.
     [['*'], '.hidden', true],
     [['!.*'], '.hidden', false],
     [['v[0-9]*', '!v0*'], 'v0.9', false],

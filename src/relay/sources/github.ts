@@ -227,10 +227,12 @@ function readPackageEvent(event: string, body: unknown): PackageEventParts | nul
   return null
 }
 
-/** GitHub's own id of the delivery, kept when redelivered; a body hash if it is missing. */
+/**
+ * A hash of the signed body, not X-GitHub-Delivery: that header is not signed, so a captured
+ * delivery sent again under a new one would start its runs again. GitHub redelivers the same
+ * bytes, and no two events share them (each names its package version and times).
+ */
 function githubDeliveryId(request: SourceRequest): string {
-  const id = singleHeader(request.headers, 'x-github-delivery')
-  if (id !== null && /^[A-Za-z0-9-]{1,100}$/.test(id)) return id
   return bodyDeliveryId(request.rawBody)
 }
 

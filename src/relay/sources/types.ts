@@ -20,8 +20,8 @@ export interface PushEvent {
 /** What a source makes of one HTTP delivery. */
 export interface Normalised {
   /**
-   * Identifies the delivery for de-duplication: the registry's own id when it sends one
-   * (GitHub's `X-GitHub-Delivery`, the distribution event ids), else a hash of the raw body.
+   * Identifies the delivery for de-duplication: the registry's own id when it sends one and a
+   * replay cannot change it (the distribution event ids), else a hash of the raw body.
    */
   deliveryId: string
   pushes: PushEvent[]

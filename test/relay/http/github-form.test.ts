@@ -153,3 +153,28 @@ describe('a GitHub webhook with content type application/x-www-form-urlencoded',
     expect(github.detail).toContain(`send application/json or ${FORM}.`)
   })
 })
+
+describe('a captured GitHub delivery sent again', () => {
+  // X-GitHub-Delivery is not signed: anyone who saw a delivery could send it again under a new one.
+  it('under a new X-GitHub-Delivery is a duplicate, and starts nothing', async () => {
+    const body = published()
+    const first = await postToGitHub(body, 'application/json')
+    expect(first.status).toBe(202)
+    const started = (await first.json()) as { duplicate: boolean; runs: string[] }
+    expect(started.duplicate).toBe(false)
+    expect(started.runs).toHaveLength(1)
+
+    const replayed = await postToGitHub(body, 'application/json')
+    expect(replayed.status).toBe(202)
+    expect(await replayed.json()).toMatchObject({ duplicate: true, runs: started.runs })
+    const runs = await t.api<{ runs: unknown[] }>('/api/runs')
+    expect(runs.runs).toHaveLength(1)
+  })
+
+  it('with one byte changed is refused, as its signature no longer matches', async () => {
+    const body = published()
+    const headers = fromGitHub(body, 'application/json')
+    const response = await t.post('/hooks/github', body.replace('acme', 'acmf'), headers)
+    expect((await problem(response, 401)).detail).toContain('X-Hub-Signature-256')
+  })
+})

@@ -110,7 +110,7 @@ describe('github source', () => {
       SECRETS,
     )
 
-    expect(result).toEqual({ deliveryId: DELIVERY, pushes: [GHCR_PUSH], ignored: null })
+    expect(result).toEqual({ deliveryId: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), pushes: [GHCR_PUSH], ignored: null })
   })
 
   it('normalises the same push announced as a package event', () => {
@@ -119,7 +119,7 @@ describe('github source', () => {
       SECRETS,
     )
 
-    expect(result).toEqual({ deliveryId: DELIVERY, pushes: [GHCR_PUSH], ignored: null })
+    expect(result).toEqual({ deliveryId: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), pushes: [GHCR_PUSH], ignored: null })
   })
 
   it('ignores the untagged platform manifests of a multi-arch push', () => {
@@ -136,7 +136,7 @@ describe('github source', () => {
     const result = github.normalise(fixtureDelivery('package', 'github-package-npm.json'), SECRETS)
 
     expect(result).toEqual({
-      deliveryId: DELIVERY,
+      deliveryId: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
       pushes: [],
       ignored: 'npm packages are not container images',
     })
@@ -144,7 +144,7 @@ describe('github source', () => {
 
   it('ignores the ping GitHub sends when the webhook is created', () => {
     expect(github.normalise(fixtureDelivery('ping', 'github-ping.json'), SECRETS)).toEqual({
-      deliveryId: DELIVERY,
+      deliveryId: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
       pushes: [],
       ignored: 'ping',
     })
@@ -213,20 +213,23 @@ describe('github source', () => {
     expect(push?.digest).toBe(INDEX)
   })
 
-  it('uses a body hash as delivery id when GitHub sent none, stable for the same bytes', () => {
+  // X-GitHub-Delivery is not signed: a captured delivery sent again under a new one is the same.
+  it('uses a hash of the signed body as delivery id, whatever X-GitHub-Delivery says', () => {
     const raw = fixtureBytes('github-registry-package-published.json')
-    const parts = { headers: { 'x-github-delivery': undefined } }
-
-    const first = github.normalise(delivery('registry_package', raw, parts), SECRETS).deliveryId
-    const again = github.normalise(delivery('registry_package', raw, parts), SECRETS).deliveryId
+    const under = (id: string | undefined) =>
+      github.normalise(
+        delivery('registry_package', raw, { headers: { 'x-github-delivery': id } }),
+        SECRETS,
+      ).deliveryId
     const other = github.normalise(
-      delivery('registry_package', fixtureBytes('github-registry-package-untagged.json'), parts),
+      delivery('registry_package', fixtureBytes('github-registry-package-untagged.json')),
       SECRETS,
     ).deliveryId
 
-    expect(first).toMatch(/^sha256:[0-9a-f]{64}$/)
-    expect(again).toBe(first)
-    expect(other).not.toBe(first)
+    expect(under(DELIVERY)).toMatch(/^sha256:[0-9a-f]{64}$/)
+    expect(under('11111111-2222-3333-4444-555555555555')).toBe(under(DELIVERY))
+    expect(under(undefined)).toBe(under(DELIVERY))
+    expect(other).not.toBe(under(DELIVERY))
   })
 
   it('rejects a package event that is not one, naming the part that is wrong', () => {

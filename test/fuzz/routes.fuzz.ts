@@ -469,3 +469,81 @@ describe('random requests on every route of a real relay', () => {
     expect(events.events.length).toBeGreaterThan(10)
   })
 })
+
+describe('cross-site requests with valid credentials', () => {
+  // A browser sends cached credentials with another site's form or fetch: what it says of the
+  // request's origin must stop it before any handler, whatever else the request holds.
+  // Ids that reach the route: real ones, and others that name nothing.
+  const id = (pick: () => readonly string[]) =>
+    fc.oneof(
+      fc.nat().map((i) => pick()[i % pick().length] ?? 'none'),
+      fc.stringMatching(/^[A-Za-z0-9-]{1,40}$/),
+    )
+  const actions = fc.oneof(
+    ...['retry', 'cancel', 'steps/1/approve', 'steps/1/reject', 'steps/2.1/approve'].flatMap(
+      (action) => [
+        id(() => known.runs).map((run) => `/api/runs/${run}/${action}`),
+        id(() => known.runs).map((run) => `/runs/${run}/${action}`),
+      ],
+    ),
+    id(() => known.events).map((event) => `/api/events/${event}/redeliver`),
+  )
+  const crossSite = fc.oneof(
+    fc.record({ 'sec-fetch-site': fc.constantFrom('cross-site', 'same-site') }),
+    fc.record({
+      origin: fc.oneof(
+        fc.domain().map((domain) => `https://${domain}`),
+        fc.constantFrom('null', 'http://127.0.0.1:1', 'http://relay.test.evil.example'),
+      ),
+    }),
+  )
+
+  it('are refused with 403 cross-site-request, whatever the body, type and credentials', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        actions,
+        crossSite,
+        fc.constantFrom<'bearer' | 'basic'>('bearer', 'basic'),
+        fc.constantFrom(
+          'application/json',
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          'multipart/form-data; boundary=x',
+        ),
+        fc.oneof(fc.constant(''), fc.json({ maxDepth: 2 })),
+        async (path, site, admin, type, body) => {
+          const authorization =
+            admin === 'bearer'
+              ? `Bearer ${SECRETS.admin}`
+              : `Basic ${Buffer.from(`admin:${SECRETS.admin}`).toString('base64')}`
+          const request: Request = {
+            method: 'POST',
+            path,
+            headers: { ...site, authorization, 'content-type': type },
+            body: Buffer.from(body),
+          }
+          const response = await send(request)
+          expect(response.status, `${path} ${JSON.stringify(site)}`).toBe(403)
+          const answer = (await response.json()) as { type: string }
+          expect(answer.type).toMatch(/cross-site-request$/)
+        },
+      ),
+      { numRuns: 600, interruptAfterTimeLimit: 20_000 },
+    )
+  })
+
+  it('are let through from the same origin, and then checked as usual', async () => {
+    const id = known.runs[0] ?? 'none'
+    const response = await send({
+      method: 'POST',
+      path: `/api/runs/${id}/retry`,
+      headers: {
+        'sec-fetch-site': 'same-origin',
+        authorization: `Bearer ${SECRETS.admin}`,
+        'content-type': 'text/plain',
+      },
+      body: Buffer.from('{}'),
+    })
+    expect(response.status).toBe(415)
+  })
+})

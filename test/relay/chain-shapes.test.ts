@@ -4,6 +4,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -20,6 +21,7 @@ import {
   type ReceivedRequest,
   startHttpReceiver,
 } from '../support/http-receiver.js'
+import { openApiChecker } from '../support/openapi-check.js'
 import {
   type SlackMessage,
   type SlackStandIn,
@@ -34,6 +36,7 @@ import {
   testSettings,
 } from './relay-harness.js'
 
+const openapi = openApiChecker(fileURLToPath(new URL('../../openapi.yaml', import.meta.url)))
 /** Signs the notifications of the `webhook` target, and the webhook branch of the groups. */
 const NOTIFY_SECRET = `whsec_${Buffer.from('notify-secret-for-the-shapes-test').toString('base64')}`
 const BRANCH_SECRET = 'branch-secret-0123456789'
@@ -285,21 +288,25 @@ function flat(request: ReceivedRequest): Record<string, string> {
 
 interface Notified {
   type: string
-  run: { id: string; chain: string; url: string; attempt?: number; state?: string }
+  run: { id: string; chain: string; url: string; attempt: number }
   image: string
   title: string
   detail: string | null
 }
 
-/** The notifications of `runId` the webhook target got, each verified with its signature. */
+/**
+ * The notifications of `runId` the webhook target got, each verified with its signature and held
+ * against openapi.yaml's RunNotification.
+ */
 function webhookNotices(runId: string, to = receiver): (Notified & { id: string })[] {
   const verifier = new Webhook(NOTIFY_SECRET)
   return to.requests
     .filter((r) => r.path === '/hookchain' && (r.body as Notified).run?.id === runId)
-    .map((r) => ({
-      ...(verifier.verify(r.rawBody.toString('utf8'), flat(r)) as Notified),
-      id: String(r.headers['webhook-id']),
-    }))
+    .map((r) => {
+      const body = verifier.verify(r.rawBody.toString('utf8'), flat(r)) as Notified
+      openapi.validate('/components/schemas/RunNotification', body, 'a run notification')
+      return { ...body, id: String(r.headers['webhook-id']) }
+    })
 }
 
 /** What Slack posted about `runId`: the messages whose link leads to its page. */

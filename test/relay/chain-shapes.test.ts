@@ -23,6 +23,7 @@ import {
 } from '../support/http-receiver.js'
 import { openApiChecker } from '../support/openapi-check.js'
 import {
+  SLACK_TOKEN,
   type SlackMessage,
   type SlackStandIn,
   startSlackStandIn,
@@ -415,6 +416,8 @@ describe('a chain with an all group, an approval and notifications', () => {
       const current = await run(runId)
       return current.notifications.length >= 4 ? current : undefined
     })
+    // Slack's webhook URL is a secret: the history shows it without its token.
+    expect(JSON.stringify(history)).not.toContain(SLACK_TOKEN)
     expect(history.notifications.map((n) => [n.kind, n.status])).toEqual([
       ['notification', 200],
       ['notification', 200],

@@ -54,6 +54,8 @@ export interface SlackStandIn {
   close(): Promise<void>
 }
 
+/** The secret last part of every webhook URL of the stand-in, as random as Slack's. */
+export const SLACK_TOKEN = 'q8Rz3LmN0vT5wXy2Kp7Hd4Fs'
 const WEBHOOK_PATH = /^\/services\/T[A-Z0-9]+\/B[A-Z0-9]+\/[A-Za-z0-9]+$/
 const MAX_BLOCKS = 50
 const MAX_TEXT = 40_000
@@ -113,7 +115,7 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
   return {
     url: server.url,
     webhookUrl: (channel) =>
-      `${server.url}/services/T0001/B${channel.toUpperCase().replace(/[^A-Z0-9]/g, '')}/XXXXXXXXXXXXXXXXXXXXXXXX`,
+      `${server.url}/services/T0001/B${channel.toUpperCase().replace(/[^A-Z0-9]/g, '')}/${SLACK_TOKEN}`,
     messages,
     posted: () => messages.filter((m) => m.status === 200),
     failNext(times, fault) {

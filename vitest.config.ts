@@ -13,7 +13,11 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'relay on postgres',
-          include: ['test/relay/relay.test.ts', 'test/relay/http/*.test.ts'],
+          include: [
+            'test/relay/relay.test.ts',
+            'test/relay/chain-shapes.test.ts',
+            'test/relay/http/*.test.ts',
+          ],
           env: { HOOKCHAIN_TEST_DATABASE: 'postgres' },
         },
       },

@@ -10,6 +10,7 @@ import {
   type RecordedRequest,
   startGitHubStandIn,
 } from '../support/github-stand-in.js'
+import { type HttpReceiver, startHttpReceiver } from '../support/http-receiver.js'
 import { eventually, fixture, SECRETS } from './relay-harness.js'
 import {
   logLines,
@@ -33,11 +34,16 @@ const WARM_UP = 3
 /** The step timeout of the chain that times out while no relay runs. */
 const SHORT_TIMEOUT = '3s'
 
+/** Branches of the parallel group whose fan-out a kill interrupts. */
+const BRANCHES = 6
+
 let github: GitHubStandIn
+let notified: HttpReceiver
 let dir: string
 
 beforeAll(async () => {
   github = await startGitHubStandIn()
+  notified = await startHttpReceiver()
   dir = mkdtempSync(join(tmpdir(), 'hookchain-crash-'))
   const oneStep = [{ repository: 'acme/integration-tests', eventType: 'image-pushed' }]
   const twoSteps = [...oneStep, { repository: 'acme/deploy', eventType: 'deploy' }]
@@ -52,9 +58,25 @@ beforeAll(async () => {
   config('unpaced.yml', {})
   config('two-steps.yml', { dispatches: twoSteps })
   config('short-timeout.yml', { dispatches: twoSteps, stepTimeout: SHORT_TIMEOUT })
+  // A group of six branches, then a deploy; one webhook told of each run's success.
+  const branches = Array.from(
+    { length: BRANCHES },
+    (_, b) => `            - dispatch: { repository: acme/branch-${b + 1}, event_type: test }\n`,
+  ).join('')
+  const fanOut = `    steps:
+      - parallel:
+          steps:
+${branches}      - dispatch: { repository: acme/deploy, event_type: deploy }
+    notify:
+      - webhook: { url: "${notified.url}/hookchain" }
+        on: [success]
+`
+  config('fan-out-paced.yml', { writesPerMinute: FIRST_PACE, chain: fanOut })
+  config('fan-out.yml', { chain: fanOut })
 })
 
 afterAll(async () => {
+  await notified.close()
   await github.close()
   rmSync(dir, { recursive: true, force: true })
 })
@@ -120,8 +142,8 @@ function runOf(dispatch: AcceptedDispatch): string {
   return String(dispatch.clientPayload?.run_id)
 }
 
-/** The dispatches of step `step` of run `id` that GitHub accepted, in order. */
-function accepted(id: string, step: number): AcceptedDispatch[] {
+/** The dispatches of step `step` (a number, or a branch's name: `1.2`) of run `id` that GitHub accepted, in order. */
+function accepted(id: string, step: number | string): AcceptedDispatch[] {
   return github.dispatches.filter((d) => runOf(d) === id && d.clientPayload?.step === step)
 }
 
@@ -351,4 +373,81 @@ describe('a relay killed in the middle of a chain', () => {
       await stop(second)
     }
   }, 30_000)
+})
+
+describe("a relay killed in the middle of a parallel group's fan-out", () => {
+  const names = Array.from({ length: BRANCHES }, (_, b) => `1.${b + 1}`)
+
+  it('sends every branch once after a restart (twice only the one in flight), and ends the group once', async () => {
+    // Paced at one write every 500 ms, the first relay is still fanning out when it is killed.
+    const first = await start('fan-out-paced.yml', 'fan-out.db')
+    let runId = ''
+    try {
+      const push = await sendPush(first, 'v-fan-out')
+      runId = push?.runs[0] as string
+      await eventually(() =>
+        names.filter((n) => accepted(runId, n).length).length >= 2 ? true : undefined,
+      )
+    } finally {
+      await kill(first)
+    }
+    // What the stand-in has still on its way from the dead relay is read by now.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const sentBefore = github.dispatches.filter((d) => runOf(d) === runId)
+    expect(sentBefore.length).toBeGreaterThanOrEqual(2)
+    expect(sentBefore.length).toBeLessThan(BRANCHES)
+
+    const second = await start('fan-out.yml', 'fan-out.db')
+    try {
+      await eventually(
+        () => (names.every((n) => accepted(runId, n).length > 0) ? true : undefined),
+        10_000,
+      )
+      // Past another lease: a branch claimed twice would have been sent again by now.
+      await new Promise((resolve) => setTimeout(resolve, 2500))
+      const twice = names.filter((n) => accepted(runId, n).length > 1)
+      // Only a branch in flight as the first relay died may go out again: the last it sent.
+      expect(twice.length).toBeLessThanOrEqual(1)
+      for (const name of twice) {
+        expect(sentBefore.at(-1)?.clientPayload?.step).toBe(name)
+        expect(accepted(runId, name)).toHaveLength(2)
+      }
+      for (const [b, name] of names.entries()) {
+        expect(accepted(runId, name)[0]?.repository).toBe(`acme/branch-${b + 1}`)
+      }
+      const running = await runOnce(second, runId, (run) =>
+        (run.steps[0]?.branches ?? []).every((b) => b.state === 'running'),
+      )
+      expect(running.steps.map((s) => s.state)).toEqual(['running', 'queued'])
+
+      // Every branch reports, through the token of its latest dispatch: the group ends once.
+      for (const name of names) {
+        const answer = await report(second, accepted(runId, name).at(-1) as AcceptedDispatch, {
+          state: 'success',
+        })
+        expect(answer.status).toBe(200)
+      }
+      const deploy = await eventually(() => accepted(runId, 2)[0], 10_000)
+      const ended = await getRun(second, runId)
+      expect(ended.steps[0]).toMatchObject({
+        state: 'success',
+        description: `All ${BRANCHES} branches succeeded`,
+      })
+      expect((await report(second, deploy, { state: 'success' })).status).toBe(200)
+      await eventually(() =>
+        notified.requests.some((r) => (r.body as { run?: { id?: string } }).run?.id === runId)
+          ? true
+          : undefined,
+      )
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      expect(accepted(runId, 2)).toHaveLength(1)
+      const told = notified.requests.filter(
+        (r) => (r.body as { run?: { id?: string } }).run?.id === runId,
+      )
+      expect(told.map((r) => (r.body as { type: string }).type)).toEqual(['hookchain.run.success'])
+      expect((await getRun(second, runId)).state).toBe('success')
+    } finally {
+      await stop(second)
+    }
+  }, 45_000)
 })

@@ -80,6 +80,11 @@ export interface RelayConfig {
   stepTimeout: string
   /** The `release` chain's steps, each a repository_dispatch. */
   dispatches: { repository: string; eventType: string }[]
+  /**
+   * The rest of the `release` chain as YAML, indented for its keys (four spaces): `steps` with
+   * groups or approvals, `on_failure`, `notify`. Given, it replaces the steps of `dispatches`.
+   */
+  chain?: string
   /** `github.writes_per_minute`; default 0 (unpaced). */
   writesPerMinute?: number
 }
@@ -110,8 +115,7 @@ ${registryCallbacks}chains:
   - name: release
     match: { repository: svendowideit/testhook }
     step_timeout: ${config.stepTimeout}
-    steps:
-${steps}`,
+${config.chain ?? `    steps:\n${steps}`}`,
   )
 }
 

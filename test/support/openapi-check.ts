@@ -70,7 +70,16 @@ export function openApiChecker(file: string) {
   const ajv = new Ajv2020({ strict: true, allowUnionTypes: true, allErrors: true })
   addFormats.default(ajv)
   // The document's own members, and OpenAPI's annotation keyword, are known to ajv but check nothing.
-  for (const keyword of ['openapi', 'info', 'servers', 'tags', 'paths', 'components', 'security'])
+  for (const keyword of [
+    'openapi',
+    'info',
+    'servers',
+    'tags',
+    'paths',
+    'webhooks',
+    'components',
+    'security',
+  ])
     ajv.addKeyword(keyword)
   ajv.addKeyword('example')
   ajv.addSchema(document as unknown as JsonObject, 'openapi')

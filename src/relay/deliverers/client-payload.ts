@@ -1,5 +1,5 @@
 import { EVENT_TYPE_MAX } from '../config/schema.js'
-import { type Image, imageOf } from '../model/run.js'
+import { type Image, imageOf, type StepRef } from '../model/run.js'
 import type { PushEvent } from '../sources/types.js'
 
 /** The image, and for an `on_failure` step the last image this chain succeeded for. */
@@ -31,6 +31,9 @@ export interface StepContext {
   callbackUrl: string
   runId: string
   chain: string
+  /** Which step of the chain's config it is: its phase, place and branch. */
+  ref: StepRef
+  /** `client_payload.step`: `stepNumber(ref)`. */
   step: number | string
   /** How many steps its phase has. */
   steps: number

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { Callback } from '../../shared/callback.js'
-import type { Settings } from '../config/settings.js'
-import type { Step } from '../model/run.js'
+import type { SentStepSpec, Settings } from '../config/settings.js'
+import { type Step, type StepRef, stepName } from '../model/run.js'
 import type { DeliveryOutcome } from './attempt.js'
 import { buildClientPayload, type StepContext } from './client-payload.js'
 import { createGitHubDispatcher } from './github-dispatcher.js'
@@ -59,15 +59,17 @@ export function createDeliverer(settings: Settings, options: DelivererOptions): 
       if (step.kind === 'dispatch') {
         return github.dispatch(step.target, step.eventType ?? '', buildClientPayload(context))
       }
-      const secret = webhookSecret(settings, context.chain, step)
+      const secret = webhookSecret(settings, context.chain, context.ref, step)
+      const name = stepName(context.ref)
       if (secret === undefined) {
         return {
           kind: 'failed',
           attempts: [],
-          error: `step ${step.index} of chain ${context.chain} is no longer a webhook to this URL in the relay config, so its secret is unknown; retry the run once the config matches`,
+          error: `step ${name} of chain ${context.chain} is no longer a webhook to this URL in the relay config, so its secret is unknown; retry the run once the config matches`,
         }
       }
-      const messageId = messageIdOf(context.runId, String(step.index), String(step.generation))
+      // A main step's name is its index, as the id was made before groups and rollbacks.
+      const messageId = messageIdOf(context.runId, name, String(step.generation))
       return webhooks.send(step.target, secret, buildWebhookPayload(context), messageId)
     },
     registry: (url, result) => registries.send(url, result),
@@ -75,8 +77,26 @@ export function createDeliverer(settings: Settings, options: DelivererOptions): 
 }
 
 /** The secret of a webhook step, from the config the relay runs with; undefined when it no longer has that step. */
-function webhookSecret(settings: Settings, chain: string, step: Step): string | null | undefined {
-  const spec = settings.chains.find((c) => c.name === chain)?.steps[step.index - 1]
+function webhookSecret(
+  settings: Settings,
+  chain: string,
+  ref: StepRef,
+  step: Step,
+): string | null | undefined {
+  const spec = specAt(
+    settings.chains.find((c) => c.name === chain),
+    ref,
+  )
   if (spec?.kind !== 'webhook' || spec.url !== step.target) return undefined
   return spec.secret
+}
+
+/** The config of the step at `ref`: a main step, a branch of a group, or an on_failure step. */
+function specAt(
+  chain: Settings['chains'][number] | undefined,
+  ref: StepRef,
+): SentStepSpec | undefined {
+  const top = (ref.phase === 'main' ? chain?.steps : chain?.onFailure)?.[ref.index - 1]
+  if (!ref.branch) return top?.kind === 'dispatch' || top?.kind === 'webhook' ? top : undefined
+  return top?.kind === 'parallel' ? top.branches[ref.branch - 1] : undefined
 }

@@ -42,7 +42,8 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
       const body = JSON.stringify(bodyFor(target, notification))
       let headers: Record<string, string> = { 'user-agent': options.userAgent ?? 'hookchain-relay' }
       if (target.kind === 'webhook') {
-        const id = messageIdOf(notification.runId, notification.event)
+        const { runId, attempt, event, step } = notification
+        const id = messageIdOf(runId, String(attempt), event, ...(step ? [String(step)] : []))
         try {
           const signer = target.secret ? webhookSigner(target.secret) : null
           headers = { ...headers, ...signatureHeaders(signer, id, body, now()) }
@@ -110,7 +111,7 @@ export function bodyFor(target: NotifyTarget, n: Notification): unknown {
     case 'webhook':
       return {
         type: `hookchain.run.${n.event}`,
-        run: { id: n.runId, chain: n.chain, url: n.url },
+        run: { id: n.runId, chain: n.chain, attempt: n.attempt, url: n.url },
         image: n.image,
         title: n.title,
         detail: n.detail,

@@ -36,7 +36,10 @@ export function notifyHandler(deps: NotifyDeps): JobHandler {
       )
       return { kind: 'done' }
     }
-    const notification = notificationFor(run, event, `${deps.publicUrl}/runs/${run.id}`)
+    const notification = notificationFor(run, event, `${deps.publicUrl}/runs/${run.id}`, {
+      attempt: typeof job.args?.attempt === 'number' ? job.args.attempt : undefined,
+      step: typeof job.args?.step === 'number' ? job.args.step : undefined,
+    })
     const outcome = scrubbed(await deps.notifier.send(target, notification).catch(thrownAsRetry), [
       ...deps.secrets,
       target.url,

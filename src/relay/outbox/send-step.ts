@@ -112,6 +112,7 @@ export function sendStepHandler(deps: SendStepDeps): JobHandler {
         callbackUrl: `${deps.publicUrl}/callbacks/${token}`,
         runId: run.id,
         chain: run.chain,
+        ref,
         step: stepNumber(ref),
         steps: (ref.phase === 'main' ? run.steps : run.onFailure).length,
         attempt: run.attempt,

@@ -1,8 +1,16 @@
 import type { NotifyEvent } from '../config/settings.js'
 import { isFinal, type Run, type Step, shownTarget, stepName } from '../model/run.js'
 
+/** What a notification is about besides its run and event, fixed when it is queued. */
+export interface NotificationAbout {
+  /** The run's attempt it tells of. */
+  attempt: number
+  /** For `approval`: the step that waits. */
+  step: number | null
+}
+
 /** What a notification says, whatever the chat or service it goes to. Pure data. */
-export interface Notification {
+export interface Notification extends NotificationAbout {
   event: NotifyEvent
   runId: string
   chain: string
@@ -24,25 +32,40 @@ const VERBS: Record<NotifyEvent, string> = {
   approval: 'waits for an approval',
 }
 
-/** The message for `event` of a run, linking to `runUrl`. */
-export function notificationFor(run: Run, event: NotifyEvent, runUrl: string): Notification {
+/**
+ * The message for `event` of a run, linking to `runUrl`. `about` is what the queued job recorded;
+ * a job queued before it did tells of the run as it is now.
+ */
+export function notificationFor(
+  run: Run,
+  event: NotifyEvent,
+  runUrl: string,
+  about: Partial<NotificationAbout> = {},
+): Notification {
+  const waiting =
+    event === 'approval'
+      ? about.step
+        ? run.steps[about.step - 1]
+        : run.steps.find((s) => s.kind === 'approval' && s.state === 'waiting')
+      : undefined
   return {
     event,
     runId: run.id,
+    attempt: about.attempt ?? run.attempt,
+    step: waiting?.index ?? null,
     chain: run.chain,
     image: run.image.reference,
     title: `${run.chain} ${VERBS[event]} for ${run.image.reference}`,
-    detail: detailOf(run, event),
+    detail: detailOf(run, event, waiting),
     url: runUrl,
   }
 }
 
-function detailOf(run: Run, event: NotifyEvent): string | null {
+function detailOf(run: Run, event: NotifyEvent, waiting: Step | undefined): string | null {
   if (event === 'approval') {
-    const waiting = run.steps.find((s) => s.kind === 'approval' && s.state === 'waiting')
-    return waiting
-      ? `Step ${waiting.index} of ${run.steps.length} waits for a decision until ${waiting.deadline}`
-      : null
+    if (!waiting) return null
+    const until = waiting.deadline ? ` until ${waiting.deadline}` : ''
+    return `Step ${waiting.index} of ${run.steps.length} waits for a decision${until}`
   }
   if (event === 'success') return `${run.steps.length} of ${run.steps.length} steps succeeded`
   const stopped = stoppingStep(run)

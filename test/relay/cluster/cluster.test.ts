@@ -46,6 +46,22 @@ beforeAll(async () => {
   })
   writeRelayConfig(join(dir, 'hookchain.yml'), config('10m'))
   writeRelayConfig(join(dir, 'short-timeout.yml'), config('1s'))
+  // A group of three, an approval, a deploy; a webhook told of each approval and success.
+  writeRelayConfig(join(dir, 'shapes.yml'), {
+    ...config('10m'),
+    chain: `    steps:
+      - parallel:
+          steps:
+            - dispatch: { repository: acme/api-tests, event_type: test }
+            - dispatch: { repository: acme/ui-tests, event_type: test }
+            - dispatch: { repository: acme/load-tests, event_type: test }
+      - approval: { timeout: 1h }
+      - dispatch: { repository: acme/deploy, event_type: deploy }
+    notify:
+      - webhook: { url: "${registry.url}/notify", secret: notify-secret-0123456789 }
+        on: [approval, success]
+`,
+  })
 })
 
 afterAll(async () => {
@@ -323,6 +339,111 @@ describe('several relays on one PostgreSQL database', () => {
         expect(run.state).toBe('error')
         expect(run.steps.map((step) => step.state)).toEqual(['error', 'skipped'])
       }
+    } finally {
+      await Promise.all(relays.map(stop))
+    }
+  }, 60_000)
+})
+
+describe('two relays on one PostgreSQL database, sharing runs with a parallel group, an approval and notifications', () => {
+  const RUNS = 12
+  const BRANCHES = ['1.1', '1.2', '1.3']
+
+  it('never dispatch a branch twice, end each group once, and send each notification once', async () => {
+    const schema = freshSchema()
+    const relays = await Promise.all([start(schema, 'shapes.yml'), start(schema, 'shapes.yml')])
+    const other = (n: number) => relays[(n + 1) % 2] as RelayProcess
+    const sent = (id: string, step: number | string) =>
+      github.dispatches.filter((d) => runOf(d) === id && d.clientPayload?.step === step)
+    const notices = () =>
+      registry.requests
+        .filter((r) => r.path === '/notify')
+        .map((r) => ({
+          id: String(r.headers['webhook-id']),
+          ...(r.body as { type: string; run: { id: string } }),
+        }))
+    try {
+      const runs: string[] = []
+      await inLanes(
+        Array.from({ length: RUNS }, (_, n) => n),
+        4,
+        async (n) => {
+          const ids = await sendPush(relays[n % 2] as RelayProcess, push(`g${n}`))
+          expect(ids).toHaveLength(1)
+          runs[n] = ids?.[0] as string
+        },
+      )
+      // The branches report all at once, to both relays, which race to end the group; each run
+      // is approved and ends on the relay that did not take its push.
+      await inLanes(
+        runs.map((id, n) => [id, n] as const),
+        4,
+        async ([id, n]) => {
+          const branches = await eventually(() => {
+            const found = BRANCHES.map((name) => sent(id, name)[0])
+            return found.every(Boolean) ? (found as AcceptedDispatch[]) : undefined
+          }, 10_000)
+          const answers = await Promise.all(
+            branches.map((branch, b) => {
+              const url = String(branch.clientPayload?.callback_url)
+              const relay = relays[(n + b) % 2] as RelayProcess
+              return fetch(url.replace('http://relay.test', relay.url), {
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body: '{"state":"success"}',
+              })
+            }),
+          )
+          expect(answers.map((a) => a.status)).toEqual([200, 200, 200])
+          await eventually(async () => {
+            const run = await getRun(relays[n % 2] as RelayProcess, id)
+            return run.steps[1]?.state === 'waiting' ? true : undefined
+          }, 10_000)
+          const approved = await fetch(`${other(n).url}/api/runs/${id}/steps/2/approve`, {
+            method: 'POST',
+            headers: admin,
+          })
+          expect(approved.status).toBe(200)
+          const [deploy] = await eventually(
+            () => (sent(id, 3).length ? sent(id, 3) : undefined),
+            10_000,
+          )
+          const url = String(deploy?.clientPayload?.callback_url)
+          const done = await fetch(url.replace('http://relay.test', other(n).url), {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: '{"state":"success"}',
+          })
+          expect(done.status).toBe(200)
+        },
+      )
+      await eventually(() => (notices().length >= RUNS * 2 ? true : undefined), 10_000)
+      // Both relays poll the outbox: a job claimed twice would have gone out twice by now.
+      await new Promise((resolve) => setTimeout(resolve, 1500))
+
+      for (const id of runs) {
+        for (const name of [...BRANCHES, 3]) expect(sent(id, name), `${id} ${name}`).toHaveLength(1)
+        const run = await getRun(relays[0], id)
+        expect(run.state).toBe('success')
+        expect(run.steps[0]).toMatchObject({
+          state: 'success',
+          description: 'All 3 branches succeeded',
+        })
+        const mine = notices().filter((n) => n.run.id === id)
+        expect(mine.map((n) => n.type).sort()).toEqual([
+          'hookchain.run.approval',
+          'hookchain.run.success',
+        ])
+      }
+      const all = notices()
+      expect(all).toHaveLength(RUNS * 2)
+      expect(new Set(all.map((n) => n.id)).size).toBe(RUNS * 2)
+      // Both relays took part in sending the branches.
+      const branchesSentBy = (relay: RelayProcess) =>
+        logLines(relay).filter((line) => /^step 1\.\d dispatched/.test(String(line.msg))).length
+      expect(branchesSentBy(relays[0])).toBeGreaterThan(0)
+      expect(branchesSentBy(relays[1])).toBeGreaterThan(0)
+      expect(branchesSentBy(relays[0]) + branchesSentBy(relays[1])).toBe(RUNS * BRANCHES.length)
     } finally {
       await Promise.all(relays.map(stop))
     }

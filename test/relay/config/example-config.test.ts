@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { loadSettings, settingsWarnings } from '../../../src/relay/config/load.js'
+import { loadSettings, parseSettings, settingsWarnings } from '../../../src/relay/config/load.js'
 
 const example = fileURLToPath(new URL('../../../hookchain.yml', import.meta.url))
 
@@ -23,6 +24,7 @@ describe('the example hookchain.yml', () => {
       'quickstart',
       'release',
       'worker-smoke-test',
+      'gated-release',
     ])
     expect(settings.chains[0]?.steps).toEqual([
       { kind: 'webhook', url: 'http://localhost:9000/tests', secret: null },
@@ -33,6 +35,59 @@ describe('the example hookchain.yml', () => {
       'dispatch',
       'dispatch',
       'webhook',
+    ])
+  })
+
+  it('shows a chain beyond a line: a parallel group, an approval and on_failure', () => {
+    const gated = loadSettings(example, {}).chains.find((c) => c.name === 'gated-release')
+    expect(gated).toMatchObject({
+      match: { repository: 'acme/api', tags: ['v*'] },
+      steps: [
+        {
+          kind: 'parallel',
+          require: 'all',
+          branches: [
+            { kind: 'dispatch', repository: 'acme/api-tests', eventType: 'image-pushed' },
+            { kind: 'dispatch', repository: 'acme/ui-tests', eventType: 'image-pushed' },
+          ],
+        },
+        { kind: 'approval', timeoutMs: 3 * 86_400_000 },
+        { kind: 'dispatch', repository: 'acme/deploy', eventType: 'deploy' },
+      ],
+      onFailure: [{ kind: 'dispatch', repository: 'acme/deploy', eventType: 'rollback' }],
+      notify: [],
+    })
+  })
+
+  it('has a commented-out notify block that loads once uncommented, from the environment or not', () => {
+    const text = readFileSync(example, 'utf8')
+    const uncommented = text.replace(/^ {4}# (notify:| {2})/gm, '    $1')
+    expect(uncommented).not.toBe(text)
+    const notifyOf = (env: Record<string, string>) =>
+      parseSettings(uncommented, { env, baseDir: '.' }).chains.find(
+        (c) => c.name === 'gated-release',
+      )?.notify
+    expect(notifyOf({})).toEqual([
+      {
+        kind: 'slack',
+        url: 'https://hooks.slack.com/services/T000/B000/change-me',
+        on: ['failure', 'error', 'approval'],
+      },
+      {
+        kind: 'webhook',
+        url: 'https://ops.example.com/hookchain',
+        secret: null,
+        on: ['success', 'failure', 'error', 'cancelled', 'approval'],
+      },
+    ])
+    const env = {
+      SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T0001/B0001/q8Rz3LmN0vT5wXy2Kp7Hd4Fs',
+      OPS_HOOK_URL: 'https://ops.internal/hookchain',
+      OPS_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    }
+    expect(notifyOf(env)).toMatchObject([
+      { kind: 'slack', url: env.SLACK_WEBHOOK_URL },
+      { kind: 'webhook', url: env.OPS_HOOK_URL, secret: env.OPS_SECRET },
     ])
   })
 

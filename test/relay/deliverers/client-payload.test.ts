@@ -23,6 +23,7 @@ describe('buildClientPayload', () => {
       callbackUrl: 'https://relay.example.com/callbacks/tok',
       runId: 'run-1',
       chain: 'release',
+      ref: { phase: 'main', index: 1, branch: 0 },
       step: 1,
       steps: 3,
       attempt: 1,

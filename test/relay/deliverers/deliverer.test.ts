@@ -127,6 +127,7 @@ function contextOf(index: number, callbackUrl: string): StepContext {
     callbackUrl,
     runId: current.id,
     chain: current.chain,
+    ref: { phase: 'main', index, branch: 0 },
     step: index,
     steps: current.steps.length,
     attempt: 1,
@@ -233,5 +234,72 @@ describe('createDeliverer', () => {
     await deliverer.send(stepOf(1), contextOf(1, 'https://relay.example.com/callbacks/t1'))
 
     expect(seen).toEqual([4999])
+  })
+})
+
+describe('createDeliverer, for the webhooks of a parallel group and of on_failure', () => {
+  const secrets = {
+    '2.1': 'first-branch-secret-0123',
+    '2.2': 'second-branch-secret-0123',
+    'on_failure.1': 'rollback-hook-secret-0123',
+  }
+
+  /** `release`: a dispatch, then a group of two webhooks; a webhook as its rollback. */
+  function grouped(): Settings {
+    const base = settings()
+    base.chains = [
+      {
+        ...(base.chains[0] as Settings['chains'][number]),
+        steps: [
+          { kind: 'dispatch', repository: 'acme/tests', eventType: 'image-pushed' },
+          {
+            kind: 'parallel',
+            require: 'all',
+            branches: [
+              { kind: 'webhook', url: `${receiver.url}/first`, secret: secrets['2.1'] },
+              { kind: 'webhook', url: `${receiver.url}/second`, secret: secrets['2.2'] },
+            ],
+          },
+        ],
+        onFailure: [
+          { kind: 'webhook', url: `${receiver.url}/rollback`, secret: secrets['on_failure.1'] },
+        ],
+      },
+    ]
+    return base
+  }
+
+  const places = [
+    ['2.1', { phase: 'main', index: 2, branch: 1 }, 1, '/first'],
+    ['2.2', { phase: 'main', index: 2, branch: 2 }, 2, '/second'],
+    ['on_failure.1', { phase: 'on_failure', index: 1, branch: 0 }, 1, '/rollback'],
+  ] as const
+
+  it('signs each with its own secret from the config, under a message id of its own', async () => {
+    const deliverer = createDeliverer(grouped(), { logger })
+    for (const [name, ref, index, path] of places) {
+      const outcome = await deliverer.send(step(index, 'webhook', `${receiver.url}${path}`), {
+        ...contextOf(1, `https://relay.example.com/callbacks/${index}`),
+        step: name,
+        ref,
+      })
+      expect(outcome, name).toMatchObject({ kind: 'delivered' })
+    }
+
+    expect(receiver.requests.map((r) => r.path)).toEqual(['/first', '/second', '/rollback'])
+    receiver.requests.forEach((request, i) => {
+      const [name] = places[i] ?? []
+      const signer = new Webhook(Buffer.from(secrets[name as keyof typeof secrets]), {
+        format: 'raw',
+      })
+      const verified = signer.verify(
+        request.rawBody.toString('utf8'),
+        request.headers as Record<string, string>,
+      )
+      expect(verified).toMatchObject({ hookchain: { step: name } })
+    })
+    // Branch 2.1 and on_failure.1 share index 1 and generation 1, but not their message id.
+    const ids = receiver.requests.map((r) => r.headers['webhook-id'])
+    expect(new Set(ids).size).toBe(3)
   })
 })

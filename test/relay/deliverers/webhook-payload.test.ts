@@ -23,6 +23,7 @@ const context = {
   callbackUrl: 'https://relay.example.com/callbacks/tok',
   runId: 'run-7',
   chain: 'release',
+  ref: { phase: 'main', index: 3, branch: 0 } as const,
   step: 3,
   steps: 3,
   attempt: 1,

@@ -22,6 +22,7 @@ function payloadFor(step = 3) {
     callbackUrl: 'https://relay.example.com/callbacks/StepT0kenStepT0kenStepT0ken0123456789',
     runId: 'run-7',
     chain: 'release',
+    ref: { phase: 'main', index: step, branch: 0 },
     step,
     steps: 3,
     attempt: 1,

@@ -67,10 +67,14 @@ export function runJson(run: Run, history: RunHistory = {}) {
   }
 }
 
-/** How a run's on_failure steps went: not yet, under way, or how the last one that ran ended. */
+/**
+ * How a run's on_failure steps went: not yet, never (the run did not fail), under way, or how the
+ * last one that ran ended.
+ */
 function phaseState(
   steps: readonly Step[],
-): 'queued' | 'running' | 'success' | 'failure' | 'error' | 'cancelled' {
+): 'queued' | 'skipped' | 'running' | 'success' | 'failure' | 'error' | 'cancelled' {
+  if (steps.every((s) => s.state === 'skipped')) return 'skipped'
   if (steps.every((s) => s.state === 'queued' || s.state === 'skipped')) return 'queued'
   if (steps.some((s) => !isFinal(s.state) && s.state !== 'queued')) return 'running'
   const last = [...steps].reverse().find((s) => s.state !== 'skipped' && s.state !== 'queued')

@@ -213,7 +213,7 @@ function settle(run: Run, ref: StepRef, now: Date, effects: Effect[]) {
     return
   }
   if (ref.phase === 'on_failure') {
-    for (const step of run.onFailure) if (step.state === 'queued') step.state = 'skipped'
+    skipOnFailure(run)
     return
   }
   finish(run, succeeded ? 'success' : (ended.state as 'failure' | 'error'), now, effects)
@@ -266,7 +266,12 @@ function finish(run: Run, state: Exclude<RunState, 'running'>, now: Date, effect
   effects.push({ type: 'notify', event: state })
   if ((state === 'failure' || state === 'error') && run.onFailure.length > 0) {
     begin(run, 'on_failure', 1, now, effects)
-  }
+  } else skipOnFailure(run)
+}
+
+/** A run that did not fail never reaches its on_failure steps. */
+function skipOnFailure(run: Run) {
+  for (const step of run.onFailure) if (step.state === 'queued') step.state = 'skipped'
 }
 
 function cancel(run: Run, by: string, at: string, effects: Effect[]): Transition {
@@ -284,6 +289,7 @@ function cancel(run: Run, by: string, at: string, effects: Effect[]): Transition
     for (const branch of step.branches) stop(branch)
     stop(step)
   }
+  skipOnFailure(run)
   run.state = 'cancelled'
   run.finishedAt = at
   effects.push({ type: 'notify', event: 'cancelled' })

@@ -209,7 +209,7 @@ describe('a cancel', () => {
     expect(cancelled.steps.map((s) => s.state)).toEqual(['cancelled', 'skipped', 'skipped'])
     expect(cancelled.steps[0]?.branches[0]?.description).toBe('Cancelled by ana')
     expect(effects).toEqual([{ type: 'notify', event: 'cancelled' }])
-    expect(cancelled.onFailure.map((s) => s.state)).toEqual(['queued', 'queued'])
+    expect(cancelled.onFailure.map((s) => s.state)).toEqual(['skipped', 'skipped'])
     expect(advance(cancelled, { type: 'cancel', by: 'ana' }, at(2))).toMatchObject({
       ok: false,
       reason: 'not-cancellable',

@@ -9,6 +9,25 @@ import { stepsOf } from './steps.js'
 type Matcher = (push: PushEvent) => boolean
 const matchers = new WeakMap<Chain, Matcher>()
 
+/** How a push fares against one chain's match: by its repository, and by its tag. */
+export interface MatchVerdict {
+  chain: Chain
+  repository: boolean
+  tag: boolean
+}
+
+/** Each chain's verdict on a push, for a page that says why nothing started. */
+export function compareWithChains(push: PushEvent, chains: readonly Chain[]): MatchVerdict[] {
+  return chains.map((chain) => {
+    const repository = picomatch(chain.match.repository, { nocase: true })
+    return {
+      chain,
+      repository: repository(push.repository) || repository(`${push.registry}/${push.repository}`),
+      tag: push.tag === null ? chain.match.tags === null : tagFilter(chain.match.tags)(push.tag),
+    }
+  })
+}
+
 /**
  * `match.repository` is a glob over `acme/app` or, to pin a registry, over `docker.io/acme/app`;
  * `match.tags` as `tagFilter` says; a chain without tags also takes pushes by digest alone.
@@ -38,7 +57,12 @@ export function newRuns(
   chains: readonly Chain[],
   now: Date,
 ): Run[] {
-  return chainsFor(push, chains).map((chain) => ({
+  return chainsFor(push, chains).map((chain) => runFor(eventId, push, chain, now))
+}
+
+/** A new run of `chain` for a push, every step still queued. */
+export function runFor(eventId: string, push: PushEvent, chain: Chain, now: Date): Run {
+  return {
     id: newId(now.getTime()),
     eventId,
     chain: chain.name,
@@ -52,5 +76,5 @@ export function newRuns(
     version: 0,
     attempt: 1,
     ...stepsOf(chain),
-  }))
+  }
 }

@@ -29,6 +29,8 @@ export function single(req: Request, name: string): string | undefined {
   const value = req.query[name]
   if (value === undefined || value === '') return undefined
   if (typeof value !== 'string') throw badQuery(name, 'must be given once, as a plain value')
+  // PostgreSQL text cannot hold U+0000: refused here rather than failing the query.
+  if (value.includes('\0')) throw badQuery(name, 'must not contain a NUL character (%00)')
   return value
 }
 

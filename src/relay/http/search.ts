@@ -59,16 +59,16 @@ function instant(
   now: Date,
   refuse: (rule: string) => Problem = (rule) => badQuery(name, rule),
 ): string {
+  let at = Number.NaN
   const ago = parseDuration(value)
-  if (ago !== null) return new Date(now.getTime() - ago).toISOString()
-  if (DATE.test(value) || DATE_TIME.test(value)) {
-    const at = Date.parse(DATE.test(value) ? `${value}T00:00:00Z` : value)
-    if (!Number.isNaN(at)) {
-      const day = DATE.test(value) && name === 'until' ? 86_400_000 : 0
-      return new Date(at + day).toISOString()
-    }
-  }
-  throw refuse(TIME_RULE)
+  if (ago !== null) at = now.getTime() - ago
+  else if (DATE.test(value)) {
+    at = Date.parse(`${value}T00:00:00Z`) + (name === 'until' ? 86_400_000 : 0)
+  } else if (DATE_TIME.test(value)) at = Date.parse(value)
+  const date = new Date(at)
+  // A date JavaScript cannot hold (a duration of a million years) is as wrong as a misspelt one.
+  if (Number.isNaN(date.getTime())) throw refuse(TIME_RULE)
+  return date.toISOString()
 }
 
 /** Checks one search value and puts it where the store takes it; `where` is the parameter it came in. */

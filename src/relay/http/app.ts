@@ -71,12 +71,11 @@ export function createApp(deps: AppDeps): Express {
   const browser = requireAdmin(settings.adminToken, { browser: true })
   app.get('/', browser)
   app.use(['/runs', '/events', '/chains', '/assets'], browser)
-  // The pages' buttons: plain forms, answered with the page that shows what they did.
+  // The pages' buttons: plain forms, each answered with the page that shows what it did.
   const fromPages = refuseCrossSite(settings.publicUrl, { json: false })
   const button = (
     path: string,
-    act: (req: Request) => Promise<{ id: string }>,
-    done: (req: Request, result: { id: string }) => string = (_req, run) => `/runs/${run.id}`,
+    act: (req: Request) => Promise<string>,
     problemPage = retryProblemPage,
   ) =>
     app.post(
@@ -84,38 +83,39 @@ export function createApp(deps: AppDeps): Express {
       fromPages,
       rawBody,
       async (req: Request, res: Response) => {
-        const result = await act(req)
-        res.redirect(303, done(req, result))
+        res.redirect(303, await act(req))
       },
       problemPage,
     )
-  button('/runs/:id/retry', (req) => runs.retry(String(req.params.id)))
-  button('/runs/:id/cancel', (req) => runs.cancel(String(req.params.id), adminName(req)))
+  const id = (req: Request) => String(req.params.id)
+  const runPage = (run: { id: string }) => `/runs/${run.id}`
+  button('/runs/:id/retry', async (req) => runPage(await runs.retry(id(req))))
+  button('/runs/:id/cancel', async (req) => runPage(await runs.cancel(id(req), adminName(req))))
   for (const [verb, approved] of [
     ['approve', true],
     ['reject', false],
   ] as const) {
-    button(`/runs/:id/steps/:step/${verb}`, (req) =>
-      runs.decide(String(req.params.id), stepIndex(req), {
-        approved,
-        by: adminName(req),
-        comment: decisionComment(req),
-      }),
+    button(`/runs/:id/steps/:step/${verb}`, async (req) =>
+      runPage(
+        await runs.decide(id(req), stepIndex(req), {
+          approved,
+          by: adminName(req),
+          comment: decisionComment(req),
+        }),
+      ),
     )
   }
   button(
     '/events/:id/redeliver',
-    async (req) => ({
-      id: String(req.params.id),
-      runs: await runs.redeliver(String(req.params.id)),
-    }),
-    (req) => `/events/${encodeURIComponent(String(req.params.id))}`,
+    async (req) => {
+      await runs.redeliver(id(req))
+      return `/events/${encodeURIComponent(id(req))}`
+    },
     eventProblemPage,
   )
   button(
     '/chains/:name/test',
-    (req) => runs.test(String(req.params.name), adminName(req)),
-    undefined,
+    async (req) => runPage(await runs.test(String(req.params.name), adminName(req))),
     chainsProblemPage,
   )
   app.use(

@@ -6,27 +6,12 @@ import { tagFilter } from '../model/tag-patterns.js'
 import type { PushEvent } from '../sources/types.js'
 import { stepsOf } from './steps.js'
 
-type Matcher = (push: PushEvent) => boolean
+/** A chain's match, in its two halves. */
+interface Matcher {
+  repository: (push: PushEvent) => boolean
+  tag: (push: PushEvent) => boolean
+}
 const matchers = new WeakMap<Chain, Matcher>()
-
-/** How a push fares against one chain's match: by its repository, and by its tag. */
-export interface MatchVerdict {
-  chain: Chain
-  repository: boolean
-  tag: boolean
-}
-
-/** Each chain's verdict on a push, for a page that says why nothing started. */
-export function compareWithChains(push: PushEvent, chains: readonly Chain[]): MatchVerdict[] {
-  return chains.map((chain) => {
-    const repository = picomatch(chain.match.repository, { nocase: true })
-    return {
-      chain,
-      repository: repository(push.repository) || repository(`${push.registry}/${push.repository}`),
-      tag: push.tag === null ? chain.match.tags === null : tagFilter(chain.match.tags)(push.tag),
-    }
-  })
-}
 
 /**
  * `match.repository` is a glob over `acme/app` or, to pin a registry, over `docker.io/acme/app`;
@@ -38,16 +23,36 @@ function matcherFor(chain: Chain): Matcher {
     const repository = picomatch(chain.match.repository, { nocase: true })
     const tags = tagFilter(chain.match.tags)
     const anyTag = chain.match.tags === null
-    matcher = (push) =>
-      (repository(push.repository) || repository(`${push.registry}/${push.repository}`)) &&
-      (push.tag === null ? anyTag : tags(push.tag))
+    matcher = {
+      repository: (push) =>
+        repository(push.repository) || repository(`${push.registry}/${push.repository}`),
+      tag: (push) => (push.tag === null ? anyTag : tags(push.tag)),
+    }
     matchers.set(chain, matcher)
   }
   return matcher
 }
 
 export function chainsFor(push: PushEvent, chains: readonly Chain[]): Chain[] {
-  return chains.filter((chain) => matcherFor(chain)(push))
+  return chains.filter((chain) => {
+    const matcher = matcherFor(chain)
+    return matcher.repository(push) && matcher.tag(push)
+  })
+}
+
+/** How a push fares against one chain's match: by its repository, and by its tag. */
+export interface MatchVerdict {
+  chain: Chain
+  repository: boolean
+  tag: boolean
+}
+
+/** Each chain's verdict on a push, for a page that says why nothing started. */
+export function compareWithChains(push: PushEvent, chains: readonly Chain[]): MatchVerdict[] {
+  return chains.map((chain) => {
+    const matcher = matcherFor(chain)
+    return { chain, repository: matcher.repository(push), tag: matcher.tag(push) }
+  })
 }
 
 /** The runs a push starts: one per matching chain, every step still queued. */

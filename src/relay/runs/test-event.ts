@@ -12,27 +12,34 @@ import { runFor } from './match.js'
 /** The registry of test images: `.test` is reserved for tests (RFC 6761), so none is pulled by mistake. */
 export const TEST_REGISTRY = 'registry.hookchain.test'
 const FILLER = 'hookchain-test'
+/** A repository path as registries take it: lower-case words joined by `.`, `_`, `-` and `/`. */
+const REPOSITORY = /^[a-z0-9]+(?:(?:[._-]|__|\/)[a-z0-9]+)*$/i
 
 /** A glob's text with each wildcard filled in: `acme/*` → `acme/hookchain-test`, `v*` → `vhookchain-test`. */
 function filled(pattern: string): string {
   return pattern
     .replace(/\{([^,}]*)[^}]*\}/g, '$1')
-    .replace(/\[!?([^\]])[^\]]*\]/g, '$1')
+    .replace(/\[([!^]?)([^\]]*)\]/g, (_, not: string, set: string) =>
+      not
+        ? ([...'abcdefghijklmnopqrstuvwxyz0123456789'].find((c) => !set.includes(c)) ?? 'a')
+        : set.charAt(0),
+    )
     .replace(/\*+/g, FILLER)
     .replace(/\?/g, 'x')
 }
 
-/** A repository that `match.repository` takes, with its registry when the pattern pins one. */
-function testRepository(pattern: string): { registry: string; repository: string } {
+/**
+ * A repository that `match.repository` takes (`acme/*` → `acme/hookchain-test`), without the
+ * registry a pattern may pin: test images are all of the test registry.
+ */
+function testRepository(pattern: string): string {
   const matches = picomatch(pattern, { nocase: true })
   const candidate = filled(pattern)
   const [first = '', ...rest] = candidate.split('/')
   const pinned = rest.length > 0 && (/[.:]/.test(first) || first === 'localhost')
-  const found = pinned
-    ? { registry: first, repository: rest.join('/') }
-    : { registry: TEST_REGISTRY, repository: candidate }
-  const taken = matches(found.repository) || matches(`${found.registry}/${found.repository}`)
-  return taken ? found : { registry: TEST_REGISTRY, repository: `hookchain/${FILLER}` }
+  const repository = pinned ? rest.join('/') : candidate
+  const taken = matches(candidate) && REPOSITORY.test(repository)
+  return taken ? repository.toLowerCase() : `hookchain/${FILLER}`
 }
 
 /** A tag `match.tags` takes, such as `latest` or `vhookchain-test`; any tag when it has none. */
@@ -54,7 +61,8 @@ export function takeInTest(chain: Chain, by: string, now: Date, chains: readonly
   const eventId = newId(now.getTime())
   const push: PushEvent = {
     source: TEST_SOURCE,
-    ...testRepository(chain.match.repository),
+    registry: TEST_REGISTRY,
+    repository: testRepository(chain.match.repository),
     tag: testTag(chain.match.tags),
     digest: null,
     pusher: by,

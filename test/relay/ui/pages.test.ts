@@ -135,7 +135,11 @@ describe('the runs list', () => {
     expect(await ids('until:2026-11-26 state:running')).toEqual([history.running])
     const kept = await page(`/?q=${encodeURIComponent('tag:v1.*  release')}&state=failure`)
     expect(kept.body).toContain('name="q" value="tag:v1.* release"')
-    expect(hrefs(kept.body)).not.toContain('/?q=tag%3Av1.*+release&state=failure&cursor=')
+    expect(rowIds(kept.body, 'run')).toEqual([history.failed])
+    const paged = await page('/?repository=acme%2Fapp&limit=1')
+    expect(hrefs(paged.body)).toContain(
+      `/?q=repository%3Aacme%2Fapp&limit=1&cursor=${history.running}`,
+    )
   })
 
   it('shows a digest shortened, whole in its title, with a copy button for script', async () => {

@@ -211,7 +211,7 @@ function stepMeta(run: Run, step: Step, now: Date): Html {
     parts.push(
       isFinal(step.state)
         ? `took ${span(step.startedAt, step.finishedAt, now)}`
-        : `running for ${span(step.startedAt, null, now)}`,
+        : `${step.state === 'waiting' ? 'waiting' : 'running'} for ${span(step.startedAt, null, now)}`,
     )
   }
   return html`${parts.map((p, i) => html`${i ? ' · ' : ''}${p}`)}`

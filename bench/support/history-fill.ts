@@ -93,6 +93,8 @@ export function historyRow(n: number, total: number) {
     }),
     pushes: [push],
     runIds: [run.id],
+    duplicates: 0,
+    lastDuplicateAt: null,
   }
   const attempts: Attempt[] = run.steps.map((s) => ({
     runId: run.id,

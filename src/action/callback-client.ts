@@ -20,6 +20,8 @@ export interface Delivery {
   status: number
   /** The run's state as the relay answered it; empty when it did not say. */
   chainState: string
+  /** The run's page on the relay, as it answered; empty when it did not say. */
+  runUrl: string
   attempts: number
 }
 
@@ -47,7 +49,12 @@ export async function sendCallback(
   for (let attempt = 1; ; attempt++) {
     const outcome = await attemptDelivery(url, body, options)
     if (outcome.kind === 'delivered') {
-      return { status: outcome.status, chainState: outcome.chainState, attempts: attempt }
+      return {
+        status: outcome.status,
+        chainState: outcome.chainState,
+        runUrl: outcome.runUrl,
+        attempts: attempt,
+      }
     }
     if (outcome.kind === 'rejected') throw new CallbackRejectedError(outcome.message)
     if (attempt >= attempts) {

@@ -29,6 +29,12 @@ const parser = new XMLParser({
   stopNodes: ['*.failure', '*.error', '*.skipped', '*.system-out', '*.system-err', '*.properties'],
 })
 
+/** A report's counts, and the names of its failed test cases (`classname.name`) in file order. */
+export interface TestReport {
+  counts: TestCounts
+  failed: string[]
+}
+
 export function addCounts(a: TestCounts, b: TestCounts): TestCounts {
   return {
     tests: a.tests + b.tests,
@@ -44,6 +50,11 @@ export function addCounts(a: TestCounts, b: TestCounts): TestCounts {
  * children (possibly nested), or a bare `<testsuite>`. `file` only serves the error messages.
  */
 export function countTests(xml: string, file: string): TestCounts {
+  return readReport(xml, file).counts
+}
+
+/** As `countTests`, with the names of the test cases that failed or erred. */
+export function readReport(xml: string, file: string): TestReport {
   if (xml.trim() === '') throw new JUnitReportError(`${file} is empty, not a JUnit XML report`)
   const valid = XMLValidator.validate(xml)
   if (valid !== true) {
@@ -60,7 +71,24 @@ export function countTests(xml: string, file: string): TestCounts {
       `${file} is not a JUnit XML report: it has ${found}, expected <testsuites> or <testsuite>`,
     )
   }
-  return elements(document[root]).map(countSuite).reduce(addCounts, NO_TESTS)
+  const suites = elements(document[root])
+  return {
+    counts: suites.map(countSuite).reduce(addCounts, NO_TESTS),
+    failed: suites.flatMap(failedCases),
+  }
+}
+
+/** The names of a suite's failed and errored cases, its child suites' included. */
+function failedCases(suite: XmlElement): string[] {
+  const own = elements(suite.testcase)
+    .filter((testCase) => 'failure' in testCase || 'error' in testCase)
+    .map((testCase) => {
+      const name = typeof testCase.name === 'string' ? testCase.name : '(unnamed)'
+      return typeof testCase.classname === 'string' && testCase.classname !== ''
+        ? `${testCase.classname}.${name}`
+        : name
+    })
+  return [...own, ...elements(suite.testsuite).flatMap(failedCases)]
 }
 
 /**

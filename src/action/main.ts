@@ -3,10 +3,10 @@ import { getErrorMessage } from '../shared/errors.js'
 import { composeCallback } from './callback-body.js'
 import { type Delivery, sendCallback } from './callback-client.js'
 import { redactCallbackUrl } from './callback-url.js'
-import type { TestCounts } from './junit.js'
-import { setCallbackOutputs, setChainStateOutput } from './outputs.js'
+import { setCallbackOutputs, setRunOutputs } from './outputs.js'
 import { getSettings, type ReportSettings } from './settings.js'
 import { type ReportedCallback, writeSummary } from './summary.js'
+import type { TestResults } from './test-results.js'
 import { USER_AGENT } from './version.js'
 
 /**
@@ -35,7 +35,10 @@ export function fail(error: unknown): void {
 
 async function report(settings: ReportSettings): Promise<void> {
   const tests = await readTests(settings.testResults)
-  const { callback, warnings } = composeCallback(settings, tests)
+  const { callback, warnings } = composeCallback(settings, tests?.counts ?? null)
+  const failedTests = tests
+    ? { names: tests.failed, total: tests.counts.failures + tests.counts.errors }
+    : undefined
   for (const warning of warnings) core.warning(warning)
   setCallbackOutputs(callback)
 
@@ -56,11 +59,12 @@ async function report(settings: ReportSettings): Promise<void> {
       callback,
       chainState: '',
       delivery: `not delivered: ${getErrorMessage(error)}`,
+      failedTests,
     })
     throw error
   }
 
-  setChainStateOutput(delivery.chainState)
+  setRunOutputs({ runUrl: delivery.runUrl || undefined, chainState: delivery.chainState })
   const chain = delivery.chainState ? `; chain state: ${delivery.chainState}` : ''
   core.info(`The relay took the callback (HTTP ${delivery.status})${chain}.`)
   const attempts = `attempt ${delivery.attempts} of ${settings.retries + 1}`
@@ -68,6 +72,8 @@ async function report(settings: ReportSettings): Promise<void> {
     callback,
     chainState: delivery.chainState,
     delivery: `delivered (HTTP ${delivery.status}, ${attempts})`,
+    runUrl: delivery.runUrl,
+    failedTests,
   })
 }
 
@@ -80,7 +86,7 @@ async function summarise(report: ReportedCallback): Promise<void> {
   }
 }
 
-async function readTests(patterns: string[]): Promise<TestCounts | null> {
+async function readTests(patterns: string[]): Promise<TestResults | null> {
   if (patterns.length === 0) return null
   // Loaded only when needed: the glob and XML libraries are most of the bundle's start-up time.
   const { readTestResults } = await import('./test-results.js')
@@ -92,5 +98,5 @@ async function readTests(patterns: string[]): Promise<TestCounts | null> {
     return null
   }
   core.info(`Read ${results.files.length} JUnit file(s): ${results.files.join(', ')}`)
-  return results.counts
+  return results
 }

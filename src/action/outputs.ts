@@ -23,11 +23,10 @@ export function setCallbackOutputs(callback: Callback): void {
   })
 }
 
-export function setChainStateOutput(chainState: string): void {
-  setOutputs({ 'chain-state': chainState })
-}
-
-/** Start mode's outputs: the run, once started, and the chain's state whenever it is known. */
+/**
+ * The run's outputs: its id and page once known (start mode; report mode gives the page the
+ * relay answered with), and the chain's state.
+ */
 export function setRunOutputs(run: { runId?: string; runUrl?: string; chainState: string }): void {
   setOutputs({
     ...(run.runId === undefined ? {} : { 'run-id': run.runId }),

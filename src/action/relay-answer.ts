@@ -10,7 +10,7 @@ export interface HttpAnswer {
 }
 
 export type AnswerOutcome =
-  | { kind: 'delivered'; status: number; chainState: string }
+  | { kind: 'delivered'; status: number; chainState: string; runUrl: string }
   /** Sending the same callback again would not help: 3xx and 4xx other than 429. */
   | { kind: 'rejected'; message: string }
   | { kind: 'retry'; message: string; retryAfterMs: number | null }
@@ -21,7 +21,7 @@ const SNIPPET_MAX = 200
 export function classifyAnswer(answer: HttpAnswer, now: number = Date.now()): AnswerOutcome {
   const { status } = answer
   if (status >= 200 && status < 300)
-    return { kind: 'delivered', status, chainState: chainStateOf(answer) }
+    return { kind: 'delivered', status, chainState: chainStateOf(answer), runUrl: runUrlOf(answer) }
   const statusLine = `HTTP ${status}${answer.statusText ? ` ${answer.statusText}` : ''}`
   if (status >= 300 && status < 400) {
     const location = answer.header('location')
@@ -54,6 +54,12 @@ export function chainStateOf(answer: HttpAnswer): string {
   const run = field(body, 'run')
   const state = field(run, 'state') ?? field(body, 'state')
   return typeof state === 'string' ? state : ''
+}
+
+/** The run's page on the relay, as its answer gives it (`run_url`); empty when it gives none. */
+export function runUrlOf(answer: HttpAnswer): string {
+  const url = field(parseJson(answer), 'run_url')
+  return typeof url === 'string' && /^https?:\/\/\S+$/i.test(url) ? url : ''
 }
 
 /** The relay's own words: a problem+json `detail`, else its `title`, else the start of the body. */

@@ -1,12 +1,17 @@
 import { readFile } from 'node:fs/promises'
 import { relative } from 'node:path'
 import { create } from '@actions/glob'
-import { addCounts, countTests, NO_TESTS, type TestCounts } from './junit.js'
+import { addCounts, NO_TESTS, readReport, type TestCounts } from './junit.js'
+
+/** Failed test names kept for the job summary: it shows a few, then a count. */
+const FAILED_NAMES_KEPT = 20
 
 export interface TestResults {
   /** The files read, relative to the working directory, in a stable order. */
   files: string[]
   counts: TestCounts
+  /** The first failed or errored test cases, by name (at most 20). */
+  failed: string[]
 }
 
 /** Finds the JUnit XML files the patterns match and adds up their tests. */
@@ -21,10 +26,13 @@ export async function readTestResults(
   const paths = (await globber.glob()).sort()
   const files: string[] = []
   let counts = NO_TESTS
+  const failed: string[] = []
   for (const path of paths) {
     const file = relative(workingDirectory, path) || path
-    counts = addCounts(counts, countTests(await readFile(path, 'utf8'), file))
+    const report = readReport(await readFile(path, 'utf8'), file)
+    counts = addCounts(counts, report.counts)
+    failed.push(...report.failed.slice(0, FAILED_NAMES_KEPT - failed.length))
     files.push(file)
   }
-  return { files, counts }
+  return { files, counts, failed }
 }

@@ -56,7 +56,7 @@ async function send(
 describe('sendCallback', () => {
   it('delivers the callback as JSON and reads the chain state', async () => {
     const { result, receiver } = await send([{ status: 200, body: RUN_RUNNING }])
-    expect(await result).toEqual({ status: 200, chainState: 'running', attempts: 1 })
+    expect(await result).toEqual({ status: 200, chainState: 'running', runUrl: '', attempts: 1 })
     expect(receiver.requests).toHaveLength(1)
     expect(JSON.parse(receiver.requests[0]?.body ?? '')).toEqual(CALLBACK)
     expect(receiver.requests[0]?.headers['user-agent']).toBe('hookchain-action/test')
@@ -67,7 +67,7 @@ describe('sendCallback', () => {
       { status: 503 },
       { status: 200, body: RUN_RUNNING },
     ])
-    expect(await result).toEqual({ status: 200, chainState: 'running', attempts: 2 })
+    expect(await result).toEqual({ status: 200, chainState: 'running', runUrl: '', attempts: 2 })
     expect(receiver.requests).toHaveLength(2)
     expect(sleeps).toEqual([100])
     expect(log).toEqual(['Attempt 1 of 4: HTTP 503 Service Unavailable; retrying in 0.1 s.'])
@@ -149,7 +149,7 @@ describe('sendCallback', () => {
       { reset: true },
       { status: 200, body: RUN_RUNNING },
     ])
-    expect(await result).toEqual({ status: 200, chainState: 'running', attempts: 2 })
+    expect(await result).toEqual({ status: 200, chainState: 'running', runUrl: '', attempts: 2 })
     expect(receiver.requests).toHaveLength(2)
     expect(log).toEqual(['Attempt 1 of 4: socket hang up (ECONNRESET); retrying in 0.1 s.'])
   })

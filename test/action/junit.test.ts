@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { countTests, JUnitReportError } from '../../src/action/junit.js'
+import { countTests, JUnitReportError, readReport } from '../../src/action/junit.js'
 
 const fixture = (name: string) =>
   readFileSync(join(import.meta.dirname, '../fixtures/junit', name), 'utf8')
@@ -81,5 +81,28 @@ describe('countTests', () => {
   ])('names the file when it is %s', (_name, xml, message) => {
     expect(() => countTests(xml, 'reports/a.xml')).toThrow(JUnitReportError)
     expect(() => countTests(xml, 'reports/a.xml')).toThrow(message)
+  })
+})
+
+describe('readReport', () => {
+  it.each([
+    [
+      'pytest',
+      'pytest.xml',
+      ['tests.test_deploy.test_rolls_back_on_failure', 'tests.test_deploy.test_talks_to_registry'],
+    ],
+    ['jest-junit', 'jest-junit.xml', []],
+    ['Maven Surefire', 'TEST-com.acme.app.ImageTest.xml', expect.any(Array)],
+  ])('names the failed and errored test cases of a %s report', (_tool, file, failed) => {
+    const report = readReport(fixture(file), file)
+    expect(report.counts).toEqual(countTests(fixture(file), file))
+    expect(report.failed).toEqual(failed)
+    expect(report.failed.length).toBe(report.counts.failures + report.counts.errors)
+  })
+
+  it('names cases in nested suites, and a case without a class by its name alone', () => {
+    const xml =
+      '<testsuites><testsuite name="p"><testcase name="top"><error/></testcase><testsuite name="c"><testcase classname="pkg" name="inner"><failure/></testcase><testcase name="ok"/></testsuite></testsuite></testsuites>'
+    expect(readReport(xml, 'report.xml').failed).toEqual(['top', 'pkg.inner'])
   })
 })

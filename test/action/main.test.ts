@@ -97,6 +97,18 @@ describe('run', () => {
       expect.objectContaining({ state: 'failure', description: '2 of 6 tests FAILED, 1 skipped' }),
     ])
     expect(result.outputs['chain-state']).toBe('running')
+    expect(result.summary).toContain(
+      '<tr><td>Failed tests</td><td><code>tests.test_deploy.test_rolls_back_on_failure</code><br><code>tests.test_deploy.test_talks_to_registry</code></td></tr>',
+    )
+  })
+
+  it('links the run page the relay answers with, in the summary and the run-url output', async () => {
+    const runUrl = 'https://relay.example.com/runs/0193b0c0-0000-7000-8000-000000000001'
+    const result = await runAction({}, [{ status: 200, body: { ...RUN_RUNNING, run_url: runUrl } }])
+    expect(result.outputs['run-url']).toBe(runUrl)
+    expect(result.summary).toContain(
+      `<tr><td>Relay run</td><td><a href="${runUrl}">${runUrl}</a></td></tr>`,
+    )
   })
 
   it('warns, and tells the job status, when no test result file matches', async () => {

@@ -33,7 +33,25 @@ describe('classifyAnswer', () => {
       kind: 'delivered',
       status: relayAnswer.status,
       chainState,
+      runUrl: '',
     })
+  })
+
+  it.each([
+    [
+      'the run_url of the relay answer',
+      { run_url: 'https://relay.example.com/runs/1' },
+      'https://relay.example.com/runs/1',
+    ],
+    ['nothing from a run_url that is no web URL', { run_url: 'javascript:alert(1)' }, ''],
+    ['nothing from a run_url that is not text', { run_url: 42 }, ''],
+  ])('reads the run page from %s', (_name, body, runUrl) => {
+    expect(classifyAnswer(answer(200, { run: { state: 'running' }, ...body }, json))).toMatchObject(
+      {
+        kind: 'delivered',
+        runUrl,
+      },
+    )
   })
 
   it.each([

@@ -45,6 +45,44 @@ describe('writeSummary', () => {
     )
   })
 
+  it('links the run on the relay and names the first failed tests, then counts the rest', async () => {
+    const names = Array.from({ length: 7 }, (_, i) => `tests.test_deploy.test_${i}`)
+    await writeSummary({
+      callback: { state: 'failure', description: '9 of 40 tests FAILED' },
+      chainState: 'failure',
+      delivery: 'delivered (HTTP 200, attempt 1 of 4)',
+      runUrl: 'https://relay.example.com/runs/0193b0c0-0000-7000-8000-000000000001',
+      failedTests: { names, total: 9 },
+    })
+    const summary = readFileSync(summaryFile, 'utf8')
+    expect(summary).toContain(
+      '<tr><td>Relay run</td><td><a href="https://relay.example.com/runs/0193b0c0-0000-7000-8000-000000000001">https://relay.example.com/runs/0193b0c0-0000-7000-8000-000000000001</a></td></tr>',
+    )
+    expect(summary).toContain(
+      '<tr><td>Failed tests</td><td><code>tests.test_deploy.test_0</code><br><code>tests.test_deploy.test_1</code><br><code>tests.test_deploy.test_2</code><br><code>tests.test_deploy.test_3</code><br><code>tests.test_deploy.test_4</code><br>and 4 more</td></tr>',
+    )
+  })
+
+  it('leaves out the failed tests when none failed, and says so when the reports name none', async () => {
+    await writeSummary({
+      callback: { state: 'success' },
+      chainState: '',
+      delivery: 'delivered',
+      failedTests: { names: [], total: 0 },
+    })
+    expect(readFileSync(summaryFile, 'utf8')).not.toContain('Failed tests')
+    writeFileSync(summaryFile, '')
+    await writeSummary({
+      callback: { state: 'failure' },
+      chainState: '',
+      delivery: 'delivered',
+      failedTests: { names: [], total: 3 },
+    })
+    expect(readFileSync(summaryFile, 'utf8')).toContain(
+      '<tr><td>Failed tests</td><td>3 (the reports name none)</td></tr>',
+    )
+  })
+
   it('escapes what users wrote, so it cannot add markup', async () => {
     await writeSummary({
       callback: { state: 'success', description: '<img src=x onerror=alert(1)> & "quotes"' },

@@ -29,6 +29,10 @@ describe('readTestResults', () => {
     )
     expect(results.files).toEqual(['reports/e2e/jest.xml', 'reports/unit/pytest.xml'])
     expect(results.counts).toEqual({ tests: 11, failures: 1, errors: 1, skipped: 2 })
+    expect(results.failed).toEqual([
+      'tests.test_deploy.test_rolls_back_on_failure',
+      'tests.test_deploy.test_talks_to_registry',
+    ])
   })
 
   it('leaves out files that an exclusion pattern names', async () => {
@@ -41,7 +45,11 @@ describe('readTestResults', () => {
 
   it('finds no file, without failing, when nothing matches', async () => {
     const results = await readTestResults([join(workspace, 'nowhere/*.xml')], workspace)
-    expect(results).toEqual({ files: [], counts: { tests: 0, failures: 0, errors: 0, skipped: 0 } })
+    expect(results).toEqual({
+      files: [],
+      counts: { tests: 0, failures: 0, errors: 0, skipped: 0 },
+      failed: [],
+    })
   })
 
   it('does not take a matched directory for a report', async () => {

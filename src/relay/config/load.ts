@@ -161,11 +161,12 @@ function toSettings(raw: RawConfig, privateKey: string | null): Omit<Settings, '
     }
   }
   const blocks = raw.sources ?? {}
+  const enabled = SOURCES.filter((source) => blocks[source.name])
+  const sourceBlocks = Object.fromEntries(
+    enabled.map((source) => [source.name, blocks[source.name] as Record<string, unknown>]),
+  )
   const sources = Object.fromEntries(
-    SOURCES.filter((source) => blocks[source.name]).map((source) => [
-      source.name,
-      source.config.read(blocks[source.name] as Record<string, unknown>),
-    ]),
+    enabled.map((source) => [source.name, source.config.read(sourceBlocks[source.name] ?? {})]),
   )
 
   const callbacks = raw.registry_callbacks ?? {}
@@ -179,6 +180,7 @@ function toSettings(raw: RawConfig, privateKey: string | null): Omit<Settings, '
       writesPerMinute: github.writes_per_minute ?? DEFAULT_WRITES_PER_MINUTE,
     },
     sources,
+    sourceBlocks,
     registryCallbacks: {
       allowedHosts: [...new Set((callbacks.allowed_hosts ?? []).map((h) => h.toLowerCase()))],
       allowHttp: callbacks.allow_http ?? false,

@@ -9,6 +9,11 @@ export interface Settings {
   github: GitHubSettings
   /** The enabled sources, by name, with the settings each reads from its config block. */
   sources: Record<string, unknown>
+  /**
+   * The enabled sources' blocks as the config writes them (snake_case, secrets in them): what the
+   * chains page describes each webhook from, its secrets masked (`sources/webhook-setup.ts`).
+   */
+  sourceBlocks: Record<string, Record<string, unknown>>
   registryCallbacks: { allowedHosts: string[]; allowHttp: boolean }
   chains: Chain[]
   /** The values of every secret in the config, kept out of logs and of what the history stores. */

@@ -1,22 +1,31 @@
 import { Router } from 'express'
-import { EVENT_OUTCOMES, type EventOutcome, withCallbackUrlsHidden } from '../model/event.js'
-import { RUN_STATES, type Run, type RunState } from '../model/run.js'
+import type { CallbackPolicy } from '../deliverers/outbound-address.js'
+import { EVENT_SOURCES, withCallbackUrlsHidden } from '../model/event.js'
+import type { Run } from '../model/run.js'
 import type { RunService } from '../runs/service.js'
-import { SOURCE_NAMES } from '../sources/index.js'
 import type { HistoryStore } from '../store/store.js'
 import { adminName } from './admin-auth.js'
 import { rawBody } from './body.js'
 import { decisionComment, stepIndex } from './decision.js'
-import { cursor, limit, oneOf, revealed, text } from './query.js'
+import { cursor, limit, onlyParameters, revealed } from './query.js'
 import { eventJson, runJson } from './representation.js'
+import { EVENT_LIST_PARAMETERS, eventSearch, RUN_LIST_PARAMETERS, runSearch } from './search.js'
 
 export interface ApiDeps {
   store: HistoryStore
   runs: RunService
+  now?: () => Date
+  /** The config's registry_callbacks: a run's registry callback that will never be sent says so. */
+  registryPolicy?: CallbackPolicy
 }
 
 /** The history as JSON, and what can be done to it. Guarded by the caller. */
-export function apiRouter({ store, runs }: ApiDeps): Router {
+export function apiRouter({
+  store,
+  runs,
+  now = () => new Date(),
+  registryPolicy,
+}: ApiDeps): Router {
   const router = Router()
 
   /** A run with its attempts and callbacks, as `GET /api/runs/<id>` answers it. */
@@ -26,20 +35,17 @@ export function apiRouter({ store, runs }: ApiDeps): Router {
       store.callbacksFor(run.id),
       store.earlierAttempts(run.id),
     ])
-    return runJson(run, { attempts, callbacks, earlier })
+    return runJson(run, { attempts, callbacks, earlier, registryPolicy })
   }
 
   router.get('/api/runs', async (req, res) => {
-    const filter = {
-      repository: text(req, 'repository'),
-      chain: text(req, 'chain'),
-      state: oneOf<RunState>(req, 'state', RUN_STATES),
-    }
+    onlyParameters(req, RUN_LIST_PARAMETERS)
+    const { filter } = runSearch(req, now())
     const page = await store.listRuns(filter, cursor(req), limit(req))
     const attempts = await store.attemptsFor(page.items.map((r) => r.id))
     res.json({
       runs: page.items.map((run) =>
-        runJson(run, { attempts: attempts.filter((a) => a.runId === run.id) }),
+        runJson(run, { attempts: attempts.filter((a) => a.runId === run.id), registryPolicy }),
       ),
       next_cursor: page.nextCursor,
     })
@@ -74,16 +80,15 @@ export function apiRouter({ store, runs }: ApiDeps): Router {
   }
 
   router.get('/api/events', async (req, res) => {
-    const filter = {
-      source: oneOf(req, 'source', SOURCE_NAMES),
-      outcome: oneOf<EventOutcome>(req, 'outcome', EVENT_OUTCOMES),
-    }
+    onlyParameters(req, [...EVENT_LIST_PARAMETERS, 'reveal'])
+    const { filter } = eventSearch(req, EVENT_SOURCES, now())
     const page = await store.listEvents(filter, cursor(req), limit(req))
     const shown = revealed(req) ? page.items : page.items.map(withCallbackUrlsHidden)
     res.json({ events: shown.map((e) => eventJson(e)), next_cursor: page.nextCursor })
   })
 
   router.get('/api/events/:id', async (req, res) => {
+    onlyParameters(req, ['reveal'])
     const event = await runs.findEvent(String(req.params.id))
     res.json(eventJson(revealed(req) ? event : withCallbackUrlsHidden(event), true))
   })

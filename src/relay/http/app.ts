@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import type { ServedSettings } from '../config/settings.js'
 import type { Metrics } from '../metrics.js'
 import type { RunService } from '../runs/service.js'
+import { sourceWebhooks } from '../sources/webhook-setup.js'
 import type { Store } from '../store/store.js'
 import { adminName, requireAdmin } from './admin-auth.js'
 import { allowedMethods, methodNotAllowed, type RouterLayer } from './allowed-methods.js'
@@ -12,7 +13,7 @@ import { githubWebUrl, refuseCrossSite, refuseForeignHost } from './browser-guar
 import { callbacksRouter } from './callbacks.js'
 import { decisionComment, stepIndex } from './decision.js'
 import { mountHooks } from './hooks.js'
-import { pagesRouter, retryProblemPage } from './pages.js'
+import { chainsProblemPage, eventProblemPage, pagesRouter, retryProblemPage } from './pages.js'
 import { databaseUnavailable, problem, problemHandler, withoutSecret } from './problem.js'
 
 export interface AppDeps {
@@ -32,7 +33,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by')
   app.set('etag', false)
   mountHooks(app, { runs, settings, now, metrics: deps.metrics })
-  app.use(callbacksRouter(runs))
+  app.use(callbacksRouter(runs, settings.publicUrl))
   // Every route below is for people and their tools, not for registries and steps.
   app.use(refuseForeignHost(settings.adminToken, settings.publicUrl))
 
@@ -65,39 +66,69 @@ export function createApp(deps: AppDeps): Express {
     requireAdmin(settings.adminToken),
     refuseCrossSite(settings.publicUrl, { json: true }),
   )
-  app.use(apiRouter({ store, runs }))
+  app.use(apiRouter({ store, runs, now, registryPolicy: settings.registryCallbacks }))
 
   const browser = requireAdmin(settings.adminToken, { browser: true })
   app.get('/', browser)
-  app.use(['/runs', '/events', '/assets'], browser)
-  // The run page's buttons: plain forms, answered with the run page again.
+  app.use(['/runs', '/events', '/chains', '/assets'], browser)
+  // The pages' buttons: plain forms, each answered with the page that shows what it did.
   const fromPages = refuseCrossSite(settings.publicUrl, { json: false })
-  const button = (path: string, act: (req: Request) => Promise<{ id: string }>) =>
+  const button = (
+    path: string,
+    act: (req: Request) => Promise<string>,
+    problemPage = retryProblemPage,
+  ) =>
     app.post(
       path,
       fromPages,
       rawBody,
       async (req: Request, res: Response) => {
-        const run = await act(req)
-        res.redirect(303, `/runs/${run.id}`)
+        res.redirect(303, await act(req))
       },
-      retryProblemPage,
+      problemPage,
     )
-  button('/runs/:id/retry', (req) => runs.retry(String(req.params.id)))
-  button('/runs/:id/cancel', (req) => runs.cancel(String(req.params.id), adminName(req)))
+  const id = (req: Request) => String(req.params.id)
+  const runPage = (run: { id: string }) => `/runs/${run.id}`
+  button('/runs/:id/retry', async (req) => runPage(await runs.retry(id(req))))
+  button('/runs/:id/cancel', async (req) => runPage(await runs.cancel(id(req), adminName(req))))
   for (const [verb, approved] of [
     ['approve', true],
     ['reject', false],
   ] as const) {
-    button(`/runs/:id/steps/:step/${verb}`, (req) =>
-      runs.decide(String(req.params.id), stepIndex(req), {
-        approved,
-        by: adminName(req),
-        comment: decisionComment(req),
-      }),
+    button(`/runs/:id/steps/:step/${verb}`, async (req) =>
+      runPage(
+        await runs.decide(id(req), stepIndex(req), {
+          approved,
+          by: adminName(req),
+          comment: decisionComment(req),
+        }),
+      ),
     )
   }
-  app.use(pagesRouter({ store, now, githubUrl: githubWebUrl(settings.github.apiUrl) }))
+  button(
+    '/events/:id/redeliver',
+    async (req) => {
+      await runs.redeliver(id(req))
+      return `/events/${encodeURIComponent(id(req))}`
+    },
+    eventProblemPage,
+  )
+  button(
+    '/chains/:name/test',
+    async (req) => runPage(await runs.test(String(req.params.name), adminName(req))),
+    chainsProblemPage,
+  )
+  app.use(
+    pagesRouter({
+      store,
+      now,
+      githubUrl: githubWebUrl(settings.github.apiUrl),
+      chains: () => settings.chains,
+      webhooks: () => sourceWebhooks(settings.publicUrl, settings.sourceBlocks, { masked: true }),
+      publicUrl: settings.publicUrl,
+      registryPolicy: settings.registryCallbacks,
+    }),
+  )
 
   const routes = app.router.stack as unknown as RouterLayer[]
   app.use((req, _res) => {

@@ -10,8 +10,11 @@ import { runJson, stepJson } from './representation.js'
 /** A step reports a few times (progress, then its result); more than this a minute is a flood. */
 const CALLBACKS_PER_MINUTE = 30
 
-/** `POST /callbacks/<token>`: a step reports its result, as Docker Hub's callback validation did. */
-export function callbacksRouter(runs: RunService): Router {
+/**
+ * `POST /callbacks/<token>`: a step reports its result, as Docker Hub's callback validation did.
+ * The answer links the run's page (under `publicUrl`), for the step's own summary.
+ */
+export function callbacksRouter(runs: RunService, publicUrl: string): Router {
   const router = Router()
   const limiter = createRateLimiter({
     limit: CALLBACKS_PER_MINUTE,
@@ -44,7 +47,11 @@ export function callbacksRouter(runs: RunService): Router {
     }
     const run = await runs.callback(token, validation.value)
     const step = stepAt(run, token.ref)
-    res.status(200).json({ run: runJson(run), step: step ? stepJson(step, token.ref) : null })
+    res.status(200).json({
+      run: runJson(run),
+      step: step ? stepJson(step, token.ref) : null,
+      run_url: `${publicUrl.replace(/\/+$/, '')}/runs/${run.id}`,
+    })
   })
   return router
 }

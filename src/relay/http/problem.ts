@@ -25,6 +25,7 @@ const PROBLEM_TYPES = {
   'source-disabled': { status: 404, title: 'Source not enabled' },
   'run-not-found': { status: 404, title: 'Run not found' },
   'event-not-found': { status: 404, title: 'Event not found' },
+  'chain-not-found': { status: 404, title: 'Chain not found' },
   'unknown-callback-token': { status: 404, title: 'Unknown callback token' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'step-ended': { status: 409, title: 'Step already ended' },

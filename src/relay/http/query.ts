@@ -1,13 +1,36 @@
 import type { Request } from 'express'
+import { closestName } from '../config/closest-name.js'
 import { ID_PATTERN } from '../ids.js'
 import { type Problem, problem } from './problem.js'
 
 /** Query parameters of the API and the pages, each read and checked the same way everywhere. */
 
-function single(req: Request, name: string): string | undefined {
+/**
+ * Refuses a query parameter the route does not take, naming each one: a misspelt filter would
+ * otherwise be ignored, and the answer would look filtered when it is not.
+ */
+export function onlyParameters(req: Request, taken: readonly string[]): void {
+  const unknown = Object.keys(req.query).filter((name) => !taken.includes(name))
+  if (unknown.length === 0) return
+  const errors = unknown.map((name) => {
+    const close = closestName(name, taken)
+    return {
+      parameter: name,
+      detail: `is not a parameter of this route${close ? `; did you mean ${close}?` : ''}`,
+    }
+  })
+  const named = errors.map((e) => `"${e.parameter.slice(0, 50)}" ${e.detail}`).join('; ')
+  throw problem('invalid-query', `Query parameter ${named}. It takes ${taken.join(', ')}.`, {
+    extensions: { errors },
+  })
+}
+
+export function single(req: Request, name: string): string | undefined {
   const value = req.query[name]
   if (value === undefined || value === '') return undefined
   if (typeof value !== 'string') throw badQuery(name, 'must be given once, as a plain value')
+  // PostgreSQL text cannot hold U+0000: refused here rather than failing the query.
+  if (value.includes('\0')) throw badQuery(name, 'must not contain a NUL character (%00)')
   return value
 }
 
@@ -47,7 +70,7 @@ export function limit(req: Request): number {
   return n
 }
 
-function badQuery(name: string, rule: string): Problem {
+export function badQuery(name: string, rule: string): Problem {
   return problem('invalid-query', `Query parameter "${name}" ${rule}.`, {
     extensions: { errors: [{ parameter: name, detail: rule }] },
   })

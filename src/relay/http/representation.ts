@@ -1,3 +1,5 @@
+import type { CallbackPolicy } from '../deliverers/outbound-address.js'
+import { registryCallbackStatus } from '../deliverers/registry-callback-status.js'
 import type { Attempt } from '../model/attempt.js'
 import type { CallbackRecord } from '../model/callback.js'
 import type { EventRecord } from '../model/event.js'
@@ -17,11 +19,14 @@ export interface RunHistory {
   attempts?: readonly Attempt[]
   callbacks?: readonly CallbackRecord[]
   earlier?: readonly RunAttempt[]
+  /** The config's registry_callbacks, to tell a callback that will never be sent. */
+  registryPolicy?: CallbackPolicy
 }
 
 /** The wire shapes of the history API (snake_case, as DESIGN.md and openapi.yaml fix them). */
 export function runJson(run: Run, history: RunHistory = {}) {
-  const { attempts = [], callbacks = [], earlier = [] } = history
+  const { attempts = [], callbacks = [], earlier = [], registryPolicy } = history
+  const registry = registryCallbackStatus(run, attempts, registryPolicy)
   // Requests and callbacks of earlier attempts are shown with their attempt, not the current one.
   const current = { attempt: run.attempt, attempts, callbacks }
   return {
@@ -60,9 +65,11 @@ export function runJson(run: Run, history: RunHistory = {}) {
           }
         : null,
     })),
-    registry_callback: run.push.callbackUrl
-      ? { attempts: attempts.filter((a) => a.kind === 'registry-callback').map(attemptJson) }
-      : null,
+    registry_callback: registry && {
+      state: registry.state,
+      detail: registry.detail,
+      attempts: attempts.filter((a) => a.kind === 'registry-callback').map(attemptJson),
+    },
     notifications: attempts.filter((a) => a.kind === 'notification').map(attemptJson),
   }
 }
@@ -217,6 +224,8 @@ export function eventJson(event: EventRecord, withPayload = false) {
       callback_url: p.callbackUrl,
     })),
     runs: event.runIds,
+    duplicates: event.duplicates,
+    last_duplicate_at: event.lastDuplicateAt,
     ...(withPayload ? { payload: event.payload } : {}),
   }
 }

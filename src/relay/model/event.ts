@@ -1,5 +1,12 @@
 import { redactUrl } from '../../shared/redaction.js'
+import { SOURCE_NAMES } from '../sources/index.js'
 import type { PushEvent } from '../sources/types.js'
+
+/** The source of test events, sent from the chains page: a push made up to try a chain out. */
+export const TEST_SOURCE = 'test'
+
+/** Every source an event or a run may come from: the registries, and test events. */
+export const EVENT_SOURCES: readonly string[] = [...SOURCE_NAMES, TEST_SOURCE]
 
 /** `started`: it started runs. `unmatched`: pushes no chain wants. `ignored`: no push in it, or only tags of signatures no chain names. `rejected`: authenticated, but not a payload of its source. */
 export type EventOutcome = 'started' | 'unmatched' | 'ignored' | 'rejected'
@@ -23,6 +30,10 @@ export interface EventRecord {
   payload: string
   pushes: PushEvent[]
   runIds: string[]
+  /** How often the same delivery came again (same source and delivery id); it started nothing more. */
+  duplicates: number
+  /** When it last came again; null while it came once. */
+  lastDuplicateAt: string | null
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import { redactUrl } from '../../shared/redaction.js'
 import type { Deliverer } from '../deliverers/deliverer.js'
 import { countRequests, type Metrics } from '../metrics.js'
 import { registryResult } from '../runs/registry-result.js'
@@ -32,8 +33,23 @@ export function notifyRegistryHandler(deps: NotifyRegistryDeps): JobHandler {
       ...deps.secrets,
       url,
     ])
+    // Refused before any request (the config does not allow the URL): kept all the same, as an
+    // attempt that sent nothing, so the history says why the registry was never told.
+    const notSent =
+      outcome.kind === 'failed' && outcome.attempts.length === 0
+        ? [
+            {
+              target: redactUrl(url),
+              request: null,
+              status: null,
+              error: outcome.error,
+              durationMs: 0,
+              startedAt: deps.now().toISOString(),
+            },
+          ]
+        : outcome.attempts
     await store.recordAttempts(
-      outcome.attempts.map((a) => ({
+      notSent.map((a) => ({
         ...a,
         runId: run.id,
         runAttempt: run.attempt,

@@ -49,6 +49,8 @@ export function takeIn(
       payload: delivery.payload,
       pushes: normalised.pushes,
       runIds: runs.map((r) => r.id),
+      duplicates: 0,
+      lastDuplicateAt: null,
     },
     runs,
     jobs,

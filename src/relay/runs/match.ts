@@ -6,7 +6,11 @@ import { tagFilter } from '../model/tag-patterns.js'
 import type { PushEvent } from '../sources/types.js'
 import { stepsOf } from './steps.js'
 
-type Matcher = (push: PushEvent) => boolean
+/** A chain's match, in its two halves. */
+interface Matcher {
+  repository: (push: PushEvent) => boolean
+  tag: (push: PushEvent) => boolean
+}
 const matchers = new WeakMap<Chain, Matcher>()
 
 /**
@@ -19,16 +23,36 @@ function matcherFor(chain: Chain): Matcher {
     const repository = globMatcher(chain.match.repository, { nocase: true })
     const tags = tagFilter(chain.match.tags)
     const anyTag = chain.match.tags === null
-    matcher = (push) =>
-      (repository(push.repository) || repository(`${push.registry}/${push.repository}`)) &&
-      (push.tag === null ? anyTag : tags(push.tag))
+    matcher = {
+      repository: (push) =>
+        repository(push.repository) || repository(`${push.registry}/${push.repository}`),
+      tag: (push) => (push.tag === null ? anyTag : tags(push.tag)),
+    }
     matchers.set(chain, matcher)
   }
   return matcher
 }
 
 export function chainsFor(push: PushEvent, chains: readonly Chain[]): Chain[] {
-  return chains.filter((chain) => matcherFor(chain)(push))
+  return chains.filter((chain) => {
+    const matcher = matcherFor(chain)
+    return matcher.repository(push) && matcher.tag(push)
+  })
+}
+
+/** How a push fares against one chain's match: by its repository, and by its tag. */
+export interface MatchVerdict {
+  chain: Chain
+  repository: boolean
+  tag: boolean
+}
+
+/** Each chain's verdict on a push, for a page that says why nothing started. */
+export function compareWithChains(push: PushEvent, chains: readonly Chain[]): MatchVerdict[] {
+  return chains.map((chain) => {
+    const matcher = matcherFor(chain)
+    return { chain, repository: matcher.repository(push), tag: matcher.tag(push) }
+  })
 }
 
 /** The runs a push starts: one per matching chain, every step still queued. */
@@ -38,7 +62,12 @@ export function newRuns(
   chains: readonly Chain[],
   now: Date,
 ): Run[] {
-  return chainsFor(push, chains).map((chain) => ({
+  return chainsFor(push, chains).map((chain) => runFor(eventId, push, chain, now))
+}
+
+/** A new run of `chain` for a push, every step still queued. */
+export function runFor(eventId: string, push: PushEvent, chain: Chain, now: Date): Run {
+  return {
     id: newId(now.getTime()),
     eventId,
     chain: chain.name,
@@ -52,5 +81,5 @@ export function newRuns(
     version: 0,
     attempt: 1,
     ...stepsOf(chain),
-  }))
+  }
 }

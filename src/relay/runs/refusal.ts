@@ -10,6 +10,7 @@ export type RefusalReason =
   | 'run-not-cancellable'
   | 'step-not-found'
   | 'approval-not-waiting'
+  | 'chain-not-found'
 
 /** A request the run service will not carry out; `message` says why and what to do. */
 export class RunRefused extends Error {

@@ -24,6 +24,7 @@ import { jobsFor } from './effects.js'
 import { advance, type RunInput, type Transition } from './engine.js'
 import { type Delivery, takeIn, takeInAgain } from './intake.js'
 import { type RefusalReason, RunRefused } from './refusal.js'
+import { takeInTest } from './test-event.js'
 
 export interface RunServiceDeps {
   store: RunStore
@@ -219,6 +220,8 @@ export function createRunService(deps: RunServiceDeps) {
         payload: kept.toString('utf8'),
         pushes: [],
         runIds: [],
+        duplicates: 0,
+        lastDuplicateAt: null,
       }
       try {
         await store.recordEvent(event, [], [])
@@ -259,6 +262,35 @@ export function createRunService(deps: RunServiceDeps) {
       )
       deps.onWork()
       return runs
+    },
+
+    /**
+     * Runs one chain for a made-up image through the real path (stored, dispatched, reported):
+     * a test event from the `test` source, kept in the history as any other.
+     */
+    async test(chainName: string, by: string): Promise<Run> {
+      const chains = deps.chains()
+      const chain = chains.find((c) => c.name === chainName)
+      if (!chain) {
+        throw new RunRefused(
+          'chain-not-found',
+          `There is no chain ${chainName.slice(0, 100)} in the config; its chains are ${chains.map((c) => c.name).join(', ') || 'none'}.`,
+        )
+      }
+      const intake = takeInTest(chain, by, deps.now(), chains)
+      await store.recordEvent(intake.event, intake.runs, intake.jobs)
+      metrics?.events.inc({ source: intake.event.source, outcome: intake.event.outcome })
+      const [run] = intake.runs as [Run]
+      logger.info(
+        { event: intake.event.id, run: run.id, chain: chain.name, by },
+        'test event %s sent to chain %s by %s: run %s',
+        intake.event.id,
+        chain.name,
+        by,
+        run.id,
+      )
+      deps.onWork()
+      return run
     },
 
     /** Resumes a failed, errored or timed-out run from its failed step (new tokens; the old ones stay dead). */

@@ -1,4 +1,5 @@
 import { placeholders } from './query.js'
+import type { Condition } from './search.js'
 
 /** A page of the history, newest first. */
 export interface Page<T> {
@@ -7,23 +8,16 @@ export interface Page<T> {
   nextCursor: string | null
 }
 
-/** `WHERE column = ? AND … AND id < ?` for the filters given, with its parameters in order. */
-export function whereClause(
-  filter: Readonly<Record<string, string | undefined>>,
-  before: string | null,
-): { where: string; params: unknown[] } {
-  const clauses: string[] = []
-  const params: unknown[] = []
-  for (const [column, value] of Object.entries(filter)) {
-    if (value === undefined) continue
-    clauses.push(`${column} = ?`)
-    params.push(value)
-  }
-  if (before) {
-    clauses.push('id < ?')
-    params.push(before)
-  }
-  return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params }
+/** `column = ?` for each value given. */
+export function equalTo(values: Readonly<Record<string, string | undefined>>): Condition[] {
+  return Object.entries(values).flatMap(([column, value]) =>
+    value === undefined ? [] : [{ sql: `${column} = ?`, params: [value] }],
+  )
+}
+
+/** `column < ?`: the page after the cursor `before`, when there is one. */
+export function olderThan(column: string, before: string | null): Condition[] {
+  return before ? [{ sql: `${column} < ?`, params: [before] }] : []
 }
 
 /** `id IN (?, ?)` for a list of ids (never empty: callers check). */

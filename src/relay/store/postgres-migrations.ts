@@ -147,4 +147,12 @@ export const postgresMigrations: readonly { version: number; name: string; sql: 
       CREATE INDEX runs_by_chain_repository ON runs (chain, repository, state, id);
     `,
   },
+  {
+    version: 5,
+    name: 'repeated deliveries of an event, counted',
+    sql: `
+      ALTER TABLE events ADD COLUMN duplicates INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE events ADD COLUMN last_duplicate_at TEXT COLLATE "C";
+    `,
+  },
 ]

@@ -18,6 +18,8 @@ export interface EventRow {
   payload: string
   pushes: string
   run_ids: string
+  duplicates: number | string
+  last_duplicate_at: string | null
 }
 
 export interface RunRow {
@@ -112,6 +114,8 @@ export function toEvent(row: EventRow): EventRecord {
     payload: row.payload,
     pushes: JSON.parse(row.pushes) as PushEvent[],
     runIds: JSON.parse(row.run_ids) as string[],
+    duplicates: Number(row.duplicates ?? 0),
+    lastDuplicateAt: row.last_duplicate_at ?? null,
   }
 }
 

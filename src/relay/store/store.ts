@@ -31,15 +31,38 @@ export interface TokenRecord {
   generation: number
 }
 
+/**
+ * A search of the runs. Text is matched case-insensitively, as a glob when it holds `*` or `?`
+ * (matching the whole text), else as a part of it; every condition given must hold.
+ */
 export interface RunFilter {
+  /** The image: `acme/app`, `acme/*`, `docker.io/acme/app`, `docker.io/acme/app:v1`. */
   repository?: string
   chain?: string
   state?: RunState
+  /** The whole tag, or a glob of it. */
+  tag?: string
+  /** The start of the digest: `sha256:4b4f…`, or its hex alone. */
+  digest?: string
+  pusher?: string
+  /** ISO 8601: runs started at or after it. */
+  since?: string
+  /** ISO 8601: runs started before it. */
+  until?: string
+  /** Words of a search box, each found in the image, the chain, the pusher or the digest. */
+  words?: string[]
 }
 
+/** A search of the events; `repository` and `tag` as in `RunFilter`, held by one push of it. */
 export interface EventFilter {
   source?: string
   outcome?: EventOutcome
+  repository?: string
+  tag?: string
+  /** ISO 8601: events received at or after it. */
+  since?: string
+  /** ISO 8601: events received before it. */
+  until?: string
 }
 
 export type { Page } from './paging.js'
@@ -84,6 +107,7 @@ export type HistoryStore = Pick<
   | 'getRun'
   | 'getRuns'
   | 'listRuns'
+  | 'latestRuns'
   | 'attemptsFor'
   | 'callbacksFor'
   | 'earlierAttempts'

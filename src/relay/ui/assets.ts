@@ -57,7 +57,9 @@ export const STYLESHEET = `
 *, *::before, *::after { box-sizing: border-box; }
 html { -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }
 body { margin: 0; background: var(--bg); color: var(--text); overflow-wrap: break-word; }
-.ref, .tag, .why, .reason, .report, .log, .facts dd, .callout, .unlinked { overflow-wrap: anywhere; }
+.why, .reason, .report, .log, .facts dd, .callout, .unlinked, .causes { overflow-wrap: anywhere; }
+/* Image names wrap after a slash (<wbr>), inside a word only when nothing else fits. */
+.ref, .tag { overflow-wrap: break-word; }
 a { color: var(--accent); text-decoration: none; }
 a:hover { text-decoration: underline; }
 :focus-visible { outline: 2px solid var(--focus); outline-offset: 2px; border-radius: 4px; }
@@ -127,6 +129,41 @@ main { max-width: 72rem; margin: 0 auto; padding: 1.5rem 1.25rem 4rem; }
 }
 @media (prefers-color-scheme: dark) { .button { color: #0e1116; } }
 .button:hover { filter: brightness(1.08); text-decoration: none; }
+.button-quiet { background: var(--surface); color: var(--text); border-color: var(--border); }
+@media (prefers-color-scheme: dark) { .button-quiet { color: var(--text); } }
+.filters .search { flex: 3 1 18rem; }
+.filters .help { flex-basis: 100%; margin: 0; font-size: 0.8rem; color: var(--muted); }
+.page-head form.cancel { margin-left: auto; }
+form.decision { display: flex; flex-wrap: wrap; align-items: flex-end; gap: 0.5rem 0.75rem; margin-top: 0.75rem; }
+form.decision label { display: flex; flex-direction: column; gap: 0.25rem; font-size: 0.8rem; font-weight: 600; color: var(--muted); flex: 1 1 14rem; }
+form.decision input {
+  font: inherit; font-size: 0.95rem; color: var(--text); background: var(--bg);
+  border: 1px solid var(--border); border-radius: 7px; padding: 0 0.6rem; height: 2.3rem; width: 100%; min-width: 0;
+}
+.digest { display: inline-flex; align-items: center; gap: 0.35rem; position: relative; z-index: 1; }
+.digest code { font-size: 0.8rem; color: var(--muted); }
+.copy {
+  font: inherit; font-size: 0.75rem; font-weight: 600; cursor: pointer; height: 1.5rem; padding: 0 0.45rem;
+  border: 1px solid var(--border); border-radius: 5px; background: var(--surface); color: var(--text);
+}
+.causes { margin: 0.75rem 0 0; padding: 0.6rem 0.8rem; border-radius: 8px; background: var(--warn-bg); font-size: 0.9rem; }
+.causes ul { margin: 0.25rem 0; padding-left: 1.2rem; }
+.yes { color: var(--ok); font-weight: 600; }
+.no { color: var(--bad); font-weight: 600; }
+.chain { margin-bottom: 1.25rem; }
+.chain > .step-head { padding: 0.9rem 1.25rem 0; }
+.chain > .step-head h2 { margin: 0; margin-right: auto; }
+.chain h3 { margin-top: 0.25rem; }
+.chain-steps { margin: 0.25rem 0 0.75rem; padding-left: 1.3rem; }
+.chain-steps li + li { margin-top: 0.3rem; }
+.branches-list { margin-top: 0.25rem; padding-left: 0.75rem; }
+.webhooks .facts { padding: 0.5rem 0 0; grid-template-columns: minmax(0, 1fr); gap: 0.5rem; }
+.notes { margin: 0.5rem 0 0; padding-left: 1.2rem; color: var(--muted); font-size: 0.9rem; }
+.test-note { font-size: 0.85rem; }
+/* A row's main link covers the whole row; the other links and buttons in it stay above. */
+table.list tbody tr { position: relative; }
+a.row-link::after { content: ""; position: absolute; inset: 0; }
+table.list td a:not(.row-link), table.list td button { position: relative; z-index: 1; }
 
 .card {
   background: var(--surface); border: 1px solid var(--border); border-radius: var(--radius);
@@ -167,7 +204,7 @@ ul.spaced li + li { margin-top: 0.9rem; }
 .empty strong { display: block; color: var(--text); font-size: 1.05rem; margin-bottom: 0.25rem; }
 .pager { display: flex; justify-content: space-between; gap: 1rem; margin-top: 1rem; }
 .pager a { font-weight: 600; }
-.live { font-size: 0.8rem; color: var(--muted); margin-left: auto; }
+.live { font-size: 0.8rem; color: var(--muted); margin: 0 0 0 auto; }
 
 .facts {
   display: grid; grid-template-columns: repeat(auto-fill, minmax(13rem, 1fr)); gap: 1rem 1.5rem;
@@ -284,11 +321,149 @@ details.earlier summary { cursor: pointer; color: var(--muted); }
 /** A small chain link, so the tab is recognisable without fetching anything from elsewhere. */
 export const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><g fill="none" stroke-width="4"><circle cx="12" cy="16" r="7" stroke="#2459d6"/><circle cx="21" cy="16" r="7" stroke="#17703a"/></g></svg>`
 
+/**
+ * The pages' only script, and all of it optional: every page works without it. It shows times in
+ * the reader's time zone (UTC on hover), lets a digest be copied, and keeps a page that follows a
+ * running run up to date by fetching the page again and swapping in its live regions; a region
+ * holding a field being typed in is left for later, and open details stay open.
+ */
+export const SCRIPT = `"use strict";
+(() => {
+  const pad = (n) => String(n).padStart(2, "0");
+  const utc = (d) => d.toISOString().slice(0, 19).replace("T", " ") + " UTC";
+  const zone = (d) => {
+    try {
+      const part = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" })
+        .formatToParts(d).find((p) => p.type === "timeZoneName");
+      return part ? " " + part.value : "";
+    } catch (error) {
+      return "";
+    }
+  };
+  const day = (d) => d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate());
+  const clock = (d) => pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+
+  function localTimes(root) {
+    for (const time of root.querySelectorAll("time[datetime][data-format]")) {
+      const d = new Date(time.getAttribute("datetime"));
+      if (Number.isNaN(d.getTime())) continue;
+      const local = day(d) + " " + clock(d) + zone(d);
+      const format = time.dataset.format;
+      if (format === "instant") {
+        time.textContent = local;
+        time.title = utc(d);
+      } else if (format === "clock") {
+        const since = new Date(time.dataset.since || "");
+        time.textContent = !Number.isNaN(since.getTime()) && day(since) === day(d) ? clock(d) : day(d) + " " + clock(d);
+        time.title = local + " · " + utc(d);
+      } else {
+        time.title = local + " · " + utc(d);
+      }
+    }
+    for (const hint of root.querySelectorAll("[data-tz-hint]")) {
+      hint.textContent = "times in your time zone, UTC on hover";
+    }
+  }
+
+  function copyButtons(root) {
+    for (const button of root.querySelectorAll("button[data-copy]")) {
+      button.hidden = false;
+      button.addEventListener("click", async () => {
+        const text = button.dataset.copy || "";
+        let copied = false;
+        try {
+          await navigator.clipboard.writeText(text);
+          copied = true;
+        } catch (error) {
+          const field = document.createElement("textarea");
+          field.value = text;
+          document.body.append(field);
+          field.select();
+          copied = document.execCommand("copy");
+          field.remove();
+        }
+        const label = button.textContent;
+        button.textContent = copied ? "Copied" : "Select it";
+        setTimeout(() => { button.textContent = label; }, 1500);
+      });
+    }
+  }
+
+  /** A region holding the focus or a changed field: replacing it would lose what is typed. */
+  function busy(region) {
+    const active = document.activeElement;
+    if (active && active !== document.body && region.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName)) return true;
+    for (const field of region.querySelectorAll("input, textarea")) {
+      if (field.value !== field.defaultValue) return true;
+    }
+    return false;
+  }
+
+  const seen = new WeakMap();
+  function swap(region, fresh) {
+    const html = fresh.innerHTML;
+    if (seen.get(region) === html || busy(region)) return;
+    const open = new Map();
+    for (const details of region.querySelectorAll("details[id]")) open.set(details.id, details.open);
+    region.replaceChildren(...fresh.childNodes);
+    seen.set(region, html);
+    for (const details of region.querySelectorAll("details[id]")) {
+      if (open.has(details.id)) details.open = open.get(details.id);
+    }
+    localTimes(region);
+    copyButtons(region);
+  }
+
+  function follow(seconds) {
+    const status = () => document.querySelector("[data-live-status]");
+    const say = (text) => { const s = status(); if (s) s.textContent = text; };
+    say("Updating live.");
+    let failures = 0;
+    const tick = async () => {
+      if (document.hidden) return setTimeout(tick, seconds * 1000);
+      try {
+        const response = await fetch(location.href, { cache: "no-store", credentials: "same-origin", headers: { accept: "text/html" } });
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        const next = new DOMParser().parseFromString(await response.text(), "text/html");
+        for (const region of document.querySelectorAll("[data-live-region][id]")) {
+          const fresh = next.getElementById(region.id);
+          if (fresh) swap(region, fresh);
+        }
+        failures = 0;
+        if (!next.body.dataset.liveSeconds) {
+          document.body.removeAttribute("data-live-seconds");
+          say("Up to date: nothing on this page is going any more.");
+          return;
+        }
+        say("Updating live.");
+      } catch (error) {
+        failures += 1;
+        say("Could not update (" + error.message + "); trying again.");
+      }
+      setTimeout(tick, seconds * 1000 * Math.min(2 ** failures, 12));
+    };
+    setTimeout(tick, seconds * 1000);
+  }
+
+  const start = () => {
+    localTimes(document);
+    copyButtons(document);
+    const seconds = Number(document.body.dataset.liveSeconds);
+    if (seconds > 0) follow(seconds);
+  };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
+`
+
 function version(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 12)
 }
 
 export const STYLESHEET_PATH = '/assets/hookchain.css'
+export const SCRIPT_PATH = '/assets/hookchain.js'
+/** Versioned by content, as the stylesheet. */
+export const SCRIPT_HREF = `${SCRIPT_PATH}?v=${version(SCRIPT)}`
 export const FAVICON_PATH = '/assets/favicon.svg'
 export const FAVICON_HREF = `${FAVICON_PATH}?v=${version(FAVICON)}`
 /** Versioned by content, so browsers may keep it for a year and still see every change. */

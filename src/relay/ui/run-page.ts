@@ -1,4 +1,9 @@
 import { STATUS_CODES } from 'node:http'
+import type { CallbackPolicy } from '../deliverers/outbound-address.js'
+import {
+  type RegistryCallbackState,
+  registryCallbackStatus,
+} from '../deliverers/registry-callback-status.js'
 import type { Attempt } from '../model/attempt.js'
 import type { CallbackRecord } from '../model/callback.js'
 import {
@@ -12,9 +17,9 @@ import {
 } from '../model/run.js'
 import { reportBadge, stateBadge, toneOf } from './badges.js'
 import { type Html, html } from './html.js'
-import { layout, REFRESH_SECONDS } from './layout.js'
-import { actionsHref, externalLink, hostOf } from './links.js'
-import { imageLabel, retryStep, stoppingStep, whyItStopped } from './run-parts.js'
+import { layout, liveRegion, REFRESH_SECONDS, refreshLink } from './layout.js'
+import { actionsHref, externalLink } from './links.js'
+import { imageLabel, retryStep, stoppingStep, testBadge, whyItStopped } from './run-parts.js'
 import { clockTag, formatElapsed, instantTag, span } from './time.js'
 
 export interface RunView {
@@ -27,6 +32,12 @@ export interface RunView {
   now: Date
   /** Where `owner/repo` links point: https://github.com, or a GitHub Enterprise Server. */
   githubUrl: string
+  /** The relay's public_url, which steps call back: named when a step never reported. */
+  publicUrl?: string
+  /** The config's registry_callbacks: a registry callback that will never be sent says so. */
+  registryPolicy?: CallbackPolicy
+  /** How often the page updates itself while the run is going. */
+  liveSeconds?: number
 }
 
 /** Why a callback changed nothing, in words (the store keeps the engine's reason). */
@@ -47,22 +58,25 @@ interface LogLine {
 /** `GET /runs/:id`: the run's header, why it stopped, and the timeline of its steps. */
 export function runPage(view: RunView): string {
   const { run, now } = view
+  const going = run.state === 'running'
   return layout({
     title: `${run.chain} · ${run.image.reference}`,
     section: 'runs',
-    refreshSeconds: run.state === 'running' ? REFRESH_SECONDS : null,
+    refreshSeconds: going ? (view.liveSeconds ?? REFRESH_SECONDS) : null,
     body: html`
 <a class="back" href="/">← Runs</a>
-<div class="page-head">
+${going ? refreshLink(`/runs/${run.id}`, 'The run') : ''}
+${liveRegion(
+  'run-live',
+  html`<div class="page-head">
 <h1>${run.chain}</h1>
-${stateBadge(run.state)}
-${run.state === 'running' ? html`<span class="live">Refreshing every ${REFRESH_SECONDS} s while the run is going</span>` : ''}
+${stateBadge(run.state)} ${testBadge(run.source)}
 <p class="subtitle">${imageLabel(run.image)}${run.attempt > 1 ? html` <span class="tag" title="retried">attempt ${run.attempt}</span>` : ''}</p>
-${run.state === 'running' ? cancelForm(run) : ''}
+${going ? cancelForm(run) : ''}
 </div>
 ${stopped(view)}
 ${facts(run, now)}
-<h2>Steps <span class="muted hint">times in UTC</span></h2>
+<h2>Steps <span class="muted hint" data-tz-hint>times in UTC</span></h2>
 <ol class="timeline">
 ${run.steps.map((step) => stepItem(view, step, { phase: 'main', index: step.index, branch: 0 }))}
 </ol>
@@ -70,6 +84,7 @@ ${onFailure(view)}
 ${registryCallback(view)}
 ${notifications(view)}
 ${earlierAttempts(view)}`,
+)}`,
   })
 }
 
@@ -168,13 +183,14 @@ function stepItem(view: RunView, step: Step, ref: StepRef): Html {
 <div class="step-head"><h3><span class="visually-hidden">Step ${name}: </span>${targetOf(view, step)}</h3>${stateBadge(step.state)}</div>
 <p class="step-meta">${stepMeta(run, step, now)}</p>
 ${report(step)}
+${noReport(view, step)}
 ${decision ? html`<p class="decision-made">${decision.approved ? 'Approved' : 'Rejected'} by ${decision.by} ${instantTag(decision.at, now)}${decision.comment ? html`: ${decision.comment}` : ''}</p>` : ''}
 ${step.kind === 'approval' && step.state === 'waiting' && ref.phase === 'main' ? decisionForm(run, step) : ''}
 ${step.branches.length ? html`<ol class="branches">${step.branches.map((branch) => stepItem(view, branch, { ...ref, branch: branch.index }))}</ol>` : ''}
 ${current.length ? html`<ol class="log">${current.map(logItem(now, run.createdAt))}</ol>` : ''}
 ${
   earlier.length
-    ? html`<details class="earlier"><summary>Earlier tries of this step, before the run was retried (${earlier.length})</summary><ol class="log">${earlier.map(logItem(now, run.createdAt))}</ol></details>`
+    ? html`<details class="earlier" id="earlier-${name}"><summary>Earlier tries of this step, before the run was retried (${earlier.length})</summary><ol class="log">${earlier.map(logItem(now, run.createdAt))}</ol></details>`
     : ''
 }
 </div>
@@ -195,10 +211,32 @@ function stepMeta(run: Run, step: Step, now: Date): Html {
     parts.push(
       isFinal(step.state)
         ? `took ${span(step.startedAt, step.finishedAt, now)}`
-        : `running for ${span(step.startedAt, null, now)}`,
+        : `${step.state === 'waiting' ? 'waiting' : 'running'} for ${span(step.startedAt, null, now)}`,
     )
   }
   return html`${parts.map((p, i) => html`${i ? ' · ' : ''}${p}`)}`
+}
+
+/**
+ * A step sent out that never reported before its timeout: the usual reasons, each a thing to
+ * check, and where to look (a dispatch's repository runs, filtered to repository_dispatch).
+ */
+function noReport(view: RunView, step: Step): Html {
+  if (step.state !== 'error' || !step.dispatchedAt || !step.description?.startsWith('No callback'))
+    return html``
+  const relay = view.publicUrl ? html` (<code>${view.publicUrl}</code>)` : ''
+  if (step.kind === 'webhook') {
+    return html`<div class="causes"><p>The receiver never called the step's <code>callback_url</code>. Check that it reports the result there, and that the relay's <code>public_url</code>${relay} is reachable from it.</p></div>`
+  }
+  const runs = `${actionsHref(view.githubUrl, step.target)}?query=${encodeURIComponent('event:repository_dispatch')}`
+  return html`<div class="causes"><p>No report came back. The usual causes:</p>
+<ul>
+<li>the workflow's <code>on: repository_dispatch: types:</code> does not include <code>${step.eventType ?? ''}</code>;</li>
+<li>the workflow is not on the repository's default branch: <code>repository_dispatch</code> runs only the workflows there;</li>
+<li>the hookchain step lacks <code>if: always()</code>, so a job that failed before it never reported;</li>
+<li>the relay's <code>public_url</code>${relay} is not reachable from the runner.</li>
+</ul>
+<p>${externalLink(runs, `The runs of ${step.target} started by repository_dispatch`)}</p></div>`
 }
 
 /** The step's latest report: description first, as the reader came for it. */
@@ -289,9 +327,8 @@ function stepLog(
 
 /** A log line; times show the date only when it is not the day the run started. */
 function logItem(now: Date, runStart: string) {
-  const day = runStart.slice(0, 10)
   return (line: LogLine) =>
-    html`<li>${clockTag(line.at, now, day)}<div class="what">${line.what}</div></li>`
+    html`<li>${clockTag(line.at, now, runStart)}<div class="what">${line.what}</div></li>`
 }
 
 const ATTEMPT_LABELS: Record<Attempt['kind'], string> = {
@@ -352,8 +389,8 @@ ${earlier
   .slice()
   .reverse()
   .map(
-    (attempt) => html`<details class="earlier-attempt card">
-<summary>Attempt ${attempt.attempt} ${stateBadge(attempt.state)} <span class="muted">${instantTag(attempt.startedAt, now)}</span></summary>
+    (attempt) => html`<details class="earlier-attempt card" id="attempt-${attempt.attempt}">
+<summary>Attempt ${attempt.attempt} ${stateBadge(attempt.state)} <span class="muted">${instantTag(attempt.startedAt, now)}${attempt.finishedAt ? ` · took ${span(attempt.startedAt, attempt.finishedAt, now)}` : ''}</span></summary>
 <ol class="log">${attempt.steps.map(
       (step) =>
         html`<li><div class="what">Step ${step.index}: ${step.kind === 'dispatch' || step.kind === 'webhook' ? shownTarget(step) : step.kind} ${stateBadge(step.state)}${step.description ? html` <span class="muted">${step.description}</span>` : ''}</div></li>`,
@@ -363,23 +400,29 @@ ${earlier
 <p class="muted">This is attempt ${run.attempt}; the requests and reports of earlier attempts are kept with their steps above, under each step's earlier tries.</p>`
 }
 
-function registryCallback({ run, attempts, now }: RunView): Html {
-  if (!run.push.callbackUrl) return html``
+/** What became of telling the registry how the run ended: sent, refused by the config, or not applicable. */
+function registryCallback({ run, attempts, now, registryPolicy }: RunView): Html {
+  const status = registryCallbackStatus(run, attempts, registryPolicy)
+  if (!status) return html``
   const calls = attempts.filter((a) => a.kind === 'registry-callback')
-  const host = hostOf(run.push.callbackUrl)
-  const last = calls.at(-1)
-  const delivered = last && !last.error && last.status !== null && last.status < 300
-  const status =
-    run.state === 'running'
-      ? `When the run ends, the relay reports its result to ${host}.`
-      : delivered
-        ? `The relay reported the run's result to ${host}.`
-        : last
-          ? `The relay has not managed to report the run's result to ${host}; see each attempt below.`
-          : `The relay reports the run's result to ${host}; no attempt is recorded yet.`
+  const tone =
+    status.state === 'sent'
+      ? 'ok'
+      : status.state === 'refused' || status.state === 'failing'
+        ? 'warn'
+        : 'idle'
   return html`<h2>Registry callback</h2>
-<div class="card step-body">
-<p>${status}</p>
+<div class="card step-body registry-callback">
+<p><span class="badge badge-${tone}">${STATE_WORDS[status.state]}</span> ${status.detail}</p>
 ${calls.length ? html`<ol class="log">${calls.map((a) => logItem(now, run.createdAt)({ at: a.startedAt, rank: 0, what: attemptLine(a) }))}</ol>` : ''}
 </div>`
+}
+
+const STATE_WORDS: Record<RegistryCallbackState, string> = {
+  waiting: 'waiting',
+  queued: 'about to be sent',
+  sent: 'sent',
+  failing: 'not delivered yet',
+  refused: 'not sent',
+  'not-applicable': 'not applicable',
 }

@@ -1,3 +1,4 @@
+import { TEST_SOURCE } from '../model/event.js'
 import { type Image, type Run, type Step, shownTarget } from '../model/run.js'
 import { toneOf } from './badges.js'
 import { type Html, html } from './html.js'
@@ -26,6 +27,12 @@ export function whyItStopped(step: Step, steps: number): string {
   return step.description ? `${base}: ${step.description}` : base
 }
 
+/** A name that may wrap after each `/`, never inside a word unless it cannot fit otherwise. */
+function breakable(name: string): Html {
+  const parts = name.split('/')
+  return html`${parts.map((part, i) => html`${part}${i < parts.length - 1 ? html`/<wbr>` : ''}`)}`
+}
+
 /** `docker.io/acme/app` with its tag (or short digest) as a chip. */
 export function imageLabel(image: Pick<Image, 'registry' | 'repository' | 'tag' | 'digest'>): Html {
   const version = image.tag
@@ -33,7 +40,19 @@ export function imageLabel(image: Pick<Image, 'registry' | 'repository' | 'tag' 
     : image.digest
       ? html`<span class="tag" title="${image.digest}">${shortDigest(image.digest)}</span>`
       : ''
-  return html`<span class="ref"><span class="repo">${image.registry}/</span>${image.repository}</span> ${version}`
+  return html`<span class="ref"><span class="repo">${image.registry}/<wbr></span>${breakable(image.repository)}</span> ${version}`
+}
+
+/** A digest, shortened, with the whole in its title and a button that copies it (with JavaScript). */
+export function digestChip(digest: string): Html {
+  return html`<span class="digest"><code title="${digest}">${shortDigest(digest)}</code><button class="copy" type="button" data-copy="${digest}" hidden>Copy</button></span>`
+}
+
+/** The badge of a run or event from the chains page's "send a test event", not from a registry. */
+export function testBadge(source: string): Html {
+  return source === TEST_SOURCE
+    ? html`<span class="badge badge-idle" title="Sent from the chains page, not by a registry">test</span>`
+    : html``
 }
 
 export function shortDigest(digest: string): string {

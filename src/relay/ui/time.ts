@@ -50,19 +50,26 @@ export function span(start: string | null, end: string | null, now: Date): strin
   return formatElapsed(until - new Date(start).getTime())
 }
 
-/** An age with the exact time as its title, machine-readable in `datetime`. */
+// Every time is machine-readable in `datetime`; `data-format` tells the pages' script how to show
+// it in the reader's time zone (the server knows only UTC), with UTC in its title.
+
+/** An age with the exact time as its title. */
 export function ageTag(iso: string, now: Date): Html {
-  return html`<time datetime="${iso}" title="${formatInstant(iso)}">${formatAge(iso, now)}</time>`
+  return html`<time datetime="${iso}" data-format="age" title="${formatInstant(iso)}">${formatAge(iso, now)}</time>`
 }
 
 /** The exact time, with the age as its title. */
 export function instantTag(iso: string, now: Date): Html {
-  return html`<time datetime="${iso}" title="${formatAge(iso, now)}">${formatInstant(iso)}</time>`
+  return html`<time datetime="${iso}" data-format="instant" title="${formatAge(iso, now)}">${formatInstant(iso)}</time>`
 }
 
-/** The time of day, with the date only when it is not `day` (YYYY-MM-DD): for logs within a run. */
-export function clockTag(iso: string, now: Date, day: string): Html {
+/**
+ * The time of day, with the date only when it is not the day of `since` (an ISO 8601 instant,
+ * the run's start): for logs within a run.
+ */
+export function clockTag(iso: string, now: Date, since: string): Html {
   const instant = formatInstant(iso)
-  const shown = iso.slice(0, 10) === day ? instant.slice(11, 19) : instant.slice(0, 19)
-  return html`<time datetime="${iso}" title="${instant}, ${formatAge(iso, now)}">${shown}</time>`
+  const shown =
+    iso.slice(0, 10) === since.slice(0, 10) ? instant.slice(11, 19) : instant.slice(0, 19)
+  return html`<time datetime="${iso}" data-format="clock" data-since="${since}" title="${instant}, ${formatAge(iso, now)}">${shown}</time>`
 }

@@ -12,6 +12,7 @@ function settings(change: Partial<Settings> = {}): Settings {
       writesPerMinute: 80,
     },
     sources: { dockerhub: { secret: 'dockerhub-0123456789abcdef' } },
+    sourceBlocks: { dockerhub: { secret: 'dockerhub-0123456789abcdef' } },
     registryCallbacks: { allowedHosts: [], allowHttp: false },
     secrets: [],
 

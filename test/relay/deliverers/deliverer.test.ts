@@ -45,6 +45,7 @@ function settings(secret: string | null = 'hook-secret'): Settings {
       writesPerMinute: 0,
     },
     sources: {},
+    sourceBlocks: {},
     registryCallbacks: { allowedHosts: ['127.0.0.1'], allowHttp: true },
     secrets: [],
 

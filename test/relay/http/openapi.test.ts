@@ -176,7 +176,11 @@ const run = async (id: string) =>
   (await call('GET', `/api/runs/${id}`, { headers: admin })).body as {
     state: string
     steps: { state: string; generation: number; callbacks: unknown[]; attempts: unknown[] }[]
-    registry_callback: { attempts: { status: number | null }[] } | null
+    registry_callback: {
+      state: string
+      detail: string
+      attempts: { status: number | null; request: unknown; error: string | null }[]
+    } | null
   }
 
 describe('every answer of the relay keeps to openapi.yaml', () => {
@@ -197,7 +201,11 @@ describe('every answer of the relay keeps to openapi.yaml', () => {
       first,
       json({ state: 'success', description: '387 tests PASSED', context: 'Acme CI' }),
     )
-    expect(passed.body).toMatchObject({ run: { state: 'running' }, step: { state: 'success' } })
+    expect(passed.body).toMatchObject({
+      run: { state: 'running' },
+      step: { state: 'success' },
+      run_url: `http://relay.test/runs/${runId}`,
+    })
 
     const second = await dispatched(runId, 2)
     const failed = await call('POST', second, json({ state: 'failure', description: 'no' }))
@@ -209,6 +217,10 @@ describe('every answer of the relay keeps to openapi.yaml', () => {
     const ended = await eventually(async () => {
       const r = await run(runId)
       return r.registry_callback?.attempts.length ? r : undefined
+    })
+    expect(ended.registry_callback).toMatchObject({
+      state: 'sent',
+      detail: expect.stringMatching(/^Sent to 127\.0\.0\.1:\d+, which answered HTTP 2\d\d\.$/),
     })
     expect(ended.steps[0]?.callbacks).toHaveLength(2)
     expect(ended.steps[1]?.attempts.length).toBeGreaterThan(0)
@@ -222,6 +234,37 @@ describe('every answer of the relay keeps to openapi.yaml', () => {
     const done = await call('POST', resent, json({ state: 'success' }))
     expect(done.body).toMatchObject({ run: { state: 'success' }, step: { generation: 2 } })
     expect((await call('POST', `/api/runs/${NO_RUN}/retry`, { headers: admin })).status).toBe(404)
+  })
+
+  it('through a registry callback that registry_callbacks does not allow', async () => {
+    const elsewhere =
+      'https://registry.elsewhere.example/u/acme/app/hook/2141b5bi5i5b02bec211i4eeih0242eg11000a/'
+    const runId = await pushed(
+      await call(
+        'POST',
+        `/hooks/dockerhub/${SECRETS.dockerhub}`,
+        json(dockerHubPush('v7', elsewhere)),
+      ),
+    )
+    const going = await run(runId)
+    expect(going.registry_callback).toEqual({
+      state: 'refused',
+      detail:
+        'Will not be sent: callback host registry.elsewhere.example is not in registry_callbacks.allowed_hosts.',
+      attempts: [],
+    })
+    const first = await dispatched(runId, 1)
+    await call('POST', first, json({ state: 'failure' }))
+    const ended = await eventually(async () => {
+      const r = await run(runId)
+      return r.registry_callback?.attempts.length ? r : undefined
+    })
+    expect(ended.registry_callback).toMatchObject({
+      state: 'refused',
+      detail:
+        'Not sent: callback host registry.elsewhere.example is not in registry_callbacks.allowed_hosts.',
+      attempts: [{ request: null, status: null }],
+    })
   })
 
   it('through a parallel group, an approval, a rejection, a rollback and a cancel', async () => {
@@ -394,6 +437,66 @@ describe('every answer of the relay keeps to openapi.yaml', () => {
       headers: { ...basicAdmin, 'sec-fetch-site': 'cross-site' },
     })
     expect(crossApprove.status).toBe(403)
+  })
+
+  it('through the buttons of an event page and of the chains page', async () => {
+    const fromPage = { headers: { ...basicAdmin, 'sec-fetch-site': 'same-origin' } }
+    const crossSite = { headers: { ...basicAdmin, 'sec-fetch-site': 'cross-site' } }
+    const chainsPage = await call('GET', '/chains', { headers: basicAdmin })
+    expect(chainsPage.status).toBe(200)
+    expect(chainsPage.text).toContain('action="/chains/gated/test"')
+    expect((await call('GET', '/chains?all=1', { headers: basicAdmin })).status).toBe(400)
+
+    const tested = await call('POST', '/chains/gated/test', fromPage)
+    expect(tested.status).toBe(303)
+    const testRun = String(tested.headers.get('location')).replace('/runs/', '')
+    const started = await run(testRun)
+    expect(started).toMatchObject({
+      chain: 'gated',
+      source: 'test',
+      image: { registry: 'registry.hookchain.test', repository: 'acme/gated' },
+      pusher: 'admin',
+    })
+    const sent = await eventually(() =>
+      github.dispatches.find((d) => d.clientPayload?.run_id === testRun),
+    )
+    expect(sent.clientPayload).toMatchObject({ source: 'test', chain: 'gated' })
+    remember(String(sent.clientPayload?.callback_url))
+    const tests = await call('GET', '/api/events?source=test', { headers: admin })
+    expect((tests.body as { events: { runs: string[] }[] }).events[0]?.runs).toEqual([testRun])
+    expect((await call('POST', '/chains/gated/test', crossSite)).status).toBe(403)
+    const unknown = await call('POST', '/chains/nope/test', fromPage)
+    expect(unknown.status).toBe(404)
+    expect(unknown.text).toContain('There is no chain nope in the config')
+
+    const eventId = ((await run(testRun)) as unknown as { event_id: string }).event_id
+    const again = await call('POST', `/events/${eventId}/redeliver`, fromPage)
+    expect(again.status).toBe(303)
+    expect(again.headers.get('location')).toBe(`/events/${eventId}`)
+    const redelivered = await call('GET', `/api/events/${eventId}`, { headers: admin })
+    expect((redelivered.body as { runs: string[] }).runs).toHaveLength(2)
+    for (const id of (redelivered.body as { runs: string[] }).runs) {
+      const d = await eventually(() =>
+        github.dispatches.find((x) => x.clientPayload?.run_id === id),
+      )
+      remember(String(d.clientPayload?.callback_url))
+    }
+    expect((await call('POST', `/events/${eventId}/redeliver`, crossSite)).status).toBe(403)
+    expect((await call('POST', `/events/${NO_RUN}/redeliver`, fromPage)).status).toBe(404)
+    const blob = await call('POST', '/hooks/distribution', {
+      body: fixture('distribution-blob-push.json').replace(
+        /"id": *"[^"]+"/,
+        `"id": "${randomUUID()}"`,
+      ),
+      headers: {
+        authorization: `Bearer ${SECRETS.distribution}`,
+        'content-type': 'application/vnd.docker.distribution.events.v1+json',
+      },
+    })
+    const ignored = (blob.body as { event_id: string }).event_id
+    const nothing = await call('POST', `/events/${ignored}/redeliver`, fromPage)
+    expect(nothing.status).toBe(409)
+    expect(nothing.text).toContain(`<a href="/events/${ignored}">← Back to the event</a>`)
   })
 
   it('through the mistakes a step can make in its callback', async () => {
@@ -761,6 +864,33 @@ describe('every answer of the relay keeps to openapi.yaml', () => {
     expect((rejected.body as { events: unknown[] }).events.length).toBeGreaterThan(0)
     expect((await call('GET', '/api/events', { headers: admin })).status).toBe(200)
 
+    const found = async (query: string) =>
+      (
+        (await call('GET', `/api/runs?${query}&limit=100`, { headers: admin })).body as {
+          runs: { id: string; image: { repository: string; tag: string | null } }[]
+        }
+      ).runs
+    expect((await found('repository=svendowideit/*')).length).toBeGreaterThan(0)
+    expect(
+      (await found('repository=docker.io%2Fsvendowideit%2Ftesthook')).every(
+        (r) => r.image.repository === 'svendowideit/testhook',
+      ),
+    ).toBe(true)
+    expect((await found('tag=v*&chain=lease')).every((r) => r.image.tag?.startsWith('v'))).toBe(
+      true,
+    )
+    expect(await found('digest=sha256:0000000000')).toEqual([])
+    expect(await found('pusher=nobody-at-all')).toEqual([])
+    const recent = await found('since=1h&until=2999-01-01')
+    expect(recent.length).toBe(all.runs.length)
+    expect(await found('until=2000-01-01T00:00:00Z')).toEqual([])
+    expect(await found(`q=${encodeURIComponent('gated tag:p*')}`)).not.toEqual([])
+    expect(
+      (await found(`q=${encodeURIComponent('gated tag:p*')}`)).every(
+        (r) => r.image.repository === 'acme/gated' && r.image.tag?.startsWith('p'),
+      ),
+    ).toBe(true)
+
     for (const query of [
       'state=finished',
       'limit=0',
@@ -768,11 +898,50 @@ describe('every answer of the relay keeps to openapi.yaml', () => {
       'cursor=page-2',
       'chain=a&chain=b',
       `repository=${'a'.repeat(301)}`,
+      'since=last-week',
+      'since=99999999999999999d',
+      'until=2026-02-31T25:00:00Z',
+      'repository=a%00b',
+      'digest=not-hex',
+      'q=colour%3Ablue',
+      'q=tag%3Aa&tag=b',
     ]) {
       const answer = await call('GET', `/api/runs?${query}`, { headers: admin })
       expect(answer.status, query).toBe(400)
     }
+    const unknown = await call('GET', '/api/runs?repo=acme&sort=asc', { headers: admin })
+    expect(unknown.status).toBe(400)
+    expect(unknown.body).toMatchObject({
+      type: 'urn:hookchain:problem:invalid-query',
+      errors: [
+        { parameter: 'repo', detail: 'is not a parameter of this route' },
+        { parameter: 'sort', detail: 'is not a parameter of this route' },
+      ],
+    })
+    expect((unknown.body as { detail: string }).detail).toContain('It takes repository, chain,')
+    const eventsBy = await call(
+      'GET',
+      '/api/events?repository=svendowideit%2F*&tag=latest&since=2000-01-01&until=2999-12-31',
+      { headers: admin },
+    )
+    const byImage = (eventsBy.body as { events: { pushes: { tag: string | null }[] }[] }).events
+    expect(byImage.length).toBeGreaterThan(0)
+    expect(byImage.every((e) => e.pushes.some((p) => p.tag === 'latest'))).toBe(true)
+    expect(
+      (await call('GET', '/api/events?outcome=started&verbose=1', { headers: admin })).status,
+    ).toBe(400)
     expect((await call('GET', '/api/events?source=docker', { headers: admin })).status).toBe(400)
+    expect(
+      (await call('GET', `/api/events/${event?.id}?reveal=callback_url&x=1`, { headers: admin }))
+        .status,
+    ).toBe(400)
+    const duplicated = (
+      (await call('GET', '/api/events?source=dockerhub&limit=100', { headers: admin })).body as {
+        events: { duplicates: number; last_duplicate_at: string | null }[]
+      }
+    ).events.find((e) => e.duplicates > 0)
+    expect(duplicated?.duplicates).toBe(1)
+    expect(duplicated?.last_duplicate_at).toMatch(/^\d{4}-/)
     expect((await call('GET', `/api/runs/${NO_RUN}`, { headers: admin })).status).toBe(404)
     expect((await call('GET', '/api/runs/42', { headers: admin })).status).toBe(404)
     expect((await call('GET', `/api/events/${NO_RUN}`, { headers: admin })).status).toBe(404)
@@ -790,15 +959,21 @@ describe('every answer of the relay keeps to openapi.yaml', () => {
     const pages: [string, number][] = [
       ['/', 200],
       ['/?chain=release&state=failure&limit=5', 200],
+      ['/?q=release+tag%3Av*&since=7d', 200],
       ['/?state=nope', 400],
+      ['/?colour=blue', 400],
       [`/runs/${latest?.id}`, 200],
+      [`/runs/${latest?.id}?refresh=1`, 400],
       [`/runs/${NO_RUN}`, 404],
       ['/events', 200],
-      ['/events?source=harbor', 200],
+      ['/events?source=harbor&repository=acme%2F*&tag=v*&since=1d&until=2999-01-01', 200],
       ['/events?outcome=lost', 400],
       [`/events/${latest?.event_id}`, 200],
+      [`/events/${latest?.event_id}?raw=1`, 400],
       ['/events/nope', 404],
+      ['/chains', 200],
       ['/assets/hookchain.css', 200],
+      ['/assets/hookchain.js', 200],
       ['/assets/favicon.svg', 200],
     ]
     for (const [path, status] of pages) {
@@ -872,10 +1047,10 @@ describe('openapi.yaml', () => {
     return value
   }
 
-  it('lists every source of the relay, and no other', () => {
+  it('lists every source of the relay, and test events, and no other', () => {
     const source = (document as unknown as { components: { schemas: Record<string, unknown> } })
       .components.schemas.Source as { enum: string[] }
-    expect([...source.enum].sort()).toEqual([...SOURCE_NAMES].sort())
+    expect([...source.enum].sort()).toEqual([...SOURCE_NAMES, 'test'].sort())
   })
 
   it('lists every problem type the relay answers with, and no other', () => {

@@ -83,6 +83,8 @@ describe('retention', () => {
       payload: '{"not":"a push"}',
       pushes: [],
       runIds: [],
+      duplicates: 0,
+      lastDuplicateAt: null,
     })
     for (let i = 0; i < 12; i++) await store.recordEvent(rejected(10, i), [], [])
     await store.recordEvent(rejected(2, 0), [], [])

@@ -33,7 +33,7 @@ describe('the SQLite store on its thread', () => {
       const again = delivery('d1')
       expect(await store.recordEvent(again.event, again.runs, again.jobs)).toEqual({
         duplicate: true,
-        event: intake.event,
+        event: { ...intake.event, duplicates: 1, lastDuplicateAt: again.event.receivedAt },
       })
     } finally {
       await store.close()

@@ -4,7 +4,8 @@ import { startRuns } from '../../../src/relay/runs/effects.js'
 import { advance } from '../../../src/relay/runs/engine.js'
 import { takeIn } from '../../../src/relay/runs/intake.js'
 import { newRuns } from '../../../src/relay/runs/match.js'
-import type { Store } from '../../../src/relay/store/store.js'
+import type { PushEvent } from '../../../src/relay/sources/types.js'
+import type { EventFilter, RunFilter, Store } from '../../../src/relay/store/store.js'
 import { push, ref, release } from '../runs/run-fixture.js'
 import { delivery, t0 } from './delivery-fixture.js'
 import { storeFactories } from './store-factories.js'
@@ -31,8 +32,15 @@ describe.each(storeFactories)('the $name store', (factory) => {
     const first = delivery('same')
     await store.recordEvent(first.event, first.runs, first.jobs)
     const again = delivery('same')
-    const result = await store.recordEvent(again.event, again.runs, again.jobs)
-    expect(result).toEqual({ duplicate: true, event: first.event })
+    const later = new Date(t0.getTime() + 60_000)
+    const result = await store.recordEvent(
+      { ...again.event, receivedAt: later.toISOString() },
+      again.runs,
+      again.jobs,
+    )
+    const counted = { ...first.event, duplicates: 1, lastDuplicateAt: later.toISOString() }
+    expect(result).toEqual({ duplicate: true, event: counted })
+    expect(await store.getEvent(first.event.id)).toEqual(counted)
     expect((await store.listRuns({}, null, 10)).items).toHaveLength(1)
     expect(await store.outboxDepth()).toBe(1)
   })
@@ -66,6 +74,102 @@ describe.each(storeFactories)('the $name store', (factory) => {
     expect((await store.listRuns({ chain: 'nope' }, null, 10)).items).toHaveLength(0)
     expect((await store.listRuns({ state: 'running' }, null, 10)).items).toHaveLength(4)
     expect((await store.listRuns({ state: 'success' }, null, 10)).items).toHaveLength(0)
+  })
+
+  it('finds runs the way people type: globs, parts, references, tags, digests, pushers and times', async () => {
+    const everyRepository = [{ ...release, match: { repository: '**', tags: null } }]
+    const pushes: Partial<PushEvent>[] = [
+      { repository: 'acme/app', tag: 'v1.2.0', digest: `sha256:4b4f${'0'.repeat(60)}` },
+      { repository: 'acme/worker', tag: 'v1.3.0-rc1', pusher: 'Alice' },
+      { repository: 'team/worker-api', registry: 'ghcr.io', tag: 'latest', digest: 'sha256:abcd' },
+      { repository: '100%_sure', tag: 'x' },
+    ]
+    const ids: string[] = []
+    for (const [i, overrides] of pushes.entries()) {
+      const intake = takeIn(
+        {
+          source: 'dockerhub',
+          normalised: {
+            deliveryId: `s${i}`,
+            pushes: [{ ...push, pusher: null, ...overrides }],
+            ignored: null,
+          },
+          contentType: null,
+          payload: '{}',
+          receivedAt: new Date(t0.getTime() + i * 3_600_000),
+        },
+        everyRepository,
+      )
+      await store.recordEvent(intake.event, intake.runs, intake.jobs)
+      ids.push(intake.runs[0]?.id ?? '')
+    }
+    const [app, worker, api, odd] = ids
+    const found = async (filter: RunFilter) =>
+      (await store.listRuns(filter, null, 10)).items.map((r) => r.id).reverse()
+    expect(await found({ repository: 'acme/*' })).toEqual([app, worker])
+    expect(await found({ repository: 'worker' })).toEqual([worker, api])
+    expect(await found({ repository: 'WORKER' })).toEqual([worker, api])
+    expect(await found({ repository: 'docker.io/acme/app' })).toEqual([app])
+    expect(await found({ repository: 'docker.io/acme/app:v1.2.0' })).toEqual([app])
+    expect(await found({ repository: 'ghcr.io/*' })).toEqual([api])
+    expect(await found({ repository: '*/worker*' })).toEqual([worker, api])
+    expect(await found({ repository: '100%' })).toEqual([odd])
+    expect(await found({ repository: '10_%' })).toEqual([])
+    expect(await found({ chain: 'leas' })).toHaveLength(4)
+    expect(await found({ chain: 'nightly' })).toEqual([])
+    expect(await found({ tag: 'v1.2.0' })).toEqual([app])
+    expect(await found({ tag: 'v1' })).toEqual([])
+    expect(await found({ tag: 'v1.*' })).toEqual([app, worker])
+    expect(await found({ tag: '*-rc?' })).toEqual([worker])
+    expect(await found({ digest: 'sha256:4b4f' })).toEqual([app])
+    expect(await found({ digest: 'abc' })).toEqual([api])
+    expect(await found({ digest: '4b4f0000' })).toEqual([app])
+    expect(await found({ pusher: 'ali' })).toEqual([worker])
+    const hour = (n: number) => new Date(t0.getTime() + n * 3_600_000).toISOString()
+    expect(await found({ since: hour(1) })).toEqual([worker, api, odd])
+    expect(await found({ until: hour(1) })).toEqual([app])
+    expect(await found({ since: hour(1), until: hour(3) })).toEqual([worker, api])
+    expect(await found({ words: ['worker'] })).toEqual([worker, api])
+    expect(await found({ words: ['worker', 'latest'] })).toEqual([api])
+    expect(await found({ words: ['alice'] })).toEqual([worker])
+    expect(await found({ words: ['sha256:abcd'] })).toEqual([api])
+    expect(await found({ repository: 'worker', tag: 'latest', state: 'running' })).toEqual([api])
+
+    expect((await store.latestRuns(['release', 'nope'])).map((r) => r.id)).toEqual([odd])
+  })
+
+  it('finds events by the repository and tag of one of their pushes', async () => {
+    const stored = async (deliveryId: string, pushes: PushEvent[], minutes: number) => {
+      const intake = delivery(deliveryId, {
+        pushes,
+        at: new Date(t0.getTime() + minutes * 60_000),
+      })
+      await store.recordEvent(intake.event, intake.runs, intake.jobs)
+      return intake.event.id
+    }
+    const both = await stored(
+      'both',
+      [
+        { ...push, repository: 'acme/app', tag: 'v1' },
+        { ...push, repository: 'acme/web', tag: 'v2' },
+      ],
+      0,
+    )
+    const web = await stored('web', [{ ...push, repository: 'acme/web', tag: 'v1' }], 1)
+    const none = await stored('none', [], 2)
+    const found = async (filter: EventFilter) =>
+      (await store.listEvents(filter, null, 10)).items.map((e) => e.id).reverse()
+    expect(await found({})).toEqual([both, web, none])
+    expect(await found({ repository: 'acme/web' })).toEqual([both, web])
+    expect(await found({ repository: 'acme/*', tag: 'v2' })).toEqual([both])
+    // Repository and tag must hold of one push: acme/app is pushed as v1 only.
+    expect(await found({ repository: 'acme/app', tag: 'v2' })).toEqual([])
+    expect(await found({ repository: 'docker.io/acme/web:v1' })).toEqual([web])
+    expect(await found({ tag: 'v*', source: 'dockerhub' })).toEqual([both, web])
+    expect(await found({ tag: 'v*', outcome: 'unmatched' })).toEqual([web])
+    const minute = (n: number) => new Date(t0.getTime() + n * 60_000).toISOString()
+    expect(await found({ since: minute(1) })).toEqual([web, none])
+    expect(await found({ until: minute(1) })).toEqual([both])
   })
 
   it('saves a transition only over the version it was computed from', async () => {

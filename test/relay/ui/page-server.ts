@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import express from 'express'
 import { pino } from 'pino'
-import { pagesRouter } from '../../../src/relay/http/pages.js'
+import { type PagesDeps, pagesRouter } from '../../../src/relay/http/pages.js'
 import { problemHandler } from '../../../src/relay/http/problem.js'
 import type { Store } from '../../../src/relay/store/store.js'
 
@@ -11,10 +11,14 @@ export interface PageServer {
   close(): Promise<void>
 }
 
-/** The pages router in a real Express app on 127.0.0.1, as the relay mounts it (minus auth). */
-export async function servePages(store: Store, now: () => Date): Promise<PageServer> {
+/** The pages router in a real Express app on 127.0.0.1, as the relay mounts it (minus auth and buttons). */
+export async function servePages(
+  store: Store,
+  now: () => Date,
+  deps: Omit<PagesDeps, 'store' | 'now'> = {},
+): Promise<PageServer> {
   const app = express()
-  app.use(pagesRouter({ store, now }))
+  app.use(pagesRouter({ store, now, ...deps }))
   app.use(problemHandler(pino({ level: 'silent' })))
   const server = await new Promise<ReturnType<typeof app.listen>>((resolve, reject) => {
     const listening = app.listen(0, '127.0.0.1', (error) =>

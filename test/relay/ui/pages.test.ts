@@ -3,12 +3,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { newId } from '../../../src/relay/ids.js'
 import { takeIn } from '../../../src/relay/runs/intake.js'
 import { createRunService } from '../../../src/relay/runs/service.js'
+import { sourceWebhooks } from '../../../src/relay/sources/webhook-setup.js'
 import type { Store } from '../../../src/relay/store/store.js'
-import { STYLESHEET_HREF } from '../../../src/relay/ui/assets.js'
+import { SCRIPT_HREF, STYLESHEET_HREF } from '../../../src/relay/ui/assets.js'
 import { escapeHtml } from '../../../src/relay/ui/html.js'
 import { push, ref, release } from '../runs/run-fixture.js'
 import { sqliteFactory } from '../store/store-factories.js'
-import { type History, NOT_FOUND_ERROR, seedHistory, XSS } from './history-fixture.js'
+import {
+  chains,
+  DIGEST,
+  type History,
+  NOT_FOUND_ERROR,
+  seedHistory,
+  XSS,
+} from './history-fixture.js'
 import {
   type Fetched,
   get,
@@ -30,7 +38,7 @@ let history: History
 beforeAll(async () => {
   ;({ store, dispose } = await sqliteFactory.create())
   history = await seedHistory(store, now)
-  server = await servePages(store, () => now)
+  server = await servePages(store, () => now, { chains: () => chains })
 })
 afterAll(async () => {
   await server?.close()
@@ -67,10 +75,10 @@ describe('the runs list', () => {
   it('shows the chain, image, tag, age with the exact time, duration and why a run stopped', async () => {
     const row = rowOf((await page('/')).body, 'run', history.failed)
     expect(row).toContain(`href="/runs/${history.failed}">release</a>`)
-    expect(row).toContain('docker.io/</span>acme/app</span>')
+    expect(row).toContain('docker.io/<wbr></span>acme/<wbr>app</span>')
     expect(row).toContain('<span class="tag" title="tag">v1.2.0</span>')
     expect(row).toContain(
-      '<time datetime="2026-11-26T21:30:00.000Z" title="2026-11-26 21:30:00 UTC">30 min ago</time>',
+      '<time datetime="2026-11-26T21:30:00.000Z" data-format="age" title="2026-11-26 21:30:00 UTC">30 min ago</time>',
     )
     expect(row).toContain('10 min')
     expect(row).toContain(
@@ -88,21 +96,57 @@ describe('the runs list', () => {
     expect(await ids('repository=&chain=&state=')).toHaveLength(6)
   })
 
-  it('keeps the filters in the form and says when nothing matches', async () => {
+  it('keeps the search in its box and says when nothing matches', async () => {
     const response = await page('/?chain=nope&state=error')
     expectHtml(response, 200)
-    expect(response.body).toContain('name="chain" value="nope"')
+    expect(response.body).toContain('name="q" value="chain:nope"')
     expect(response.body).toContain('<option value="error" selected>error</option>')
-    expect(response.body).toContain('No runs match these filters.')
+    expect(response.body).toContain('No runs match this search.')
     expect(hrefs(response.body)).toContain('/')
   })
 
-  it('echoes a filter value back into the form only escaped', async () => {
+  it('echoes a search back into the form only escaped', async () => {
     const value = '"><script>alert(1)</script>'
     const response = await page(`/?repository=${encodeURIComponent(value)}`)
     expectHtml(response, 200)
-    expect(response.body).toContain(`name="repository" value="${escapeHtml(value)}"`)
+    expect(response.body).toContain(`name="q" value="repository:${escapeHtml(value)}"`)
     expect(response.body).not.toContain('<script>')
+  })
+
+  it('takes everything from one search box: words, key:value terms, globs and times', async () => {
+    const ids = async (q: string) =>
+      rowIds((await page(`/?q=${encodeURIComponent(q)}`)).body, 'run')
+    expect(await ids('nightly')).toEqual([history.other])
+    expect(await ids('quay.io/acme/other')).toEqual([history.other])
+    expect(await ids('acme/*')).toHaveLength(6)
+    expect(await ids('tag:v1.*')).toEqual([history.running, history.failed, history.errored])
+    expect(await ids('release tag:v1.*  pusher:trusted')).toEqual([
+      history.running,
+      history.failed,
+      history.errored,
+    ])
+    expect(await ids(`digest:${DIGEST.slice(0, 15)}`)).toEqual([history.errored])
+    expect(await ids(DIGEST.slice(7, 19))).toEqual([history.errored])
+    expect(await ids('since:15m')).toEqual([history.running, history.hostile])
+    expect(await ids('until:2026-11-26T21:00:00Z')).toEqual([history.other, history.succeeded])
+    expect(await ids('since:2026-11-27')).toEqual([])
+    expect(await ids('until:2026-11-25')).toEqual([])
+    expect(await ids('until:2026-11-26')).toHaveLength(6)
+    expect(await ids('until:2026-11-26 state:running')).toEqual([history.running])
+    const kept = await page(`/?q=${encodeURIComponent('tag:v1.*  release')}&state=failure`)
+    expect(kept.body).toContain('name="q" value="tag:v1.* release"')
+    expect(rowIds(kept.body, 'run')).toEqual([history.failed])
+    const paged = await page('/?repository=acme%2Fapp&limit=1')
+    expect(hrefs(paged.body)).toContain(
+      `/?q=repository%3Aacme%2Fapp&limit=1&cursor=${history.running}`,
+    )
+  })
+
+  it('shows a digest shortened, whole in its title, with a copy button for script', async () => {
+    const row = rowOf((await page('/')).body, 'run', history.errored)
+    expect(row).toContain(
+      `<span class="digest"><code title="${DIGEST}">${DIGEST.slice(0, 19)}</code><button class="copy" type="button" data-copy="${DIGEST}" hidden>Copy</button></span>`,
+    )
   })
 
   it('pages through older runs with the cursor, keeping filters', async () => {
@@ -122,14 +166,36 @@ describe('the runs list', () => {
     expect(hrefs(filtered.body)).toContain(`/?state=failure&limit=1&cursor=${history.hostile}`)
   })
 
-  it('refreshes itself only while a run on the page is going', async () => {
-    const refresh = '<meta http-equiv="refresh" content="5">'
-    expect((await page('/')).body).toContain(refresh)
-    expect((await page('/?state=running')).body).toContain(refresh)
-    expect((await page('/?state=failure')).body).not.toContain(refresh)
-    expect((await page(`/?limit=4&cursor=${history.errored}`)).body).not.toContain(refresh)
-    expect((await page(`/runs/${history.running}`)).body).toContain(refresh)
-    expect((await page(`/runs/${history.failed}`)).body).not.toContain(refresh)
+  it('follows a running run live, with a refresh link for a browser without JavaScript', async () => {
+    const live = '<body data-live-seconds="5">'
+    const list = (await page('/?state=running')).body
+    expect(list).toContain(live)
+    expect(list).toContain('<a href="/?state=running" data-refresh>Refresh</a>')
+    expect(list).toContain('<div id="runs-live" data-live-region>')
+    expect((await page('/')).body).toContain(live)
+    expect((await page('/?state=failure')).body).not.toContain('data-live-seconds')
+    expect((await page(`/?limit=4&cursor=${history.errored}`)).body).not.toContain(
+      'data-live-seconds',
+    )
+    const run = (await page(`/runs/${history.running}`)).body
+    expect(run).toContain(live)
+    expect(run).toContain(`<a href="/runs/${history.running}" data-refresh>Refresh</a>`)
+    expect(run).toContain('<div id="run-live" data-live-region>')
+    expect((await page(`/runs/${history.failed}`)).body).not.toContain('data-live-seconds')
+    expect(list).not.toContain('http-equiv="refresh"')
+  })
+
+  it('serves its one script, which the pages load and nothing else', async () => {
+    const list = (await page('/')).body
+    expect(list.match(/<script[^>]*>/g)).toEqual([`<script src="${SCRIPT_HREF}" defer>`])
+    const script = await page(SCRIPT_HREF)
+    expect(script.status).toBe(200)
+    expect(script.headers.get('content-type')).toMatch(/^text\/javascript/)
+    expect(script.headers.get('cache-control')).toContain('immutable')
+    expect(script.body).toContain('data-live-region')
+    const { headers } = await page('/')
+    expect(headers.get('content-security-policy')).toContain("script-src 'self'")
+    expect(headers.get('content-security-policy')).not.toContain('unsafe-inline')
   })
 
   it('links a stylesheet it serves itself, cached for a year, in light and dark', async () => {
@@ -203,7 +269,8 @@ describe('a run page', () => {
     )
     expect(body).toContain('<button class="button" type="submit">Retry from step 2</button>')
     expect(body).toContain('Step 1 succeeded and is not run again.')
-    expect(body).not.toContain('<script')
+    // The page's only script is the relay's own file: the form posts without it.
+    expect(body.match(/<script[^>]*>/g)).toEqual([`<script src="${SCRIPT_HREF}" defer>`])
   })
 
   it('puts the dispatcher’s words for a refused dispatch where they cannot be missed', async () => {
@@ -220,7 +287,7 @@ describe('a run page', () => {
   it('shows the registry callback without the secret in its URL, and no retry for a success', async () => {
     const { body } = await page(`/runs/${history.succeeded}`)
     expect(body).toContain('<h2>Registry callback</h2>')
-    expect(body).toContain('The relay reported the run&#39;s result to registry.hub.docker.com.')
+    expect(body).toContain('sent</span> Sent to registry.hub.docker.com, which answered HTTP 200.')
     expect(body).toContain('Callback attempt: HTTP 200 OK')
     expect(body).not.toContain('2141b5bi5i5b02bec211i4eeih0242eg11000a')
     expect(body).not.toContain('/retry')
@@ -278,6 +345,22 @@ describe('bad filters', () => {
         'Query parameter &quot;outcome&quot; must be one of started, unmatched, ignored, rejected.',
       ],
       ['/events?source=ftp', 'Query parameter &quot;source&quot; must be one of dockerhub'],
+      [
+        '/?chian=release',
+        'Query parameter &quot;chian&quot; is not a parameter of this route; did you mean chain?',
+      ],
+      ['/events?repo=acme', 'Query parameter &quot;repo&quot; is not a parameter of this route'],
+      [
+        '/?q=stat%3Afailure',
+        'Query parameter &quot;q&quot; names no search key in &quot;stat:failure&quot;; did you mean state?',
+      ],
+      ['/?q=tag%3Aa+tag%3Ab', 'Query parameter &quot;q&quot; gives tag twice; give it once.'],
+      [
+        '/?q=state%3Adone',
+        'Query parameter &quot;q&quot; has state, which must be one of running, success',
+      ],
+      ['/?since=yesterday', 'Query parameter &quot;since&quot; must be a date (2026-11-26)'],
+      ['/?digest=xyz', 'Query parameter &quot;digest&quot; must be the start of a digest'],
     ]
     for (const [path, message] of cases) {
       const response = await page(path)
@@ -301,12 +384,24 @@ describe('the events pages', () => {
     expect(ignored).toContain('a blob push, not a manifest')
     const unmatched = rowOf(response.body, 'event', history.unmatchedEvent)
     expect(unmatched).toContain('no chain matches docker.io/acme/unwatched:dev')
-    expect(unmatched).toContain('acme/unwatched</span>')
+    expect(unmatched).toContain('acme/<wbr>unwatched</span>')
+    expect(unmatched).toContain(`<a class="row-link" href="/events/${history.unmatchedEvent}"`)
     const started = rowOf(response.body, 'event', history.failedEvent)
     expect(started).toContain('started</span>')
     expect(started).toContain(`<a href="/runs/${history.failed}">release</a>`)
     expect(started).toContain('failure</span>')
     expect(response.body).not.toContain('<meta http-equiv="refresh"')
+  })
+
+  it('filter by repository and tag as the runs do, and keep them in the form', async () => {
+    const ids = async (query: string) => rowIds((await page(`/events?${query}`)).body, 'event')
+    expect(await ids('repository=unwatched')).toEqual([history.unmatchedEvent])
+    expect(await ids('repository=acme%2F*&tag=dev')).toEqual([history.unmatchedEvent])
+    expect(await ids('repository=quay.io%2Facme%2Fother')).toHaveLength(1)
+    expect(await ids('tag=v1.*')).toHaveLength(3)
+    const { body } = await page('/events?repository=acme%2F*&tag=v1.*')
+    expect(body).toContain('name="repository" value="acme/*"')
+    expect(body).toContain('name="tag" value="v1.*"')
   })
 
   it('filter by source and outcome, and page', async () => {
@@ -389,10 +484,10 @@ describe('a retried run', () => {
 
       const { body } = await get(`${own_server.url}/runs/${id}`)
       const step = stepOf(body, 1)
-      const earlier = step.slice(step.indexOf('<details class="earlier">'))
+      const earlier = step.slice(step.indexOf('<details class="earlier"'))
       expect(earlier).toContain('Earlier tries of this step, before the run was retried (1)')
       expect(earlier).toContain('first try failed')
-      const current = step.slice(0, step.indexOf('<details class="earlier">'))
+      const current = step.slice(0, step.indexOf('<details class="earlier"'))
       expect(current).toContain('second try under way')
       expect(current).not.toContain('first try failed')
       expect(body).not.toContain('/retry')
@@ -400,5 +495,179 @@ describe('a retried run', () => {
       await own_server.close()
       await disposeOwn()
     }
+  })
+})
+
+describe('what happened, in words', () => {
+  let own: Store
+  let disposeOwn: () => Promise<void>
+  let ownServer: PageServer
+  let clock: Date
+  const t = (minutes: number) => new Date(now.getTime() + minutes * 60_000)
+  const SECRET = 'dockerhub-secret-never-shown-0123'
+
+  beforeAll(async () => {
+    ;({ store: own, dispose: disposeOwn } = await sqliteFactory.create())
+    ownServer = await servePages(own, () => now, {
+      chains: () => chains,
+      publicUrl: 'https://relay.example.com',
+      registryPolicy: { allowedHosts: ['registry.hub.docker.com'], allowHttp: false },
+      webhooks: () =>
+        sourceWebhooks(
+          'https://relay.example.com',
+          { dockerhub: { secret: SECRET }, distribution: { token: `${SECRET}-token` } },
+          { masked: true },
+        ),
+    })
+  })
+  afterAll(async () => {
+    await ownServer?.close()
+    await disposeOwn?.()
+  })
+  const ownPage = (path: string) => get(`${ownServer.url}${path}`)
+
+  async function start(deliveryId: string, overrides: Partial<typeof push>, at: Date) {
+    const intake = takeIn(
+      {
+        source: 'dockerhub',
+        normalised: { deliveryId, pushes: [{ ...push, ...overrides }], ignored: null },
+        contentType: 'application/json',
+        payload: '{}',
+        receivedAt: at,
+      },
+      chains,
+    )
+    await own.recordEvent(intake.event, intake.runs, intake.jobs)
+    return intake
+  }
+  const service = () =>
+    createRunService({
+      store: own,
+      chains: () => chains,
+      now: () => clock,
+      logger: pino({ level: 'silent' }),
+      onWork: () => {},
+    })
+
+  it('names the usual causes when a dispatched step never reported, and links its runs', async () => {
+    clock = t(-60)
+    const { runs } = await start('silent', { tag: 'v2.0.0' }, clock)
+    const id = runs[0]?.id ?? ''
+    const run = await service().findRun(id)
+    await service().delivered(run, ref(1), run.steps[0] as (typeof run.steps)[0])
+    clock = t(-20)
+    expect(await service().sweepTimeouts()).toBe(1)
+    const step = stepOf((await ownPage(`/runs/${id}`)).body, 1)
+    expect(step).toContain('No callback within 30m')
+    expect(step).toContain(
+      "the workflow's <code>on: repository_dispatch: types:</code> does not include <code>image-pushed</code>",
+    )
+    expect(step).toContain("not on the repository's default branch")
+    expect(step).toContain('<code>if: always()</code>')
+    expect(step).toContain('<code>public_url</code> (<code>https://relay.example.com</code>)')
+    expect(step).toContain(
+      'href="https://github.com/acme/integration-tests/actions?query=event%3Arepository_dispatch"',
+    )
+  })
+
+  it('says a registry callback will not be sent when registry_callbacks does not allow it', async () => {
+    clock = t(-10)
+    const evil = 'https://registry.evil.com/u/acme/app/hook/2141b5bi5i5b02bec211i4eeih0242eg11000a/'
+    const going = (await start('evil', { tag: 'v3.0.0', callbackUrl: evil }, clock)).runs[0]
+    const body = (await ownPage(`/runs/${going?.id}`)).body
+    expect(body).toContain(
+      'Will not be sent: callback host registry.evil.com is not in registry_callbacks.allowed_hosts.',
+    )
+    expect(body).not.toContain('no attempt')
+
+    // Once the run ended, the outbox records the refusal as an attempt that sent nothing.
+    await own.recordAttempts([
+      {
+        runId: going?.id ?? '',
+        runAttempt: 1,
+        step: null,
+        phase: 'main',
+        branch: 0,
+        kind: 'registry-callback',
+        target: 'https://registry.evil.com/u/acme/app/hook/[redacted]/',
+        request: null,
+        status: null,
+        error:
+          'not sent to https://registry.evil.com/u/acme/app/hook/[redacted]/: callback host registry.evil.com is not in registry_callbacks.allowed_hosts',
+        durationMs: 0,
+        startedAt: t(-5).toISOString(),
+      },
+    ])
+    const refused = (await ownPage(`/runs/${going?.id}`)).body
+    expect(refused).toContain(
+      'not sent</span> Not sent: callback host registry.evil.com is not in registry_callbacks.allowed_hosts.',
+    )
+
+    const hub =
+      'https://registry.hub.docker.com/u/acme/app/hook/2141b5bi5i5b02bec211i4eeih0242eg11000a/'
+    const cancelled = (await start('cancelled', { tag: 'v3.0.1', callbackUrl: hub }, clock)).runs[0]
+    await service().cancel(cancelled?.id ?? '', 'admin')
+    expect((await ownPage(`/runs/${cancelled?.id}`)).body).toContain(
+      'not applicable</span> The run was cancelled: registry.hub.docker.com is told how a run ended only when it succeeded, failed or erred.',
+    )
+  })
+
+  it('counts repeated deliveries of an event and says when the last came', async () => {
+    const first = await start('twice', { tag: 'dev', repository: 'acme/unwatched' }, t(-3))
+    await start('twice', { tag: 'dev', repository: 'acme/unwatched' }, t(-2))
+    await start('twice', { tag: 'dev', repository: 'acme/unwatched' }, t(-1))
+    const body = (await ownPage(`/events/${first.event.id}`)).body
+    expect(body).toContain('<dt>Delivered</dt><dd>3 times <span class="muted">(the last ')
+    expect(body).toContain('1 min ago</time>); repeats start nothing</span>')
+    expect(rowOf((await ownPage('/events')).body, 'event', first.event.id)).toContain('×3')
+  })
+
+  it('lists the chains an unmatched event was compared with, and why each passed it over', async () => {
+    const unmatched = await start('compared', { tag: 'dev', repository: 'acme/app' }, t(-1))
+    const body = (await ownPage(`/events/${unmatched.event.id}`)).body
+    expect(body).toContain('Chains it was compared with')
+    expect(body).toContain(
+      '<strong>release</strong>: repository <code>acme/app</code> <span class="yes">matches</span> <code>docker.io/acme/app</code>; tags <code>v*, latest</code> <span class="no">do not take</span> <code>dev</code>',
+    )
+    expect(body).toContain(
+      '<strong>nightly</strong>: repository <code>acme/other</code> <span class="no">does not match</span>',
+    )
+    expect(body).toContain('Delivering it again would start nothing')
+  })
+
+  it('offers to deliver an event again, saying what it would start', async () => {
+    const started = await start('again', { tag: 'v4.0.0' }, t(-1))
+    const body = (await ownPage(`/events/${started.event.id}`)).body
+    expect(body).toContain(
+      `<form class="redeliver retry" method="post" action="/events/${started.event.id}/redeliver">`,
+    )
+    expect(body).toContain(
+      'Starts <strong>release</strong> for <code>docker.io/acme/app:v4.0.0</code>, as the chains are configured now',
+    )
+  })
+
+  it('shows each chain with its match rules, steps, last run, test button and the webhooks to set up', async () => {
+    const response = await ownPage('/chains')
+    expectHtml(response, 200)
+    const { body } = response
+    expect(body).not.toContain(SECRET)
+    expect(body).toContain('<h2 id="chain-release-name">release</h2>')
+    expect(body).toContain('<form class="test-event" method="post" action="/chains/release/test">')
+    expect(body).toContain('<dt>Repository</dt><dd><code>acme/app</code></dd>')
+    expect(body).toContain('<dt>Tags</dt><dd><code>v*, latest</code></dd>')
+    expect(body).toContain(
+      '<code>repository_dispatch</code> <code>image-pushed</code> to <a class="external" href="https://github.com/acme/integration-tests/actions"',
+    )
+    expect(body).toContain('Webhook to <code>https://changelog.example.com/hook</code>')
+    expect(body).toContain(
+      '<code>https://relay.example.com/hooks/dockerhub/&lt;sources.dockerhub.secret&gt;</code>',
+    )
+    expect(body).toContain('<code>Authorization: Bearer &lt;sources.distribution.token&gt;</code>')
+    const release = body.slice(
+      body.indexOf('id="chain-release"'),
+      body.indexOf('id="chain-nightly"'),
+    )
+    expect(release).toContain('<dt>Last run</dt><dd><a href="/runs/')
+    expect(body.slice(body.indexOf('id="chain-nightly"'))).toContain('none yet')
   })
 })

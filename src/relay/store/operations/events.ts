@@ -1,6 +1,6 @@
 import type { EventRecord } from '../../model/event.js'
 import type { Run } from '../../model/run.js'
-import { page, whereClause } from '../paging.js'
+import { equalTo, olderThan, page } from '../paging.js'
 import { all, get, type Operation, operation, placeholders, run, storable } from '../query.js'
 import {
   type EventRow,
@@ -14,6 +14,7 @@ import {
   stepRows,
   toEvent,
 } from '../rows.js'
+import { eventConditions, whereOf } from '../search.js'
 import type { EventFilter, NewJob } from '../store.js'
 
 const INSERT_EVENT = `INSERT INTO events (id, source, delivery_id, received_at, outcome, reason, content_type, payload, pushes, run_ids) VALUES (${placeholders(10)}) ON CONFLICT (source, delivery_id) DO NOTHING`
@@ -68,7 +69,8 @@ export function* insertJobs(jobs: readonly NewJob[]): Operation<void> {
 export const eventOperations = {
   /**
    * Stores a delivery with the runs it starts and their first jobs, atomically. A delivery id
-   * seen before for this source stores nothing and returns the first delivery's record.
+   * seen before for this source stores nothing but its count and time, and returns the first
+   * delivery's record.
    */
   recordEvent: operation(
     'statement',
@@ -89,6 +91,10 @@ export const eventOperations = {
         }
         return { duplicate: false, event }
       }
+      yield* run(
+        'UPDATE events SET duplicates = duplicates + 1, last_duplicate_at = ? WHERE source = ? AND delivery_id = ?',
+        [event.receivedAt, event.source, event.deliveryId],
+      )
       const first = yield* get<EventRow>(
         'SELECT * FROM events WHERE source = ? AND delivery_id = ?',
         [event.source, event.deliveryId],
@@ -124,12 +130,13 @@ export const eventOperations = {
 
   listEvents: operation(
     'read',
-    function* (_dialect, filter: EventFilter, before: string | null, limit: number) {
-      const { where, params } = whereClause(
-        { source: filter.source, outcome: filter.outcome },
-        before,
-      )
-      const rows = yield* all<EventRow>(`SELECT * FROM events ${where} ORDER BY id DESC LIMIT ?`, [
+    function* (dialect, filter: EventFilter, before: string | null, limit: number) {
+      const { sql, params } = whereOf([
+        ...equalTo({ 'events.source': filter.source, 'events.outcome': filter.outcome }),
+        ...eventConditions(dialect, filter),
+        ...olderThan('events.id', before),
+      ])
+      const rows = yield* all<EventRow>(`SELECT * FROM events ${sql} ORDER BY id DESC LIMIT ?`, [
         ...params,
         limit + 1,
       ])

@@ -1,6 +1,6 @@
 import type { CallbackRecord } from '../../model/callback.js'
 import type { Image, Phase, Run, RunAttempt, RunState, StepRef } from '../../model/run.js'
-import { inList, page, whereClause } from '../paging.js'
+import { equalTo, inList, olderThan, page } from '../paging.js'
 import { all, get, type Operation, operation, placeholders, run } from '../query.js'
 import {
   CALLBACK_COLUMNS,
@@ -15,6 +15,7 @@ import {
   toCallback,
   toRun,
 } from '../rows.js'
+import { runConditions, whereOf } from '../search.js'
 import type { NewJob, RunFilter, TokenRecord } from '../store.js'
 import { insertJobs } from './events.js'
 
@@ -81,17 +82,30 @@ export const runOperations = {
   listRuns: operation(
     'read',
     function* (dialect, filter: RunFilter, before: string | null, limit: number) {
-      const { where, params } = whereClause(
-        { repository: filter.repository, chain: filter.chain, state: filter.state },
-        before,
-      )
-      const runs = yield* runsWithSteps(dialect, `${where} ORDER BY id DESC LIMIT ?`, [
+      const { sql, params } = whereOf([
+        ...equalTo({ 'runs.state': filter.state }),
+        ...runConditions(dialect, filter),
+        ...olderThan('runs.id', before),
+      ])
+      const runs = yield* runsWithSteps(dialect, `${sql} ORDER BY id DESC LIMIT ?`, [
         ...params,
         limit + 1,
       ])
       return page(runs, limit)
     },
   ),
+
+  /** The latest run of each of these chains, when it has one (the chains page). */
+  latestRuns: operation('read', function* (dialect, chains: readonly string[]) {
+    const found: Run[] = []
+    for (const chain of chains) {
+      const [latest] = yield* runsWithSteps(dialect, 'WHERE chain = ? ORDER BY id DESC LIMIT 1', [
+        chain,
+      ])
+      if (latest) found.push(latest)
+    }
+    return found
+  }),
 
   /**
    * Saves a transition computed from the run at `run.version - 1`, with the jobs it causes and the

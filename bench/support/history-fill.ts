@@ -56,6 +56,9 @@ export function historyRow(n: number, total: number) {
     version: 4,
     attempt: 1,
     onFailure: [],
+    sourceCommit: null,
+    origin: null,
+    notes: [],
     steps: [1, 2].map(
       (index): Step => ({
         index,

@@ -9,17 +9,24 @@ import type { ServedSettings, Settings } from './config/settings.js'
 import { publicUrlPortWarning } from './config/warnings.js'
 import { createDeliverer, type Deliverer } from './deliverers/deliverer.js'
 import { createNotifier, type Notifier } from './deliverers/notifier.js'
+import { createImageReader, type ImageReader } from './deliverers/registry-reader.js'
 import { createApp } from './http/app.js'
+import { githubWebUrl } from './http/browser-guard.js'
 import { newId } from './ids.js'
 import { createMetrics } from './metrics.js'
 import { retryDelayMs } from './outbox/backoff.js'
 import { createClusterPacer, pacingKey, slotWaitLimit } from './outbox/cluster-pacer.js'
+import { commitStatusHandler } from './outbox/commit-status.js'
 import { notifyHandler } from './outbox/notify.js'
 import { notifyRegistryHandler } from './outbox/notify-registry.js'
+import { prepareImageHandler } from './outbox/prepare-image.js'
 import { OutboxRunner } from './outbox/runner.js'
 import { sendStepHandler } from './outbox/send-step.js'
 import { realClock } from './outbox/write-pacer.js'
+import { COMMIT_STATUS_JOB } from './runs/commit-status.js'
 import { startDeadlineSweep } from './runs/deadline-sweep.js'
+import { PREPARE_JOB } from './runs/effects.js'
+import { createRunWatch } from './runs/run-watch.js'
 import { createRunService, type RunService } from './runs/service.js'
 import { openStore } from './store/open-store.js'
 import { startRetention } from './store/retention.js'
@@ -34,6 +41,8 @@ export interface RelayOptions {
   /** Replaces the network side (tests); by default GitHub, webhooks and registries are called for real. */
   deliverer?: Deliverer
   notifier?: Notifier
+  /** Reads images from registries (digests, OCI labels); by default through their HTTP API. */
+  images?: ImageReader
   /** Per outbound HTTP request (GitHub, webhooks, registries). Default 10 s. */
   outboundTimeoutMs?: number
   /** The store can no longer work (its SQLite thread stopped); the CLI then exits, for a supervisor to restart it. */
@@ -55,6 +64,8 @@ export interface RelayOptions {
     retryDelay?: (tries: number) => number
     /** Tries of a registry callback before giving up (steps are bounded by their timeout instead). */
     registryTries?: number
+    /** How often long polls compare the runs they wait for with the database (other relays' changes). */
+    watchIntervalMs?: number
   }
 }
 
@@ -83,6 +94,8 @@ export class RelayStartError extends Error {
 const DEFAULT_LEASE_MS = 30_000
 const DEFAULT_POLL_MS = 500
 const DEFAULT_REGISTRY_TRIES = 8
+/** Tries to read a new run's image from a registry that answers 5xx or nothing, before going on. */
+const IMAGE_READ_TRIES = 3
 const DEFAULT_SHUTDOWN_GRACE_MS = 10_000
 
 /**
@@ -113,6 +126,11 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const retryDelay = options.outbox?.retryDelay ?? ((tries: number) => retryDelayMs(tries + 1))
   const now = () => new Date()
   const metrics = createMetrics(store, { defaultMetrics: options.defaultMetrics ?? true })
+  const watch = createRunWatch({
+    versions: (ids) => store.runVersions(ids),
+    intervalMs: options.outbox?.watchIntervalMs,
+    logger,
+  })
 
   const runs = createRunService({
     store,
@@ -122,6 +140,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     logger,
     metrics,
     onWork: () => outbox.kick(),
+    onRunChanged: (run) => watch.changed(run.id, run.version),
   })
   const deliverer =
     options.deliverer ??
@@ -140,6 +159,16 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     metrics,
     now,
   }
+  // Always the store's pacer, SQLite included: one code path, a pace that survives a restart,
+  // and a bounded wait for a slot, which keeps a backlog from outliving leases. Dispatches and
+  // commit statuses share it: both are GitHub writes under the same credentials.
+  const pacer = createClusterPacer(
+    store,
+    pacingKey(settings.github.auth, settings.github.apiUrl),
+    settings.github.writesPerMinute,
+    realClock,
+    slotWaitLimit(leaseMs),
+  )
   const outbox = new OutboxRunner({
     queue: store,
     owner,
@@ -149,18 +178,25 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     pollMs,
     concurrency: options.outbox?.concurrency,
     handlers: {
-      send: sendStepHandler({
+      send: sendStepHandler({ ...common, runs, pacer }),
+      [PREPARE_JOB]: prepareImageHandler({
         ...common,
         runs,
-        // Always the store's pacer, SQLite included: one code path, a pace that survives a
-        // restart, and a bounded wait for a slot, which keeps a backlog from outliving leases.
-        pacer: createClusterPacer(
-          store,
-          pacingKey(settings.github.auth, settings.github.apiUrl),
-          settings.github.writesPerMinute,
-          realClock,
-          slotWaitLimit(leaseMs),
-        ),
+        images:
+          options.images ??
+          createImageReader({
+            registries: settings.registries ?? [],
+            timeoutMs: options.outboundTimeoutMs,
+          }),
+        chains: () => settings.chains,
+        githubWebUrl: githubWebUrl(settings.github.apiUrl),
+        tries: IMAGE_READ_TRIES,
+      }),
+      [COMMIT_STATUS_JOB]: commitStatusHandler({
+        ...common,
+        pacer,
+        chains: () => settings.chains,
+        tries: options.outbox?.registryTries ?? DEFAULT_REGISTRY_TRIES,
       }),
       'notify-registry': notifyRegistryHandler({
         ...common,
@@ -175,7 +211,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     },
   })
 
-  const app = createApp({ store, runs, settings, logger, metrics })
+  const app = createApp({ store, runs, settings, logger, metrics, watch })
   const connections = drainOnClose(server)
   server.on('request', app)
   outbox.start()
@@ -204,7 +240,10 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     outbox,
     close() {
       closing ??= (async () => {
-        await connections.close(options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS)
+        // Long polls are answered now (nothing changed, as far as this relay knows), not cut.
+        const draining = connections.close(options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS)
+        watch.close()
+        await draining
         retention.stop()
         await deadlines.stop()
         await outbox.stop()

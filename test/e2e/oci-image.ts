@@ -23,15 +23,25 @@ function sha256(bytes: Buffer): string {
 
 /**
  * Writes a one-layer image as an OCI image layout, built here from nothing: no Docker, no base
- * image. The layer is one file whose text names the tag, so every tag is a different image.
+ * image. The layer is one file whose text names the tag (and `build`, to push a tag again as
+ * another image), so every tag is a different image; `labels` go in its config, as
+ * `docker build --label` and docker/metadata-action put them.
  */
-export function buildOciImage(dir: string, tag: string): OciImage {
-  const layout = join(dir, `image-${tag}`)
+export function buildOciImage(
+  dir: string,
+  tag: string,
+  { labels, build = '' }: { labels?: Record<string, string>; build?: string } = {},
+): OciImage {
+  const name = build ? `${tag}-${build}` : tag
+  const layout = join(dir, `image-${name}`)
   const blobs = join(layout, 'blobs', 'sha256')
   mkdirSync(blobs, { recursive: true })
-  const rootfs = join(dir, `rootfs-${tag}`)
+  const rootfs = join(dir, `rootfs-${name}`)
   mkdirSync(rootfs, { recursive: true })
-  writeFileSync(join(rootfs, 'hello.txt'), `hello from hookchain ${tag}\n`)
+  writeFileSync(
+    join(rootfs, 'hello.txt'),
+    `hello from hookchain ${tag}${build ? ` ${build}` : ''}\n`,
+  )
   // A reproducible tar: fixed order, time and owner.
   const tar = execFileSync('tar', [
     '--create',
@@ -56,7 +66,7 @@ export function buildOciImage(dir: string, tag: string): OciImage {
     json({
       architecture: 'amd64',
       os: 'linux',
-      config: { Cmd: ['cat', '/hello.txt'] },
+      config: { Cmd: ['cat', '/hello.txt'], ...(labels ? { Labels: labels } : {}) },
       rootfs: { type: 'layers', diff_ids: [sha256(tar)] },
     }),
   )

@@ -50,7 +50,7 @@ interface ClientPayload {
   callback_url?: string
   run_id?: string
   step?: number
-  image?: { tag?: string }
+  image?: { tag?: string; digest?: string | null }
 }
 
 let dir: string
@@ -78,6 +78,7 @@ function relayConfig(port: number, registryHost: string): string {
       cloudevents: { token: SECRETS.cloudevents, registry: zotHost(registryHost) },
     },
     registry_callbacks: { allowed_hosts: ['127.0.0.1'], allow_http: true },
+    registries: [{ host: registryHost, http: true }],
     chains: [
       {
         name: 'release',
@@ -87,6 +88,12 @@ function relayConfig(port: number, registryHost: string): string {
           { dispatch: { repository: 'acme/integration-tests', event_type: 'image-pushed' } },
           { dispatch: { repository: 'acme/deploy', event_type: 'deploy' } },
         ],
+      },
+      {
+        name: 'labelled',
+        match: { repository: 'acme/labelled', tags: ['v*'] },
+        report_to_commit: {},
+        steps: [{ dispatch: { repository: 'acme/labelled-tests', event_type: 'image-pushed' } }],
       },
       {
         name: 'hub',
@@ -144,8 +151,12 @@ describe.skipIf(missing.length > 0)('a real registry, the relay and the Action, 
   })
 
   /** Pushes a fresh image with skopeo; resolves with its manifest digest. */
-  async function pushImage(tag: string, repository = 'acme/app'): Promise<string> {
-    const image = buildOciImage(dir, tag)
+  async function pushImage(
+    tag: string,
+    repository = 'acme/app',
+    options: Parameters<typeof buildOciImage>[2] = {},
+  ): Promise<string> {
+    const image = buildOciImage(dir, tag, options)
     await copyToRegistry(image, `${registry.host}/${repository}:${tag}`)
     return image.digest
   }
@@ -331,6 +342,58 @@ describe.skipIf(missing.length > 0)('a real registry, the relay and the Action, 
     expect(metrics).toMatchObject({ Successes: metrics.Events, Failures: 0, Errors: 0 })
     for (const status of Object.keys(metrics.Statuses)) expect(status).toMatch(/^2\d\d /)
   })
+  it('sets commit statuses on the commit of the OCI labels of an image really pushed', async () => {
+    const sha = '3f1c9a7e5b2d8f4a6c0e1b3d5f7a9c2e4b6d8f0a'
+    // The relay's GitHub is the stand-in: its address stands for github.com in the label.
+    const digest = await pushImage('v51', 'acme/labelled', {
+      labels: {
+        'org.opencontainers.image.source': `${github.url}/acme/labelled`,
+        'org.opencontainers.image.revision': sha,
+      },
+    })
+    const step = await playStep('v51', 1, { jobStatus: 'success', inputs: { description: 'ok' } })
+    expect(step.payload).toMatchObject({ chain: 'labelled', image: { digest } })
+    expect(step.action.outputs['chain-state']).toBe('success')
+    const statuses = await github.waitForStatuses(
+      (all) => all.some((s) => s.context === 'hookchain/labelled/run' && s.state === 'success'),
+      20_000,
+    )
+    const mine = statuses.filter((s) => s.sha === sha)
+    expect(new Set(mine.map((s) => s.repository))).toEqual(new Set(['acme/labelled']))
+    expect(mine.filter((s) => s.context === 'hookchain/labelled/1').map((s) => s.state)).toEqual(
+      expect.arrayContaining(['pending', 'success']),
+    )
+    const run = await runOf(step.payload.run_id)
+    expect(run.source_commit).toEqual({ repository: 'acme/labelled', sha, from: 'oci-labels' })
+    expect(run.notes).toEqual([])
+    // Read anonymously from the real registry, which asks for no token: manifest, then config.
+    expect(run.image_reads.map((a) => a.status)).toEqual([200, 200])
+  })
+
+  it('pins a tag to the digest the real registry has for it, whatever the tag points to later', async () => {
+    const start = async (tag: string) => {
+      const response = await fetch(`${relay.url}/api/chains/edge/runs`, {
+        method: 'POST',
+        headers: { ...admin, 'content-type': 'application/json' },
+        body: JSON.stringify({ image: `${registry.host}/acme/pinned:${tag}` }),
+      })
+      expect(response.status).toBe(201)
+      const { run } = (await response.json()) as { run: RunJson }
+      return eventually(() =>
+        github.dispatches.find((d) => payloadOf(d).run_id === run.id),
+      ) as Promise<AcceptedDispatch>
+    }
+    const first = await pushImage('v8', 'acme/pinned', { build: 'first' })
+    const before = await start('v8')
+    expect(payloadOf(before).image).toMatchObject({ tag: 'v8', digest: first })
+    // The tag moves to another image: a run started now gets that one, the first keeps its own.
+    const second = await pushImage('v8', 'acme/pinned', { build: 'second' })
+    expect(second).not.toBe(first)
+    const after = await start('v8')
+    expect(payloadOf(after).image).toMatchObject({ tag: 'v8', digest: second })
+    expect((await runOf(payloadOf(before).run_id)).image.digest).toBe(first)
+  })
+
   it("completes a two-step chain started by Zot's CloudEvent for an image really pushed", async () => {
     const digest = await pushImage('v7', 'acme/edge')
     // What Zot sends for that push: its binary-mode CloudEvent, the manifest as the registry has it.

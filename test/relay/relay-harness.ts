@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import type { Chain, Settings } from '../../src/relay/config/settings.js'
+import { createImageReader, type ImageReader } from '../../src/relay/deliverers/registry-reader.js'
 import { type Relay, type RelayOptions, startRelay } from '../../src/relay/main.js'
 import { STAND_IN_TOKEN } from '../support/github-stand-in.js'
 import { dropSchema, newSchemaName, schemaUrl } from './store/postgres-factory.js'
@@ -115,6 +116,28 @@ export interface TestRelay {
   close(): Promise<void>
 }
 
+/**
+ * The registries of `settings.registries` read for real; any other (docker.io, quay.io…) is not
+ * reached from a test, and a run says so in its notes.
+ */
+export function listedRegistriesOnly(settings: Settings): ImageReader {
+  const reader = createImageReader({ registries: settings.registries ?? [], timeoutMs: 2000 })
+  return {
+    read(image, want) {
+      if ((settings.registries ?? []).some((r) => r.host === image.registry)) {
+        return reader.read(image, want)
+      }
+      return Promise.resolve({
+        digest: null,
+        labels: null,
+        attempts: [],
+        problem: `${image.registry} is not reached from tests`,
+        retryable: false,
+      })
+    },
+  }
+}
+
 /** A real relay on 127.0.0.1, port 0, with a real SQLite file in a temporary folder. */
 export async function startTestRelay(
   settings: Settings,
@@ -131,6 +154,7 @@ export async function startTestRelay(
     host: '127.0.0.1',
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     defaultMetrics: false,
+    images: listedRegistriesOnly(settings),
     ...options,
     outbox: { pollMs: 20, retryDelay: () => 50, ...options.outbox },
   })

@@ -248,3 +248,41 @@ describe('the stand-in for GitHub App installation tokens', () => {
     expect(response.status).toBe(404)
   })
 })
+
+describe('the stand-in for commit statuses', () => {
+  const sha = '3f1c9a7e5b2d8f4a6c0e1b3d5f7a9c2e4b6d8f0a'
+
+  it('accepts a status that fits repos/create-commit-status with 201 and records it', async () => {
+    const github = await start()
+    const response = await post(`${github.url}/repos/acme/app/statuses/${sha}`, {
+      state: 'success',
+      context: 'hookchain/release/1',
+      description: '387 tests PASSED',
+      target_url: 'https://github.com/acme/tests/actions/runs/1',
+    })
+    expect(response.status).toBe(201)
+    expect(await response.json()).toMatchObject({
+      state: 'success',
+      context: 'hookchain/release/1',
+    })
+    expect(github.statuses).toMatchObject([
+      { repository: 'acme/app', sha, state: 'success', description: '387 tests PASSED' },
+    ])
+  })
+
+  it.each([
+    ['no state', { context: 'ci' }, /state/],
+    ['an unknown state', { state: 'cancelled' }, /state/],
+    [
+      'a description over 140 characters',
+      { state: 'error', description: 'x'.repeat(141) },
+      /description is too long/,
+    ],
+  ])('refuses %s with 422', async (_name, body, message) => {
+    const github = await start()
+    const response = await post(`${github.url}/repos/acme/app/statuses/${sha}`, body)
+    expect(response.status).toBe(422)
+    expect(((await response.json()) as { message: string }).message).toMatch(message)
+    expect(github.statuses).toEqual([])
+  })
+})

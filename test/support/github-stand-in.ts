@@ -50,6 +50,17 @@ export interface AcceptedDispatch {
   receivedAt: Date
 }
 
+export interface AcceptedStatus {
+  /** `owner/name` as the path gave it. */
+  repository: string
+  sha: string
+  state: string
+  context: string
+  description: string | undefined
+  targetUrl: string | undefined
+  receivedAt: Date
+}
+
 export interface Fault {
   status: number
   headers?: Record<string, string>
@@ -58,7 +69,7 @@ export interface Fault {
 }
 
 /** Which requests a fault or a hang applies to. */
-export type FaultRoute = 'dispatches' | 'access_tokens' | 'any'
+export type FaultRoute = 'dispatches' | 'access_tokens' | 'statuses' | 'any'
 
 export interface GitHubStandIn {
   /** Use as `github.api_url`. */
@@ -67,6 +78,13 @@ export interface GitHubStandIn {
   requests: RecordedRequest[]
   /** The dispatches answered 204. */
   dispatches: AcceptedDispatch[]
+  /** The commit statuses answered 201. */
+  statuses: AcceptedStatus[]
+  /** Resolves with the accepted statuses once `until` holds for them. */
+  waitForStatuses(
+    until: (statuses: AcceptedStatus[]) => boolean,
+    timeoutMs?: number,
+  ): Promise<AcceptedStatus[]>
   /** Installation tokens handed out (they are then accepted). */
   issuedTokens: string[]
   /** Resolves with the accepted dispatches once there are at least `count`. */
@@ -87,9 +105,13 @@ const DISPATCH_DOCS = `${DOCS}/repos/repos#create-a-repository-dispatch-event`
 const TOKEN_DOCS = `${DOCS}/apps/apps#create-an-installation-access-token-for-an-app`
 const DISPATCH_PATH = /^\/repos\/([^/]+)\/([^/]+)\/dispatches$/
 const TOKEN_PATH = /^\/app\/installations\/([^/]+)\/access_tokens$/
+const STATUS_PATH = /^\/repos\/([^/]+)\/([^/]+)\/statuses\/([^/]+)$/
+const STATUS_DOCS = `${DOCS}/commits/statuses#create-a-commit-status`
 const PAYLOAD_MAX_BYTES = 64 * 1024
 
-let validators: { dispatch: ValidateFunction; accessToken: ValidateFunction } | undefined
+let validators:
+  | { dispatch: ValidateFunction; accessToken: ValidateFunction; status: ValidateFunction }
+  | undefined
 
 /** Request-body validators built from GitHub's OpenAPI description, once per process. */
 function bodyValidators() {
@@ -99,6 +121,7 @@ function bodyValidators() {
     validators = {
       dispatch: ajv.compile(requestBodySchema('repos/create-dispatch-event')),
       accessToken: ajv.compile(requestBodySchema('apps/create-installation-access-token')),
+      status: ajv.compile(requestBodySchema('repos/create-commit-status')),
     }
   }
   return validators
@@ -125,6 +148,7 @@ export async function startGitHubStandIn(
   let repositories = normaliseRepositories(options.repositories ?? null)
   const requests: RecordedRequest[] = []
   const dispatches: AcceptedDispatch[] = []
+  const statuses: AcceptedStatus[] = []
   const issuedTokens: string[] = []
   const planned: { route: FaultRoute; remaining: number; action: Action }[] = []
   const listeners = new Set<() => void>()
@@ -170,10 +194,11 @@ export async function startGitHubStandIn(
     const pathname = new URL(recorded.path, 'http://stand-in').pathname
     const dispatch = recorded.method === 'POST' ? DISPATCH_PATH.exec(pathname) : null
     const tokenRoute = recorded.method === 'POST' ? TOKEN_PATH.exec(pathname) : null
-    if (!dispatch && !tokenRoute)
+    const statusRoute = recorded.method === 'POST' ? STATUS_PATH.exec(pathname) : null
+    if (!dispatch && !tokenRoute && !statusRoute)
       return answer(404, { message: 'Not Found', documentation_url: DOCS })
 
-    const action = plannedFor(dispatch ? 'dispatches' : 'access_tokens')
+    const action = plannedFor(dispatch ? 'dispatches' : statusRoute ? 'statuses' : 'access_tokens')
     if (action?.kind === 'hang') return
     if (action?.kind === 'fail') {
       const { status, headers, body } = action.fault
@@ -182,6 +207,64 @@ export async function startGitHubStandIn(
         body ?? { message: defaultMessage(status), documentation_url: DOCS },
         headers,
       )
+    }
+
+    if (statusRoute) {
+      const owner = decodeURIComponent(statusRoute[1] ?? '')
+      const repo = decodeURIComponent(statusRoute[2] ?? '')
+      const sha = decodeURIComponent(statusRoute[3] ?? '')
+      const credential = credentialOf(request.headers.authorization)
+      if (!credential || !tokens.has(credential)) {
+        return answer(401, { message: 'Bad credentials', documentation_url: DOCS, status: '401' })
+      }
+      if (repositories && !repositories.has(`${owner}/${repo}`.toLowerCase())) {
+        return answer(404, { message: 'Not Found', documentation_url: STATUS_DOCS, status: '404' })
+      }
+      if (typeof recorded.body === 'string') {
+        return answer(400, { message: 'Problems parsing JSON', documentation_url: STATUS_DOCS })
+      }
+      const problems = validate.status(recorded.body) ? [] : describe(validate.status.errors)
+      const body = (recorded.body ?? {}) as {
+        state?: string
+        context?: string
+        description?: string
+        target_url?: string
+      }
+      if (!/^[0-9a-f]{40}$/.test(sha)) {
+        problems.push({ field: 'sha', code: 'invalid', message: `No commit found for SHA: ${sha}` })
+      }
+      if ((body.description?.length ?? 0) > 140) {
+        problems.push({
+          field: 'description',
+          code: 'custom',
+          message: 'description is too long (maximum is 140 characters)',
+        })
+      }
+      if (problems.length > 0) return answer(422, validationFailed(problems, STATUS_DOCS))
+      const accepted: AcceptedStatus = {
+        repository: `${owner}/${repo}`,
+        sha,
+        state: body.state ?? '',
+        context: body.context ?? 'default',
+        description: body.description,
+        targetUrl: body.target_url,
+        receivedAt: recorded.receivedAt,
+      }
+      statuses.push(accepted)
+      const at = recorded.receivedAt.toISOString().replace(/\.\d{3}Z$/, 'Z')
+      return answer(201, {
+        url: `https://api.github.com/repos/${owner}/${repo}/statuses/${sha}`,
+        avatar_url: null,
+        id: statuses.length,
+        node_id: `SC_${statuses.length}`,
+        state: accepted.state,
+        description: accepted.description ?? null,
+        target_url: accepted.targetUrl ?? null,
+        context: accepted.context,
+        created_at: at,
+        updated_at: at,
+        creator: null,
+      })
     }
 
     if (dispatch) {
@@ -268,7 +351,20 @@ export async function startGitHubStandIn(
     url: server.url,
     requests,
     dispatches,
+    statuses,
     issuedTokens,
+    waitForStatuses(until, timeoutMs = 5000) {
+      return waitUntil(
+        () => (until(statuses) ? [...statuses] : undefined),
+        (changed) => {
+          listeners.add(changed)
+          return () => listeners.delete(changed)
+        },
+        timeoutMs,
+        () =>
+          `the GitHub stand-in's ${statuses.length} statuses never met the condition: ${JSON.stringify(statuses.map((s) => [s.context, s.state]))}`,
+      )
+    },
     waitForDispatches(count, timeoutMs = 5000) {
       return waitUntil(
         () => (dispatches.length >= count ? [...dispatches] : undefined),

@@ -118,3 +118,33 @@ export function pubSubClaims(
     ...changes,
   }
 }
+
+/** The claims of a GitHub Actions job's OIDC token, valid for the next five minutes. */
+export function githubJobClaims(
+  issuer: LocalOidcIssuer,
+  job: { repository: string; sha: string; audience?: string },
+  changes: JWTPayload = {},
+): JWTPayload {
+  const [owner] = job.repository.split('/')
+  return {
+    jti: `${Math.random().toString(36).slice(2)}-${Date.now()}`,
+    sub: `repo:${job.repository}:ref:refs/heads/main`,
+    aud: job.audience ?? 'hookchain',
+    ref: 'refs/heads/main',
+    sha: job.sha,
+    repository: job.repository,
+    repository_owner: owner,
+    run_id: '4242',
+    run_number: '17',
+    run_attempt: '1',
+    actor: 'octo-dev',
+    workflow: 'Build',
+    event_name: 'push',
+    job_workflow_ref: `${job.repository}/.github/workflows/build.yml@refs/heads/main`,
+    iss: issuer.url,
+    nbf: epoch(-5),
+    iat: epoch(-5),
+    exp: epoch(295),
+    ...changes,
+  }
+}

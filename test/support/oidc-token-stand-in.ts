@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import { startLoopbackServer } from './loopback-server.js'
+import { githubJobClaims, type LocalOidcIssuer } from './oidc-issuer.js'
 
 /** The issuer of GitHub Actions' OIDC tokens. */
 export const GITHUB_OIDC_ISSUER = 'https://token.actions.githubusercontent.com'
@@ -35,12 +36,15 @@ export interface OidcTokenStandIn {
 export async function startOidcTokenStandIn(options: {
   repository: string
   sha: string
-  signingKey: string
+  /** HS256 tokens for a stand-in relay; or, with `issuer`, none. */
+  signingKey?: string
+  /** Tokens this issuer signs (RS256, with its published key): what a real relay verifies. */
+  issuer?: LocalOidcIssuer
 }): Promise<OidcTokenStandIn> {
   const requestToken = randomBytes(16).toString('hex')
   const issued: OidcTokenStandIn['issued'] = []
   const audiences: OidcTokenStandIn['audiences'] = []
-  const server = await startLoopbackServer((request, response) => {
+  const server = await startLoopbackServer(async (request, response) => {
     const url = new URL(request.url ?? '/', 'http://stand-in')
     if (request.method !== 'GET' || url.pathname !== '/idtoken') {
       response.writeHead(404).end()
@@ -55,17 +59,26 @@ export async function startOidcTokenStandIn(options: {
     audiences.push(audience)
     // GitHub's default audience is the URL of the repository's owner.
     const aud = audience ?? `https://github.com/${options.repository.split('/')[0]}`
-    const token = signJobToken(
-      {
-        iss: GITHUB_OIDC_ISSUER,
-        aud,
-        sub: `repo:${options.repository}:ref:refs/heads/main`,
-        repository: options.repository,
-        sha: options.sha,
-        exp: Math.floor(Date.now() / 1000) + 300,
-      },
-      options.signingKey,
-    )
+    const { issuer } = options
+    const token = issuer
+      ? await issuer.sign(
+          githubJobClaims(issuer, {
+            repository: options.repository,
+            sha: options.sha,
+            audience: aud,
+          }),
+        )
+      : signJobToken(
+          {
+            iss: GITHUB_OIDC_ISSUER,
+            aud,
+            sub: `repo:${options.repository}:ref:refs/heads/main`,
+            repository: options.repository,
+            sha: options.sha,
+            exp: Math.floor(Date.now() / 1000) + 300,
+          },
+          options.signingKey ?? '',
+        )
     issued.push({ audience: aud, token })
     response.writeHead(200, { 'content-type': 'application/json; charset=utf-8' })
     response.end(JSON.stringify({ value: token }))

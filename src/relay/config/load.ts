@@ -9,7 +9,10 @@ import { checkRules, readPrivateKey } from './rules.js'
 import {
   DEFAULT_API_URL,
   DEFAULT_APPROVAL_TIMEOUT,
+  DEFAULT_COMMIT_CONTEXT,
   DEFAULT_NOTIFY_EVENTS,
+  DEFAULT_OIDC_AUDIENCE,
+  DEFAULT_OIDC_ISSUER,
   DEFAULT_REJECTED_PAYLOAD_RETENTION,
   DEFAULT_RETENTION,
   DEFAULT_RUNS_PER_DELIVERY,
@@ -178,6 +181,10 @@ function toSettings(raw: RawConfig, privateKey: string | null): Omit<Settings, '
       apiUrl: withoutTrailingSlash(github.api_url ?? DEFAULT_API_URL),
       auth,
       writesPerMinute: github.writes_per_minute ?? DEFAULT_WRITES_PER_MINUTE,
+      oidc: {
+        issuer: github.oidc?.issuer ?? DEFAULT_OIDC_ISSUER,
+        audience: github.oidc?.audience ?? DEFAULT_OIDC_AUDIENCE,
+      },
     },
     sources,
     sourceBlocks,
@@ -185,6 +192,12 @@ function toSettings(raw: RawConfig, privateKey: string | null): Omit<Settings, '
       allowedHosts: [...new Set((callbacks.allowed_hosts ?? []).map((h) => h.toLowerCase()))],
       allowHttp: callbacks.allow_http ?? false,
     },
+    registries: (raw.registries ?? []).map((registry) => ({
+      host: registry.host.toLowerCase(),
+      username: registry.username ?? null,
+      password: registry.password ?? null,
+      http: registry.http ?? false,
+    })),
     chains: (raw.chains ?? []).map((chain) => ({
       name: chain.name,
       match: { repository: chain.match.repository, tags: chain.match.tags ?? null },
@@ -192,6 +205,10 @@ function toSettings(raw: RawConfig, privateKey: string | null): Omit<Settings, '
       steps: chain.steps.map(toStep),
       onFailure: (chain.on_failure ?? []).map(toSentStep),
       notify: (chain.notify ?? []).map(toNotifyTarget),
+      start: chain.start ? { repositories: chain.start.repositories } : null,
+      reportToCommit: chain.report_to_commit
+        ? { context: chain.report_to_commit.context ?? DEFAULT_COMMIT_CONTEXT }
+        : null,
     })),
     retentionMs: maxAge === FOREVER ? null : durationMs(maxAge),
     rejectedPayloadMs: durationMs(

@@ -3,7 +3,7 @@ import { getErrorMessage } from '../../shared/errors.js'
 import { globProblem } from '../model/glob.js'
 import { formatDuration, parseDuration } from './duration.js'
 import { type ConfigPath, isMapping } from './path.js'
-import { HTTP_URL_PATTERN } from './schema.js'
+import { COMMIT_CONTEXT_PLACEHOLDERS, HTTP_URL_PATTERN } from './schema.js'
 import type { PathProblem } from './validate.js'
 
 export const STEP_TIMEOUT_MIN_MS = 1_000
@@ -35,6 +35,8 @@ export function checkRules(config: unknown): PathProblem[] {
     null,
   )
 
+  checkRegistries(config.registries, problems)
+
   const chains = Array.isArray(config.chains) ? config.chains : []
   const firstIndexOf = new Map<string, number>()
   chains.forEach((chain: unknown, i) => {
@@ -50,6 +52,11 @@ export function checkRules(config: unknown): PathProblem[] {
       }
     }
     checkGlobs(chain.match, ['chains', i, 'match'], problems)
+    if (isMapping(chain.start) && Array.isArray(chain.start.repositories)) {
+      chain.start.repositories.forEach((glob: unknown, r) => {
+        checkGlob(glob, ['chains', i, 'start', 'repositories', r], problems)
+      })
+    }
     const timeoutPath = ['chains', i, 'step_timeout']
     checkDuration(
       chain.step_timeout,
@@ -87,6 +94,10 @@ export function checkRules(config: unknown): PathProblem[] {
     onFailure.forEach((step: unknown, j) => {
       checkWebhook(step, ['chains', i, 'on_failure', j])
     })
+    if (isMapping(chain.report_to_commit)) {
+      const path = ['chains', i, 'report_to_commit', 'context']
+      problems.push(...checkContextTemplate(chain.report_to_commit.context, path))
+    }
     const notify = Array.isArray(chain.notify) ? chain.notify : []
     notify.forEach((target: unknown, j) => {
       if (!isMapping(target)) return
@@ -103,6 +114,51 @@ export function checkRules(config: unknown): PathProblem[] {
     })
   })
   return problems
+}
+
+/** Each registry once; a username goes with a password. */
+function checkRegistries(registries: unknown, problems: PathProblem[]): void {
+  if (!Array.isArray(registries)) return
+  const firstIndexOf = new Map<string, number>()
+  registries.forEach((registry: unknown, i) => {
+    if (!isMapping(registry)) return
+    if (typeof registry.host === 'string') {
+      const host = registry.host.toLowerCase()
+      const first = firstIndexOf.get(host)
+      if (first === undefined) firstIndexOf.set(host, i)
+      else {
+        problems.push({
+          path: ['registries', i, 'host'],
+          message: `'${registry.host}' is already the host of registries[${first}]: list each registry once`,
+        })
+      }
+    }
+    const hasUser = registry.username !== undefined
+    const hasPassword = registry.password !== undefined
+    if (hasUser !== hasPassword) {
+      problems.push({
+        path: ['registries', i, hasUser ? 'password' : 'username'],
+        message: hasUser
+          ? 'is required with username'
+          : 'is required with password: registries take both, or neither for anonymous reads',
+      })
+    }
+  })
+}
+
+/** `{chain}` and `{step}` are the only placeholders of a status context. */
+function checkContextTemplate(value: unknown, path: ConfigPath): PathProblem[] {
+  if (typeof value !== 'string') return []
+  const unknown = [...value.matchAll(/\{([^{}]*)\}/g)]
+    .map((match) => match[1] ?? '')
+    .filter((name) => !(COMMIT_CONTEXT_PLACEHOLDERS as readonly string[]).includes(name))
+  if (unknown.length === 0) return []
+  return [
+    {
+      path,
+      message: `has the placeholder {${unknown[0]}}: only ${COMMIT_CONTEXT_PLACEHOLDERS.map((p) => `{${p}}`).join(' and ')} are replaced`,
+    },
+  ]
 }
 
 function checkUrl(
@@ -172,16 +228,16 @@ export function readPrivateKey(
 /** `match.repository` and `match.tags` must be globs the matcher takes. */
 function checkGlobs(match: unknown, path: ConfigPath, problems: PathProblem[]): void {
   if (!isMapping(match)) return
-  const check = (pattern: unknown, at: ConfigPath) => {
-    if (typeof pattern !== 'string') return
-    const problem = globProblem(pattern.replace(/^!/, ''))
-    if (problem)
-      problems.push({ path: at, message: `"${pattern}" is not a usable glob: ${problem}` })
-  }
-  check(match.repository, [...path, 'repository'])
+  checkGlob(match.repository, [...path, 'repository'], problems)
   if (Array.isArray(match.tags)) {
     match.tags.forEach((tag: unknown, t) => {
-      check(tag, [...path, 'tags', t])
+      checkGlob(tag, [...path, 'tags', t], problems)
     })
   }
+}
+
+function checkGlob(pattern: unknown, path: ConfigPath, problems: PathProblem[]): void {
+  if (typeof pattern !== 'string') return
+  const problem = globProblem(pattern.replace(/^!/, ''))
+  if (problem) problems.push({ path, message: `"${pattern}" is not a usable glob: ${problem}` })
 }

@@ -1,4 +1,6 @@
 import type { JSONSchemaType } from 'ajv'
+import { ISSUER_URL_MESSAGE, ISSUER_URL_PATTERN } from '../identity/issuer-url.js'
+import { REGISTRY_HOST_PATTERN } from '../sources/image-reference.js'
 import { SOURCES } from '../sources/index.js'
 import { SECRET_MIN_LENGTH, secretSetting } from '../sources/settings-fields.js'
 import { DURATION_PATTERN } from './duration.js'
@@ -10,6 +12,7 @@ export interface RawConfig {
   github?: RawGitHub
   sources?: RawSources
   registry_callbacks?: RawRegistryCallbacks
+  registries?: RawRegistry[]
   retention?: { max_age?: string; rejected_payloads?: string }
   limits?: { runs_per_delivery?: number }
   metrics?: { require_admin_token?: boolean }
@@ -21,6 +24,7 @@ export interface RawGitHub {
   token?: string
   app?: RawGitHubApp
   writes_per_minute?: number
+  oidc?: { issuer?: string; audience?: string }
 }
 
 export interface RawGitHubApp {
@@ -31,6 +35,13 @@ export interface RawGitHubApp {
 
 /** `sources.<name>`: each source's own block (see `Source.config`). */
 export type RawSources = Record<string, Record<string, unknown>>
+
+export interface RawRegistry {
+  host: string
+  username?: string
+  password?: string
+  http?: boolean
+}
 
 export interface RawRegistryCallbacks {
   allowed_hosts?: string[]
@@ -44,6 +55,8 @@ export interface RawChain {
   steps: RawStep[]
   on_failure?: RawSentStep[]
   notify?: RawNotifyTarget[]
+  start?: { repositories: string[] }
+  report_to_commit?: { context?: string }
 }
 
 /** A step that is sent somewhere: exactly one of the two keys. */
@@ -84,6 +97,11 @@ export const DEFAULT_RUNS_PER_DELIVERY = 100
 export const FOREVER = 'forever'
 export const EVENT_TYPE_MAX = 100
 export const CHAIN_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$'
+export const DEFAULT_OIDC_ISSUER = 'https://token.actions.githubusercontent.com'
+export const DEFAULT_OIDC_AUDIENCE = 'hookchain'
+export const DEFAULT_COMMIT_CONTEXT = 'hookchain/{chain}/{step}'
+/** The placeholders of `report_to_commit.context`. */
+export const COMMIT_CONTEXT_PLACEHOLDERS = ['chain', 'step'] as const
 
 export const HTTP_URL_PATTERN = '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#@]+(?:[/?#]\\S*)?$'
 const DURATION_MESSAGE = 'must be a duration such as 90s, 30m or 2h'
@@ -368,6 +386,53 @@ const chainSchema: JSONSchemaType<RawChain> = {
       minItems: 1,
       nullable: true,
     },
+    start: {
+      type: 'object',
+      title: 'Start',
+      description:
+        "Lets workflows start this chain for an image they built: the hookchain Action's start mode calls `POST /api/chains/<name>/runs` with the job's GitHub OIDC token, which the relay checks against `github.oidc`. Without `start`, only the admin token may start the chain by hand.",
+      properties: {
+        repositories: {
+          type: 'array',
+          title: 'Repositories',
+          description:
+            'The repositories whose workflows may start the chain, as owner/name or globs over them (`acme/*`), compared with the `repository` claim of the token, ignoring case.',
+          items: {
+            type: 'string',
+            title: 'Repository',
+            description: 'owner/name, or a glob such as acme/*.',
+            maxLength: 200,
+            pattern: '^[^\\s/]+/[^\\s/]+$',
+            patternErrorMessage: 'must be owner/name or a glob over them, like acme/app or acme/*',
+          },
+          minItems: 1,
+        },
+      },
+      required: ['repositories'],
+      additionalProperties: false,
+      nullable: true,
+    },
+    report_to_commit: {
+      type: 'object',
+      title: 'Report to commit',
+      description:
+        "Sets each step's start and end, and the run's state, as commit statuses on the commit the image was built from: the one the start request names, GitHub Packages' labels, or the image's OCI labels `org.opencontainers.image.source` and `org.opencontainers.image.revision`, read from the registry (see `registries`). The GitHub token (or App) needs Commit statuses: write on that repository. The writes are paced with the dispatches and never hold up or fail the chain.",
+      properties: {
+        context: {
+          type: 'string',
+          title: 'Context',
+          description:
+            "The statuses' context: `{chain}` is the chain's name, `{step}` the step's (`1`, `2.1` for a branch, `on_failure.1`), or `run` for the run's own status.",
+          default: DEFAULT_COMMIT_CONTEXT,
+          minLength: 1,
+          maxLength: 100,
+          examples: [DEFAULT_COMMIT_CONTEXT, 'deploy/{step}'],
+          nullable: true,
+        },
+      },
+      additionalProperties: false,
+      nullable: true,
+    },
   },
   required: ['name', 'match', 'steps'],
   additionalProperties: false,
@@ -458,6 +523,39 @@ export const configSchema: JSONSchemaType<RawConfig> = {
           default: DEFAULT_WRITES_PER_MINUTE,
           nullable: true,
         },
+        oidc: {
+          type: 'object',
+          title: 'OIDC',
+          description:
+            "Whose OIDC tokens may start chains from a workflow (a chain's `start`): the job's token must be signed by the issuer, whose keys are found by OpenID discovery, and be for the audience.",
+          properties: {
+            issuer: {
+              type: 'string',
+              title: 'Issuer',
+              description: `${DEFAULT_OIDC_ISSUER} for github.com; \`https://HOST/_services/token\` for GitHub Enterprise Server. Plain http only on loopback, for tests.`,
+              default: DEFAULT_OIDC_ISSUER,
+              maxLength: 2048,
+              pattern: ISSUER_URL_PATTERN,
+              patternErrorMessage: ISSUER_URL_MESSAGE,
+              nullable: true,
+            },
+            audience: {
+              type: 'string',
+              title: 'Audience',
+              description:
+                "The `aud` the tokens must carry: the Action's `audience` input asks the runner for it.",
+              default: DEFAULT_OIDC_AUDIENCE,
+              minLength: 1,
+              maxLength: 256,
+              pattern: '^\\S+$',
+              patternErrorMessage: 'must be one word, without spaces, like hookchain',
+              nullable: true,
+            },
+          },
+          additionalProperties: false,
+          default: {},
+          nullable: true,
+        },
       },
       not: { required: ['token', 'app'] },
       additionalProperties: false,
@@ -507,6 +605,56 @@ export const configSchema: JSONSchemaType<RawConfig> = {
       },
       additionalProperties: false,
       default: {},
+      nullable: true,
+    },
+    registries: {
+      type: 'array',
+      title: 'Registries',
+      description:
+        "How the relay reads images through a registry's HTTP API: to pin a pushed tag to its digest, and to find the source commit in the OCI labels. A registry not listed is read anonymously over https, and only at public addresses.",
+      items: {
+        type: 'object',
+        title: 'Registry',
+        description: 'A registry host and the credentials to read it with.',
+        properties: {
+          host: {
+            type: 'string',
+            title: 'Host',
+            description:
+              'The registry as image references name it, with its port if any: `registry.example.com:5000`, `ghcr.io`, `docker.io`.',
+            maxLength: 255,
+            pattern: REGISTRY_HOST_PATTERN,
+            patternErrorMessage:
+              'must be a registry host such as registry.example.com:5000 (no scheme, no path)',
+          },
+          username: {
+            type: 'string',
+            title: 'Username',
+            description: 'Who reads the images (pull access is enough).',
+            minLength: 1,
+            nullable: true,
+          },
+          password: {
+            type: 'string',
+            title: 'Password',
+            description: 'Its password or access token, with `username`.',
+            minLength: 1,
+            writeOnly: true,
+            nullable: true,
+          },
+          http: {
+            type: 'boolean',
+            title: 'Plain HTTP',
+            description:
+              'Read over plain http rather than https: only for a registry on a trusted network.',
+            default: false,
+            nullable: true,
+          },
+        },
+        required: ['host'],
+        additionalProperties: false,
+      },
+      default: [],
       nullable: true,
     },
     retention: {

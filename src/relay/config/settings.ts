@@ -15,6 +15,8 @@ export interface Settings {
    */
   sourceBlocks: Record<string, Record<string, unknown>>
   registryCallbacks: { allowedHosts: string[]; allowHttp: boolean }
+  /** How the relay reads images from registries (digests, OCI labels); anonymous for a host not listed. */
+  registries?: RegistryAccess[]
   chains: Chain[]
   /** The values of every secret in the config, kept out of logs and of what the history stores. */
   secrets: readonly string[]
@@ -37,6 +39,25 @@ export interface GitHubSettings {
   auth: GitHubAuth | null
   /** 0 = unpaced. */
   writesPerMinute: number
+  /** Whose OIDC tokens may start chains (`github.oidc`); the defaults when left out. */
+  oidc?: OidcSettings
+}
+
+export interface OidcSettings {
+  /** The issuer of GitHub Actions' job tokens, or a GitHub Enterprise Server's. */
+  issuer: string
+  /** The `aud` a job's token must carry. */
+  audience: string
+}
+
+/** `registries[]`: a registry the relay reads images from, and how. */
+export interface RegistryAccess {
+  /** `registry.example.com:5000`, lower-case, as image references name it. */
+  host: string
+  username: string | null
+  password: string | null
+  /** Plain http: only for a registry on a trusted network. */
+  http: boolean
 }
 
 export type GitHubAuth =
@@ -50,6 +71,10 @@ export interface Chain {
   steps: StepSpec[]
   onFailure: SentStepSpec[]
   notify: NotifyTarget[]
+  /** Who may start it from a workflow with the job's OIDC token; absent: nobody but the admin. */
+  start?: { repositories: string[] } | null
+  /** Commit statuses on the image's source commit; absent: none. */
+  reportToCommit?: { context: string } | null
 }
 
 /** A step that is sent somewhere. */

@@ -25,6 +25,18 @@ export function settingsWarnings(settings: Settings): string[] {
       `github has neither token nor app: the dispatch steps of ${dispatching.join(', ')} will end as error until credentials are configured`,
     )
   }
+  const reporting = settings.chains.filter((chain) => chain.reportToCommit).map((c) => c.name)
+  if (settings.github.auth === null && reporting.length > 0) {
+    warnings.push(
+      `github has neither token nor app: the commit statuses of ${reporting.join(', ')} will be refused until credentials with Commit statuses: write are configured`,
+    )
+  }
+  const plain = (settings.registries ?? []).filter((r) => r.http).map((r) => r.host)
+  if (plain.length > 0) {
+    warnings.push(
+      `registries ${plain.join(', ')} are read over plain HTTP (http: true), credentials and all; keep it for registries on a trusted network`,
+    )
+  }
   if (settings.registryCallbacks.allowHttp) {
     warnings.push(
       'registry_callbacks.allow_http is true: registry callbacks may be sent over plain HTTP; keep it for registries on a trusted network',

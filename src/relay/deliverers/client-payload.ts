@@ -39,6 +39,8 @@ export interface StepContext {
   steps: number
   attempt: number
   push: PushEvent
+  /** The run's image, its digest pinned when the push named only a tag; default: the push's. */
+  image?: Image
   /** For an `on_failure` step: the last image the chain succeeded for, or null. */
   previous?: Image | null
 }
@@ -64,8 +66,8 @@ export function buildClientPayload(context: StepContext): ClientPayload {
 }
 
 /** The pushed image; `previous` only for a step that was told of one (a rollback). */
-export function payloadImage({ push, previous }: StepContext): PayloadImage {
-  const image = imageOf(push)
+export function payloadImage({ push, image: pinned, previous }: StepContext): PayloadImage {
+  const image = pinned ?? imageOf(push)
   if (previous === undefined) return image
   return {
     ...image,

@@ -4,7 +4,7 @@ import type { SentStepSpec, Settings } from '../config/settings.js'
 import { type Step, type StepRef, stepName } from '../model/run.js'
 import type { DeliveryOutcome } from './attempt.js'
 import { buildClientPayload, type StepContext } from './client-payload.js'
-import { createGitHubDispatcher } from './github-dispatcher.js'
+import { type CommitStatusBody, createGitHubDispatcher } from './github-dispatcher.js'
 import { createRegistryCallbackSender } from './registry-callback-sender.js'
 import { buildWebhookPayload } from './webhook-payload.js'
 import { createWebhookSender } from './webhook-sender.js'
@@ -16,6 +16,8 @@ export interface Deliverer {
   send(step: Step, context: StepContext): Promise<DeliveryOutcome>
   /** Tells a registry's own callback_url how a run ended. */
   registry(url: string, result: Callback): Promise<DeliveryOutcome>
+  /** Sets a commit status on `sha` of the GitHub repository `owner/name`. */
+  commitStatus(repository: string, sha: string, status: CommitStatusBody): Promise<DeliveryOutcome>
 }
 
 export interface DelivererOptions {
@@ -73,6 +75,7 @@ export function createDeliverer(settings: Settings, options: DelivererOptions): 
       return webhooks.send(step.target, secret, buildWebhookPayload(context), messageId)
     },
     registry: (url, result) => registries.send(url, result),
+    commitStatus: (repository, sha, status) => github.commitStatus(repository, sha, status),
   }
 }
 

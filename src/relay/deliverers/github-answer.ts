@@ -16,6 +16,7 @@ export interface GitHubAnswer {
 /** What the request was for: the advice in an error depends on it. */
 export type GitHubCall =
   | { kind: 'dispatch'; repository: string; credentials: 'token' | 'app' }
+  | { kind: 'commit-status'; repository: string; sha: string; credentials: 'token' | 'app' }
   | { kind: 'installation-token'; installationId: number; appId: string }
   | { kind: 'other'; description: string }
 
@@ -94,6 +95,8 @@ function advice(status: number, call: GitHubCall): string {
   switch (call.kind) {
     case 'dispatch':
       return dispatchAdvice(status, call.repository, call.credentials)
+    case 'commit-status':
+      return commitStatusAdvice(status, call.repository, call.sha, call.credentials)
     case 'installation-token':
       return installationTokenAdvice(status, call.installationId, call.appId)
     case 'other':
@@ -116,6 +119,29 @@ function dispatchAdvice(status: number, repository: string, credentials: 'token'
       return `GitHub refused the dispatch to ${repository}; check the step's event_type (1 to 100 characters) and that client_payload has at most 10 keys and under 64 KB`
     default:
       return `GitHub refused the dispatch to ${repository}`
+  }
+}
+
+function commitStatusAdvice(
+  status: number,
+  repository: string,
+  sha: string,
+  credentials: 'token' | 'app',
+): string {
+  const holder = credentials === 'app' ? 'the GitHub App installation' : 'the token'
+  switch (status) {
+    case 401:
+      return credentials === 'app'
+        ? 'the installation token was refused; check github.app (app_id, private_key_file, installation_id)'
+        : 'the token is invalid or expired; set a valid github.token in the relay config'
+    case 403:
+      return `${holder} may not set commit statuses on ${repository}; it needs Commit statuses: write there (classic tokens: the repo:status scope)`
+    case 404:
+      return `${repository} does not exist or ${holder} cannot see it (it needs Commit statuses: write)`
+    case 422:
+      return `${repository} has no commit ${sha}, or GitHub refused the status; check the image's org.opencontainers.image.revision label, or the sha the run was started with`
+    default:
+      return `GitHub refused the commit status on ${repository}@${sha.slice(0, 12)}`
   }
 }
 

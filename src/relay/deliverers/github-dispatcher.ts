@@ -25,9 +25,19 @@ export interface GitHubDispatcherOptions {
   log?: { warn(message: string): void }
 }
 
+/** A commit status, as `POST /repos/{owner}/{repo}/statuses/{sha}` takes it. */
+export interface CommitStatusBody {
+  state: 'pending' | 'success' | 'failure' | 'error'
+  context: string
+  description: string
+  target_url: string
+}
+
 export interface GitHubDispatcher {
   /** Sends one `repository_dispatch` to `owner/name`; never throws. */
   dispatch(repository: string, eventType: string, clientPayload: object): Promise<DeliveryOutcome>
+  /** Sets one commit status on `sha` of `owner/name`; never throws. */
+  commitStatus(repository: string, sha: string, status: CommitStatusBody): Promise<DeliveryOutcome>
 }
 
 const REPOSITORY = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)$/
@@ -56,7 +66,58 @@ export function createGitHubDispatcher(options: GitHubDispatcherOptions): GitHub
   }
   const keyProblem = github.auth?.kind === 'app' ? privateKeyProblem(github.auth.privateKey) : null
 
+  /** Sends one write with a recording Octokit of its own; the error says what was attempted. */
+  async function write(
+    repository: string,
+    call: (octokit: Octokit, owner: string, repo: string) => Promise<unknown>,
+    failure: string,
+    kind: 'dispatch' | { sha: string },
+  ): Promise<DeliveryOutcome> {
+    const auth = github.auth
+    if (!auth) return { kind: 'failed', attempts: [], error: NO_CREDENTIALS }
+    const name = REPOSITORY.exec(repository)
+    if (!name?.[1] || !name[2]) {
+      return {
+        kind: 'failed',
+        attempts: [],
+        error: `${failure}: ${repository} is not a repository as owner/name`,
+      }
+    }
+    if (keyProblem) return { kind: 'failed', attempts: [], error: keyProblem }
+    const recorder = createRecorder({
+      apiUrl: github.apiUrl,
+      auth,
+      repository,
+      sha: kind === 'dispatch' ? null : kind.sha,
+      timeoutMs,
+      onRateLimit: options.onRateLimit,
+    })
+    const octokit = buildOctokit(auth, shared, recorder.fetch, options)
+    try {
+      await call(octokit, name[1], name[2])
+      return { kind: 'delivered', attempts: recorder.attempts }
+    } catch (error) {
+      const last = recorder.lastVerdict()
+      if (last && last.kind !== 'delivered') return toOutcome(last, recorder.attempts)
+      return {
+        kind: 'failed',
+        attempts: recorder.attempts,
+        error: `${failure}: ${getErrorMessage(error)}`,
+      }
+    }
+  }
+
   return {
+    commitStatus(repository, sha, status) {
+      return write(
+        repository,
+        (octokit, owner, repo) =>
+          octokit.rest.repos.createCommitStatus({ owner, repo, sha, ...status }),
+        `could not set the commit status ${status.context} on ${repository}@${sha.slice(0, 12)}`,
+        { sha },
+      )
+    },
+
     async dispatch(repository, eventType, clientPayload) {
       if (!github.auth) return { kind: 'failed', attempts: [], error: NO_CREDENTIALS }
       const name = REPOSITORY.exec(repository)
@@ -73,31 +134,18 @@ export function createGitHubDispatcher(options: GitHubDispatcherOptions): GitHub
         return { kind: 'failed', attempts: [], error: `not sent to ${repository}: ${overLimits}` }
       }
 
-      const recorder = createRecorder({
-        apiUrl: github.apiUrl,
-        auth: github.auth,
+      return write(
         repository,
-        timeoutMs,
-        onRateLimit: options.onRateLimit,
-      })
-      const octokit = buildOctokit(github.auth, shared, recorder.fetch, options)
-      try {
-        await octokit.rest.repos.createDispatchEvent({
-          owner: name[1],
-          repo: name[2],
-          event_type: eventType,
-          client_payload: clientPayload as Record<string, unknown>,
-        })
-        return { kind: 'delivered', attempts: recorder.attempts }
-      } catch (error) {
-        const last = recorder.lastVerdict()
-        if (last && last.kind !== 'delivered') return toOutcome(last, recorder.attempts)
-        return {
-          kind: 'failed',
-          attempts: recorder.attempts,
-          error: `could not dispatch to ${repository}: ${getErrorMessage(error)}`,
-        }
-      }
+        (octokit, owner, repo) =>
+          octokit.rest.repos.createDispatchEvent({
+            owner,
+            repo,
+            event_type: eventType,
+            client_payload: clientPayload as Record<string, unknown>,
+          }),
+        `could not dispatch to ${repository}`,
+        'dispatch',
+      )
     },
   }
 }
@@ -145,19 +193,33 @@ interface RecorderOptions {
   apiUrl: string
   auth: GitHubAuth
   repository: string
+  /** The commit of a commit status; null for a dispatch. */
+  sha: string | null
   timeoutMs: number
   onRateLimit: GitHubDispatcherOptions['onRateLimit']
 }
 
 /** A `fetch` for one delivery that times and records every request and judges every answer. */
-function createRecorder({ apiUrl, auth, repository, timeoutMs, onRateLimit }: RecorderOptions) {
+function createRecorder({
+  apiUrl,
+  auth,
+  repository,
+  sha,
+  timeoutMs,
+  onRateLimit,
+}: RecorderOptions) {
   const attempts: AttemptRecord[] = []
   let last: Verdict | null = null
 
   const fetch: typeof globalThis.fetch = async (input, init) => {
     const url = input instanceof Request ? input.url : String(input)
-    const call = callOf(url, repository, auth)
-    const target = call.kind === 'dispatch' ? repository : redactUrl(url)
+    const call = callOf(url, repository, sha, auth)
+    const target =
+      call.kind === 'dispatch'
+        ? repository
+        : call.kind === 'commit-status'
+          ? `${repository}@${call.sha}`
+          : redactUrl(url)
     const request = {
       method: init?.method ?? 'GET',
       url: redactUrl(url),
@@ -202,10 +264,13 @@ function createRecorder({ apiUrl, auth, repository, timeoutMs, onRateLimit }: Re
   return { fetch, attempts, lastVerdict: () => last }
 }
 
-function callOf(url: string, repository: string, auth: GitHubAuth): GitHubCall {
+function callOf(url: string, repository: string, sha: string | null, auth: GitHubAuth): GitHubCall {
   const path = new URL(url).pathname
   if (/\/repos\/[^/]+\/[^/]+\/dispatches$/.test(path)) {
     return { kind: 'dispatch', repository, credentials: auth.kind }
+  }
+  if (sha !== null && /\/repos\/[^/]+\/[^/]+\/statuses\/[^/]+$/.test(path)) {
+    return { kind: 'commit-status', repository, sha, credentials: auth.kind }
   }
   if (auth.kind === 'app' && /\/app\/installations\/[^/]+\/access_tokens$/.test(path)) {
     return { kind: 'installation-token', installationId: auth.installationId, appId: auth.appId }

@@ -29,6 +29,20 @@ export function isLoopback(address: string | undefined): boolean {
 }
 
 /**
+ * Whether the request is the admin's: it offers the admin token, or, with none configured, it
+ * comes from this machine and through no proxy.
+ */
+export function isAdminRequest(req: Request, adminToken: string | null): boolean {
+  if (adminToken === null) {
+    const forwarded =
+      req.headers.forwarded !== undefined || req.headers['x-forwarded-for'] !== undefined
+    return isLoopback(req.socket.remoteAddress) && !forwarded
+  }
+  const offered = offeredToken(req.headers.authorization)
+  return offered !== null && sameSecret(offered, adminToken)
+}
+
+/**
  * Guards `/api` and the pages. With an admin token, a request must offer it; without one, only
  * requests from this machine are answered.
  */

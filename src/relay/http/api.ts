@@ -2,13 +2,14 @@ import { Router } from 'express'
 import type { CallbackPolicy } from '../deliverers/outbound-address.js'
 import { EVENT_SOURCES, withCallbackUrlsHidden } from '../model/event.js'
 import type { Run } from '../model/run.js'
+import type { RunWatch } from '../runs/run-watch.js'
 import type { RunService } from '../runs/service.js'
 import type { HistoryStore } from '../store/store.js'
 import { adminName } from './admin-auth.js'
 import { rawBody } from './body.js'
 import { decisionComment, stepIndex } from './decision.js'
-import { cursor, limit, onlyParameters, revealed } from './query.js'
-import { eventJson, runJson } from './representation.js'
+import { cursor, limit, onlyParameters, revealed, waitSeconds } from './query.js'
+import { etagMatches, eventJson, runEtag, runJson } from './representation.js'
 import { EVENT_LIST_PARAMETERS, eventSearch, RUN_LIST_PARAMETERS, runSearch } from './search.js'
 
 export interface ApiDeps {
@@ -17,6 +18,8 @@ export interface ApiDeps {
   now?: () => Date
   /** The config's registry_callbacks: a run's registry callback that will never be sent says so. */
   registryPolicy?: CallbackPolicy
+  /** Long polls of a run wait here. */
+  watch: RunWatch
 }
 
 /** The history as JSON, and what can be done to it. Guarded by the caller. */
@@ -25,6 +28,7 @@ export function apiRouter({
   runs,
   now = () => new Date(),
   registryPolicy,
+  watch,
 }: ApiDeps): Router {
   const router = Router()
 
@@ -51,8 +55,29 @@ export function apiRouter({
     })
   })
 
+  // With ?wait= and the ETag it last saw, a client is answered once the run changes (a new
+  // version: a state of the run or of a step), or with 304 when the wait ends first.
   router.get('/api/runs/:id', async (req, res) => {
-    res.json(await fullRun(await runs.findRun(String(req.params.id))))
+    onlyParameters(req, ['wait'])
+    const id = String(req.params.id)
+    const wait = waitSeconds(req)
+    let run = await runs.findRun(id)
+    const seen = runEtag(run)
+    if (etagMatches(req.headers['if-none-match'], seen)) {
+      if (wait !== null) {
+        const gone = new AbortController()
+        res.on('close', () => gone.abort())
+        if (await watch.waitForChange(run.id, run.version, wait * 1000, gone.signal)) {
+          run = await runs.findRun(id)
+        }
+        if (gone.signal.aborted) return
+      }
+      if (runEtag(run) === seen) {
+        res.status(304).set('ETag', seen).end()
+        return
+      }
+    }
+    res.set('ETag', runEtag(run)).json(await fullRun(run))
   })
 
   router.post('/api/runs/:id/retry', async (req, res) => {

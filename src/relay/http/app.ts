@@ -2,12 +2,14 @@ import express, { type Express, type Request, type Response } from 'express'
 import type { Logger } from 'pino'
 import type { ServedSettings } from '../config/settings.js'
 import type { Metrics } from '../metrics.js'
+import { createRunWatch, type RunWatch } from '../runs/run-watch.js'
 import type { RunService } from '../runs/service.js'
 import { sourceWebhooks } from '../sources/webhook-setup.js'
 import type { Store } from '../store/store.js'
 import { adminName, requireAdmin } from './admin-auth.js'
 import { allowedMethods, methodNotAllowed, type RouterLayer } from './allowed-methods.js'
 import { apiRouter } from './api.js'
+import { apiAccess } from './api-access.js'
 import { rawBody } from './body.js'
 import { githubWebUrl, refuseCrossSite, refuseForeignHost } from './browser-guard.js'
 import { callbacksRouter } from './callbacks.js'
@@ -15,6 +17,7 @@ import { decisionComment, stepIndex } from './decision.js'
 import { mountHooks } from './hooks.js'
 import { chainsProblemPage, eventProblemPage, pagesRouter, retryProblemPage } from './pages.js'
 import { databaseUnavailable, problem, problemHandler, withoutSecret } from './problem.js'
+import { startRouter } from './start.js'
 
 export interface AppDeps {
   store: Store
@@ -23,6 +26,8 @@ export interface AppDeps {
   logger: Logger
   now?: () => Date
   metrics?: Metrics
+  /** Where long polls wait; by default one of this app's own. */
+  watch?: RunWatch
 }
 
 /** The relay's HTTP interface, built from its collaborators so tests can serve it on port 0. */
@@ -61,12 +66,15 @@ export function createApp(deps: AppDeps): Express {
     })
   }
 
+  // Workflows start chains with their OIDC token: this route has a guard of its own.
+  app.use(startRouter({ runs, settings, now }))
   app.use(
     '/api',
-    requireAdmin(settings.adminToken),
+    apiAccess(settings.adminToken, runs),
     refuseCrossSite(settings.publicUrl, { json: true }),
   )
-  app.use(apiRouter({ store, runs, now, registryPolicy: settings.registryCallbacks }))
+  const watch = deps.watch ?? createRunWatch({ versions: (ids) => store.runVersions(ids), logger })
+  app.use(apiRouter({ store, runs, now, registryPolicy: settings.registryCallbacks, watch }))
 
   const browser = requireAdmin(settings.adminToken, { browser: true })
   app.get('/', browser)

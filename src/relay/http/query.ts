@@ -70,6 +70,19 @@ export function limit(req: Request): number {
   return n
 }
 
+/** The longest a long poll is held. */
+export const MAX_WAIT_SECONDS = 60
+
+/** `?wait=<seconds>` of a long poll, 1 to 60; null without it. */
+export function waitSeconds(req: Request): number | null {
+  const value = single(req, 'wait')
+  if (value === undefined) return null
+  const n = Number(value)
+  if (!/^[0-9]{1,2}$/.test(value) || n < 1 || n > MAX_WAIT_SECONDS)
+    throw badQuery('wait', `must be a whole number of seconds from 1 to ${MAX_WAIT_SECONDS}`)
+  return n
+}
+
 export function badQuery(name: string, rule: string): Problem {
   return problem('invalid-query', `Query parameter "${name}" ${rule}.`, {
     extensions: { errors: [{ parameter: name, detail: rule }] },

@@ -14,6 +14,24 @@ import {
   stepName,
 } from '../model/run.js'
 
+/**
+ * The run's version as an entity tag: it changes with every change of the run's or a step's
+ * state (what a long poll waits for). Weak, since the history of requests may grow under it.
+ */
+export function runEtag(run: Pick<Run, 'version'>): string {
+  return `W/"${run.version}"`
+}
+
+/** Whether an If-None-Match header names this tag (weak comparison, as RFC 9110 has it). */
+export function etagMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false
+  const bare = etag.replace(/^W\//, '')
+  return header
+    .split(',')
+    .map((tag) => tag.trim())
+    .some((tag) => tag === '*' || tag.replace(/^W\//, '') === bare)
+}
+
 /** What the history holds of a run besides the run itself. */
 export interface RunHistory {
   attempts?: readonly Attempt[]
@@ -71,8 +89,33 @@ export function runJson(run: Run, history: RunHistory = {}) {
       attempts: attempts.filter((a) => a.kind === 'registry-callback').map(attemptJson),
     },
     notifications: attempts.filter((a) => a.kind === 'notification').map(attemptJson),
+    origin: originJson(run.origin),
+    source_commit: run.sourceCommit && {
+      repository: run.sourceCommit.repository,
+      sha: run.sourceCommit.sha,
+      from: run.sourceCommit.from,
+    },
+    image_reads: attempts.filter((a) => a.kind === 'image-read').map(attemptJson),
+    commit_statuses: attempts.filter((a) => a.kind === 'commit-status').map(attemptJson),
+    notes: run.notes.map((note) => ({ at: note.at, text: note.text })),
   }
 }
+
+function originJson(origin: Run['origin']) {
+  if (origin === null) return null
+  if (origin.kind === 'admin') return { kind: origin.kind, by: origin.by }
+  return {
+    kind: origin.kind,
+    repository: origin.repository,
+    sha: origin.sha,
+    url: origin.url,
+    workflow_ref: origin.workflowRef,
+    actor: origin.actor,
+  }
+}
+
+/** The requests a step made itself: its dispatches or webhook deliveries. */
+const STEP_ATTEMPT_KINDS: readonly Attempt['kind'][] = ['dispatch', 'webhook']
 
 /**
  * How a run's on_failure steps went: not yet, never (the run did not fail), under way, or how the
@@ -129,7 +172,11 @@ export function stepJson(step: Step, ref: StepRef, records?: Records): StepJson 
     dispatched_at: step.dispatchedAt,
     finished_at: step.finishedAt,
     deadline: step.deadline,
-    attempts: records ? mine(records.attempts).map(attemptJson) : [],
+    attempts: records
+      ? mine(records.attempts)
+          .filter((a) => STEP_ATTEMPT_KINDS.includes(a.kind))
+          .map(attemptJson)
+      : [],
     callbacks_dropped: step.callbacksDropped,
     callbacks: (records ? mine(records.callbacks) : []).map((c) => ({
       received_at: c.receivedAt,

@@ -1,6 +1,12 @@
 import type { Phase } from './run.js'
 
-export type AttemptKind = 'dispatch' | 'webhook' | 'registry-callback' | 'notification'
+export type AttemptKind =
+  | 'dispatch'
+  | 'webhook'
+  | 'registry-callback'
+  | 'notification'
+  | 'image-read'
+  | 'commit-status'
 
 /** One HTTP request, as the run's history shows it. */
 export interface AttemptRecord {

@@ -5,8 +5,11 @@ import type { PushEvent } from '../sources/types.js'
 /** The source of test events, sent from the chains page: a push made up to try a chain out. */
 export const TEST_SOURCE = 'test'
 
-/** Every source an event or a run may come from: the registries, and test events. */
-export const EVENT_SOURCES: readonly string[] = [...SOURCE_NAMES, TEST_SOURCE]
+/** The source of runs a workflow starts through `POST /api/chains/<name>/runs`. */
+export const WORKFLOW_SOURCE = 'workflow'
+
+/** Every source an event or a run may come from: the registries, test events and workflows. */
+export const EVENT_SOURCES: readonly string[] = [...SOURCE_NAMES, TEST_SOURCE, WORKFLOW_SOURCE]
 
 /** `started`: it started runs. `unmatched`: pushes no chain wants. `ignored`: no push in it, or only tags of signatures no chain names. `rejected`: authenticated, but not a payload of its source. */
 export type EventOutcome = 'started' | 'unmatched' | 'ignored' | 'rejected'

@@ -103,6 +103,35 @@ export interface Step {
   decision: Decision | null
 }
 
+/** The commit an image was built from: where its commit statuses go. */
+export interface SourceCommit {
+  /** `owner/name` on the relay's GitHub. */
+  repository: string
+  sha: string
+  /** Where it was found: the start request, GitHub Packages' labels, the image's OCI labels. */
+  from: 'start-request' | 'github-packages' | 'oci-labels'
+}
+
+/** Who started a run that no registry announced. */
+export type RunOrigin =
+  | {
+      kind: 'workflow'
+      /** The workflow run's repository and commit, from its OIDC token. */
+      repository: string
+      sha: string
+      /** `https://github.com/acme/app/actions/runs/42/attempts/1`, when the token names the run. */
+      url: string | null
+      workflowRef: string | null
+      actor: string | null
+    }
+  | { kind: 'admin'; by: string }
+
+/** Something the relay did or could not do for a run, as its history tells it. */
+export interface RunNote {
+  at: string
+  text: string
+}
+
 export interface Run {
   id: string
   eventId: string
@@ -122,6 +151,11 @@ export interface Run {
   steps: Step[]
   /** Run once, in order, when the run ends as failure or error. */
   onFailure: Step[]
+  /** Where commit statuses go; null while unknown (or when nothing names it). */
+  sourceCommit: SourceCommit | null
+  /** Null for a registry's push; who started it otherwise. */
+  origin: RunOrigin | null
+  notes: RunNote[]
 }
 
 /** An earlier attempt of a run, as it ended. */
@@ -169,6 +203,23 @@ export function stepNumber(ref: StepRef): number | string {
 export function stepAt(run: Pick<Run, 'steps' | 'onFailure'>, ref: StepRef): Step | undefined {
   const top = (ref.phase === 'main' ? run.steps : run.onFailure)[ref.index - 1]
   return ref.branch ? top?.branches[ref.branch - 1] : top
+}
+
+/** Every step of a run with its place, groups and approvals included. */
+export function everyStep(run: Pick<Run, 'steps' | 'onFailure'>): { ref: StepRef; step: Step }[] {
+  const out: { ref: StepRef; step: Step }[] = []
+  for (const [phase, steps] of [
+    ['main', run.steps],
+    ['on_failure', run.onFailure],
+  ] as const) {
+    for (const step of steps) {
+      out.push({ ref: { phase, index: step.index, branch: 0 }, step })
+      for (const branch of step.branches) {
+        out.push({ ref: { phase, index: step.index, branch: branch.index }, step: branch })
+      }
+    }
+  }
+  return out
 }
 
 /** Every step that is sent somewhere (dispatches and webhooks, branches included), with its place. */

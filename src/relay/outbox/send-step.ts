@@ -117,6 +117,7 @@ export function sendStepHandler(deps: SendStepDeps): JobHandler {
         steps: (ref.phase === 'main' ? run.steps : run.onFailure).length,
         attempt: run.attempt,
         push: run.push,
+        image: run.image,
         ...(previous === undefined ? {} : { previous }),
       })
       .catch(thrownAsRetry)

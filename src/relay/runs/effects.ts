@@ -1,8 +1,13 @@
-import type { NotifyTarget } from '../config/settings.js'
+import type { Chain, NotifyTarget } from '../config/settings.js'
+import { TEST_SOURCE } from '../model/event.js'
 import type { Run } from '../model/run.js'
 import type { NewJob } from '../store/store.js'
+import { commitStatusJobs } from './commit-status.js'
 import { type Effect, type RunEvent, startRun } from './engine.js'
 import type { NotificationAbout } from './notification.js'
+
+/** The outbox job that reads a new run's image before its first step: see `needsPreparation`. */
+export const PREPARE_JOB = 'prepare'
 
 /**
  * The outbox jobs that carry out a transition's effects: a `notify` effect becomes one job per
@@ -16,16 +21,22 @@ export function jobsFor(
 ): NewJob[] {
   const job = { runId: run.id, dueAt: now.getTime(), ref: null, generation: null, args: null }
   return effects.flatMap((effect): NewJob[] => {
-    if (effect.type === 'send') {
-      return [{ ...job, kind: 'send', ref: effect.ref, generation: effect.generation }]
+    switch (effect.type) {
+      case 'send':
+        return [{ ...job, kind: 'send', ref: effect.ref, generation: effect.generation }]
+      case 'notify-registry':
+        return [{ ...job, kind: 'notify-registry' }]
+      case 'prepare':
+        return [{ ...job, kind: PREPARE_JOB }]
+      default: {
+        const args = { event: effect.event, target: 0, ...aboutOf(run, effect.event) }
+        return notify.flatMap((target, i) =>
+          target.on.includes(effect.event)
+            ? [{ ...job, kind: 'notify', args: { ...args, target: i + 1 } }]
+            : [],
+        )
+      }
     }
-    if (effect.type === 'notify-registry') return [{ ...job, kind: 'notify-registry' }]
-    const args = { event: effect.event, target: 0, ...aboutOf(run, effect.event) }
-    return notify.flatMap((target, i) =>
-      target.on.includes(effect.event)
-        ? [{ ...job, kind: 'notify', args: { ...args, target: i + 1 } }]
-        : [],
-    )
   })
 }
 
@@ -41,15 +52,35 @@ function aboutOf(run: Run, event: RunEvent): NotificationAbout {
   return { attempt: run.attempt, step: waiting?.index ?? null }
 }
 
-/** New runs with their first step begun, and the jobs that carry it out. */
+/**
+ * Whether a new run's image is read before its first step: a tag without a digest is pinned to
+ * the digest it points to, so that every step acts on the same image even if the tag moves, and
+ * a chain that reports to the commit needs the commit. Reading the registry in the outbox keeps
+ * it off the path of the registry's webhook, whose answer it would otherwise slow down.
+ */
+export function needsPreparation(run: Run, chain: Chain | undefined): boolean {
+  // A test event's image is made up: there is nothing to read.
+  if (run.source === TEST_SOURCE) return false
+  const unpinned = run.image.tag !== null && run.image.digest === null
+  return unpinned || (Boolean(chain?.reportToCommit) && run.sourceCommit === null)
+}
+
+/** New runs with their first step begun (or their image to be read first), and their jobs. */
 export function startRuns(
   runs: readonly Run[],
   now: Date,
-  notifyOf: (run: Run) => readonly NotifyTarget[] = () => [],
+  chains: readonly Chain[] = [],
 ): { runs: Run[]; jobs: NewJob[] } {
-  const started = runs.map((run) => startRun(run, now))
-  return {
-    runs: started.map((s) => s.run),
-    jobs: started.flatMap((s) => jobsFor(s.run, s.effects, now, notifyOf(s.run))),
-  }
+  const started = runs.map((run) => {
+    const chain = chains.find((c) => c.name === run.chain)
+    const { run: next, effects } = startRun(run, now, { prepare: needsPreparation(run, chain) })
+    return {
+      run: next,
+      jobs: [
+        ...jobsFor(next, effects, now, chain?.notify),
+        ...commitStatusJobs(null, next, chain, now),
+      ],
+    }
+  })
+  return { runs: started.map((s) => s.run), jobs: started.flatMap((s) => s.jobs) }
 }

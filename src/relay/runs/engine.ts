@@ -2,9 +2,12 @@ import type { Callback } from '../../shared/callback.js'
 import { formatDuration } from '../config/duration.js'
 import {
   type Decision,
+  type Image,
   isFinal,
   type Run,
+  type RunNote,
   type RunState,
+  type SourceCommit,
   type Step,
   type StepRef,
   stepAt,
@@ -21,6 +24,8 @@ export type RunInput =
   | { type: 'decide'; ref: StepRef; approved: boolean; by: string; comment: string | null }
   | { type: 'retry' }
   | { type: 'cancel'; by: string }
+  /** The image was read before the first step: its digest pinned, its source commit found. */
+  | { type: 'prepared'; image: Image; sourceCommit: SourceCommit | null; notes: RunNote[] }
 
 /** What a notification target hears about. */
 export type RunEvent = 'success' | 'failure' | 'error' | 'cancelled' | 'approval'
@@ -28,6 +33,8 @@ export type RunEvent = 'success' | 'failure' | 'error' | 'cancelled' | 'approval
 /** What the outside world must do after a transition. */
 export type Effect =
   | { type: 'send'; ref: StepRef; generation: number }
+  /** Read the image (its digest, its source commit) before the first step begins. */
+  | { type: 'prepare' }
   | { type: 'notify-registry' }
   | { type: 'notify'; event: RunEvent }
 
@@ -49,11 +56,19 @@ export type Transition =
     }
   | { ok: false; reason: Refusal; message: string }
 
-/** A new run: its first step begins. */
-export function startRun(run: Run, now: Date): { run: Run; effects: Effect[] } {
+/**
+ * A new run: its first step begins, or, with `prepare`, waits until the image has been read
+ * (the `prepared` input).
+ */
+export function startRun(
+  run: Run,
+  now: Date,
+  { prepare = false }: { prepare?: boolean } = {},
+): { run: Run; effects: Effect[] } {
   const next = copy(run)
   const effects: Effect[] = []
-  begin(next, 'main', 1, now, effects)
+  if (prepare) effects.push({ type: 'prepare' })
+  else begin(next, 'main', 1, now, effects)
   return { run: { ...next, state: 'running', finishedAt: null }, effects }
 }
 
@@ -65,6 +80,7 @@ export function advance(run: Run, input: RunInput, now: Date): Transition {
 
   if (input.type === 'retry') return retry(next, now, effects)
   if (input.type === 'cancel') return cancel(next, input.by, at, effects)
+  if (input.type === 'prepared') return prepared(next, input, now, effects)
 
   const step = stepAt(next, input.ref)
   const name = stepName(input.ref)
@@ -274,6 +290,23 @@ function skipOnFailure(run: Run) {
   for (const step of run.onFailure) if (step.state === 'queued') step.state = 'skipped'
 }
 
+/** The image is read: the first step begins (unless the run was cancelled meanwhile). */
+function prepared(
+  run: Run,
+  input: Extract<RunInput, { type: 'prepared' }>,
+  now: Date,
+  effects: Effect[],
+): Transition {
+  if (run.state !== 'running' || run.steps[0]?.state !== 'queued') {
+    return refuse('stale', `run ${run.id} is ${run.state} and already under way`)
+  }
+  run.image = input.image
+  run.sourceCommit = input.sourceCommit ?? run.sourceCommit
+  run.notes = [...run.notes, ...input.notes]
+  begin(run, 'main', 1, now, effects)
+  return done(run, effects)
+}
+
 function cancel(run: Run, by: string, at: string, effects: Effect[]): Transition {
   if (run.state !== 'running') {
     return refuse(
@@ -361,7 +394,12 @@ function copy(run: Run): Run {
       branches: steps(s.branches),
       decision: s.decision && { ...s.decision },
     }))
-  return { ...run, steps: steps(run.steps), onFailure: steps(run.onFailure) }
+  return {
+    ...run,
+    steps: steps(run.steps),
+    onFailure: steps(run.onFailure),
+    notes: [...run.notes],
+  }
 }
 
 function refuse(reason: Refusal, message: string): Transition {

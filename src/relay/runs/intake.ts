@@ -35,7 +35,7 @@ export function takeIn(
   const { normalised, receivedAt } = delivery
   const eventId = newId(receivedAt.getTime())
   const matched = normalised.pushes.flatMap((push) => newRuns(eventId, push, chains, receivedAt))
-  const { runs, jobs } = startRuns(matched.slice(0, runsPerDelivery), receivedAt, notifyIn(chains))
+  const { runs, jobs } = startRuns(matched.slice(0, runsPerDelivery), receivedAt, chains)
   const { outcome, reason } = outcomeOf(normalised, runs, matched, runsPerDelivery)
   return {
     event: {
@@ -105,11 +105,6 @@ export function takeInAgain(
   return startRuns(
     event.pushes.flatMap((push) => newRuns(event.id, push, chains, now)),
     now,
-    notifyIn(chains),
+    chains,
   )
-}
-
-/** Who hears of a run's events: its chain's notify targets. */
-export function notifyIn(chains: readonly Chain[]) {
-  return (run: Run) => chains.find((chain) => chain.name === run.chain)?.notify ?? []
 }

@@ -81,5 +81,8 @@ export function runFor(eventId: string, push: PushEvent, chain: Chain, now: Date
     version: 0,
     attempt: 1,
     ...stepsOf(chain),
+    sourceCommit: null,
+    origin: null,
+    notes: [],
   }
 }

@@ -6,11 +6,17 @@ import { ID_PATTERN, newId } from '../ids.js'
 import type { Metrics } from '../metrics.js'
 import { IN_FLIGHT } from '../model/attempt.js'
 import type { CallbackRecord } from '../model/callback.js'
-import type { EventRecord } from '../model/event.js'
+import { type EventRecord, WORKFLOW_SOURCE } from '../model/event.js'
 import {
+  everyStep,
+  type Image,
+  imageOf,
   isFinal,
   type Run,
   type RunAttempt,
+  type RunNote,
+  type RunOrigin,
+  type SourceCommit,
   type Step,
   type StepRef,
   shownTarget,
@@ -18,12 +24,16 @@ import {
   stepName,
   stepNumber,
 } from '../model/run.js'
+import type { PushEvent } from '../sources/types.js'
 import type { RunStore, TokenRecord } from '../store/store.js'
 import { lookupHash } from './callback-tokens.js'
-import { jobsFor } from './effects.js'
+import { commitStatusJobs } from './commit-status.js'
+import { jobsFor, startRuns } from './effects.js'
 import { advance, type RunInput, type Transition } from './engine.js'
 import { type Delivery, takeIn, takeInAgain } from './intake.js'
 import { type RefusalReason, RunRefused } from './refusal.js'
+import { newRunToken, runTokenHash } from './run-tokens.js'
+import { stepsOf } from './steps.js'
 import { takeInTest } from './test-event.js'
 
 export interface RunServiceDeps {
@@ -37,6 +47,22 @@ export interface RunServiceDeps {
   metrics?: Metrics
   /** New outbox jobs were committed: the outbox should look now rather than at its next poll. */
   onWork: () => void
+  /** A new version of a run was committed (long polls wait for this). */
+  onRunChanged?: (run: Run) => void
+}
+
+/** A run started through the API, by a workflow with its OIDC token or by the admin. */
+export interface StartRequest {
+  chain: Chain
+  image: Pick<Image, 'registry' | 'repository' | 'tag' | 'digest'>
+  /** The commit the image was built from, when the request says it. */
+  sourceCommit: SourceCommit | null
+  origin: RunOrigin
+  /** The same request sent again (a retry after a lost answer) starts nothing new. */
+  requestId: string
+  /** What the history keeps of the request: its body. */
+  payload: string
+  receivedAt: Date
 }
 
 /** A transition that was saved, with the steps it ended. */
@@ -100,7 +126,10 @@ export function createRunService(deps: RunServiceDeps) {
       }
       const next = { ...transition.run, version: run.version + 1 }
       const chain = deps.chains().find((c) => c.name === run.chain)
-      const jobs = jobsFor(next, transition.effects, at, chain?.notify)
+      const jobs = [
+        ...jobsFor(next, transition.effects, at, chain?.notify),
+        ...commitStatusJobs(run, next, chain, at),
+      ]
       const earlier = transition.newAttempt ? attemptOf(run) : undefined
       if (await store.saveTransition(next, jobs, record, earlier)) {
         const before = new Map(everyStep(run).map(({ ref, step }) => [stepName(ref), step.state]))
@@ -112,6 +141,7 @@ export function createRunService(deps: RunServiceDeps) {
           .map(({ step }) => step)
         observeEndedSteps(ended)
         if (jobs.length) deps.onWork()
+        deps.onRunChanged?.(next)
         return { ...transition, run: next, ended }
       }
     }
@@ -235,6 +265,115 @@ export function createRunService(deps: RunServiceDeps) {
         event.id,
         rejected.reason,
       )
+    },
+
+    /**
+     * Starts a chain for an image, recorded as an event of the `workflow` source with its run.
+     * A request seen before (its `requestId`) starts nothing and answers the run it started.
+     */
+    async start(request: StartRequest): Promise<{ run: Run; duplicate: boolean }> {
+      const { chain, receivedAt } = request
+      const push: PushEvent = {
+        source: WORKFLOW_SOURCE,
+        ...request.image,
+        pusher: request.origin.kind === 'workflow' ? request.origin.actor : request.origin.by,
+        pushedAt: receivedAt.toISOString(),
+        callbackUrl: null,
+      }
+      const eventId = newId(receivedAt.getTime())
+      const run: Run = {
+        id: newId(receivedAt.getTime()),
+        eventId,
+        chain: chain.name,
+        source: WORKFLOW_SOURCE,
+        push,
+        image: imageOf(push),
+        state: 'running',
+        stepTimeoutMs: chain.stepTimeoutMs,
+        createdAt: receivedAt.toISOString(),
+        finishedAt: null,
+        version: 0,
+        attempt: 1,
+        ...stepsOf(chain),
+        sourceCommit: request.sourceCommit,
+        origin: request.origin,
+        notes: [],
+      }
+      const started = startRuns([run], receivedAt, deps.chains())
+      const event: EventRecord = {
+        id: eventId,
+        source: WORKFLOW_SOURCE,
+        deliveryId: request.requestId,
+        receivedAt: receivedAt.toISOString(),
+        outcome: 'started',
+        reason: null,
+        duplicates: 0,
+        lastDuplicateAt: null,
+        contentType: 'application/json',
+        payload: request.payload,
+        pushes: [push],
+        runIds: started.runs.map((r) => r.id),
+      }
+      const recorded = await store.recordEvent(event, started.runs, started.jobs)
+      metrics?.events.inc({
+        source: WORKFLOW_SOURCE,
+        outcome: recorded.duplicate ? 'duplicate' : 'started',
+      })
+      const runId = recorded.event.runIds[0] ?? ''
+      const saved = recorded.duplicate ? await store.getRun(runId) : started.runs[0]
+      if (!saved) throw new Error(`the run ${runId} of event ${recorded.event.id} vanished`)
+      const by =
+        request.origin.kind === 'workflow'
+          ? `a workflow of ${request.origin.repository}`
+          : request.origin.by
+      logger.info(
+        {
+          run: saved.id,
+          chain: chain.name,
+          image: saved.image.reference,
+          by,
+          duplicate: recorded.duplicate,
+        },
+        recorded.duplicate ? 'run %s: the same start request again' : 'run %s started by %s',
+        saved.id,
+        by,
+      )
+      if (!recorded.duplicate && started.jobs.length) deps.onWork()
+      return { run: saved, duplicate: recorded.duplicate }
+    },
+
+    /** A new token that reads this run, and nothing else. */
+    async issueRunToken(runId: string): Promise<string> {
+      const { token, hash } = newRunToken()
+      await store.addRunToken(hash, runId, deps.now().toISOString())
+      return token
+    },
+
+    /** The run a run token reads; null when the token is unknown (or its run was deleted). */
+    async runForToken(token: string): Promise<string | null> {
+      const hash = runTokenHash(token)
+      return hash === null ? null : store.findRunToken(hash)
+    },
+
+    /** The new run's image was read: its first step begins. */
+    async prepared(
+      runId: string,
+      found: { image: Image; sourceCommit: SourceCommit | null; notes: RunNote[] },
+    ): Promise<Applied> {
+      const result = await apply(runId, { type: 'prepared', ...found })
+      if (result.ok) {
+        logger.info(
+          {
+            run: runId,
+            image: found.image.reference,
+            digest: found.image.digest,
+            sourceCommit: found.sourceCommit,
+          },
+          'run %s: image read, first step begun',
+          runId,
+        )
+      }
+      return result
     },
 
     /** Starts the chains that match a stored event's pushes again, with today's config. */
@@ -449,23 +588,6 @@ function unknownToken(): RunRefused {
     'unknown-callback-token',
     'This callback URL is unknown or has expired (its step was restarted). Use the callback_url of the latest dispatch.',
   )
-}
-
-/** Every step of a run with its place, groups and approvals included. */
-function everyStep(run: Run): { ref: StepRef; step: Step }[] {
-  const out: { ref: StepRef; step: Step }[] = []
-  for (const [phase, steps] of [
-    ['main', run.steps],
-    ['on_failure', run.onFailure],
-  ] as const) {
-    for (const step of steps) {
-      out.push({ ref: { phase, index: step.index, branch: 0 }, step })
-      for (const branch of step.branches) {
-        out.push({ ref: { phase, index: step.index, branch: branch.index }, step: branch })
-      }
-    }
-  }
-  return out
 }
 
 /** A run as the attempt it leaves behind when it is retried. */

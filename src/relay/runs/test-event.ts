@@ -6,7 +6,7 @@ import { imageOf } from '../model/run.js'
 import { isExclusion, tagFilter } from '../model/tag-patterns.js'
 import type { PushEvent } from '../sources/types.js'
 import { startRuns } from './effects.js'
-import { type Intake, notifyIn } from './intake.js'
+import type { Intake } from './intake.js'
 import { runFor } from './match.js'
 
 /** The registry of test images: `.test` is reserved for tests (RFC 6761), so none is pulled by mistake. */
@@ -69,7 +69,7 @@ export function takeInTest(chain: Chain, by: string, now: Date, chains: readonly
     pushedAt: now.toISOString(),
     callbackUrl: null,
   }
-  const { runs, jobs } = startRuns([runFor(eventId, push, chain, now)], now, notifyIn(chains))
+  const { runs, jobs } = startRuns([runFor(eventId, push, chain, now)], now, chains)
   const event: EventRecord = {
     id: eventId,
     source: TEST_SOURCE,

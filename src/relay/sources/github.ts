@@ -12,6 +12,7 @@ import { secretSetting, stringSettings } from './settings-fields.js'
 import {
   type Authentication,
   type AuthRequest,
+  type ImageLabels,
   type Normalised,
   type Source,
   SourceAuthError,
@@ -32,6 +33,7 @@ interface GitHubPackage {
     package_url?: string | null
     container_metadata?: {
       tag?: { name?: string | null; digest?: string | null } | null
+      labels?: Record<string, unknown> | null
     } | null
   } | null
 }
@@ -74,6 +76,7 @@ const packageSchema: JSONSchemaType<GitHubPackage> = {
                 digest: { type: 'string', nullable: true },
               },
             },
+            labels: { type: 'object', nullable: true, required: [] },
           },
         },
       },
@@ -200,10 +203,27 @@ export const github: Source<{ webhookSecret: string }> = {
             isoTimestamp(field(version, 'created_at')) ??
             request.receivedAt.toISOString(),
           callbackUrl: null,
+          ...labelsOf(version.container_metadata?.labels),
         },
       ],
     }
   },
+}
+
+/**
+ * `container_metadata.labels`: GitHub lifts `source` and `revision` out of the image's OCI labels,
+ * which `all_labels` holds as they are.
+ */
+function labelsOf(labels: Record<string, unknown> | null | undefined): {
+  labels?: ImageLabels
+} {
+  if (!labels) return {}
+  const all = (isObject(labels.all_labels) ? labels.all_labels : {}) as Record<string, unknown>
+  const text = (value: unknown) =>
+    typeof value === 'string' && value !== '' && value.length <= 2048 ? value : null
+  const source = text(labels.source) ?? text(all['org.opencontainers.image.source'])
+  const revision = text(labels.revision) ?? text(all['org.opencontainers.image.revision'])
+  return source === null && revision === null ? {} : { labels: { source, revision } }
 }
 
 interface PackageEventParts {

@@ -61,3 +61,54 @@ export function hostOf(reference: string): string {
   const withoutScheme = reference.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, '')
   return withoutScheme.split('/', 1)[0] ?? ''
 }
+
+/** An image reference taken apart, with Docker Hub's defaults filled in. */
+export interface ParsedReference {
+  registry: string
+  repository: string
+  tag: string | null
+  digest: string | null
+}
+
+export const IMAGE_REFERENCE_MAX = 512
+
+/**
+ * `registry/repository[:tag][@digest]`, as `docker pull` reads it: a first part with a dot, a
+ * colon or `localhost` is the registry, else it is Docker Hub's (`docker.io`, `library/` for an
+ * official image). A string that is no such reference, or that names neither a tag nor a digest,
+ * gives the reason instead.
+ */
+export function parseImageReference(text: string): ParsedReference | { problem: string } {
+  if (text.length === 0 || text.length > IMAGE_REFERENCE_MAX) {
+    return { problem: `must be 1 to ${IMAGE_REFERENCE_MAX} characters` }
+  }
+  const at = text.indexOf('@')
+  const digest = at === -1 ? null : text.slice(at + 1)
+  const named = at === -1 ? text : text.slice(0, at)
+  if (digest !== null && !(digest.length <= DIGEST_MAX && DIGEST.test(digest))) {
+    return { problem: `has "${digest.slice(0, 80)}" after "@", which is not a digest (sha256:…)` }
+  }
+  const slash = named.indexOf('/')
+  const first = slash === -1 ? '' : named.slice(0, slash)
+  const hasHost = slash !== -1 && (/[.:]/.test(first) || first === 'localhost')
+  const host = hasHost ? first : 'docker.io'
+  const rest = hasHost ? named.slice(slash + 1) : named
+  const colon = rest.lastIndexOf(':')
+  const tag = colon === -1 ? null : rest.slice(colon + 1)
+  const path = colon === -1 ? rest : rest.slice(0, colon)
+  if (!isRegistryHost(host)) return { problem: `names "${host}", which is not a registry host` }
+  if (tag !== null && !TAG.test(tag)) {
+    return { problem: `has the tag "${tag.slice(0, 130)}", which is not a valid tag` }
+  }
+  const docker = ['docker.io', 'index.docker.io', 'registry-1.docker.io'].includes(host)
+  const repository = docker && !path.includes('/') ? `library/${path}` : path
+  if (repository.length > REPOSITORY_MAX || !REPOSITORY.test(repository)) {
+    return {
+      problem: `has the repository "${path.slice(0, 100)}", which is not one (lower-case letters, digits and separators, parts joined by "/")`,
+    }
+  }
+  if (tag === null && digest === null) {
+    return { problem: 'names neither a tag nor a digest: add one, like :v1.2.0 or @sha256:…' }
+  }
+  return { registry: docker ? 'docker.io' : host.toLowerCase(), repository, tag, digest }
+}

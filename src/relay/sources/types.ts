@@ -15,6 +15,17 @@ export interface PushEvent {
   pushedAt: string
   /** The registry's own callback URL (Docker Hub's `callback_url`), when it sent one. */
   callbackUrl: string | null
+  /**
+   * The image's OCI labels `org.opencontainers.image.source` and `.revision`, when the event
+   * carries them (GitHub Packages' `container_metadata.labels`); absent otherwise.
+   */
+  labels?: ImageLabels
+}
+
+/** Where an image says it was built from. */
+export interface ImageLabels {
+  source: string | null
+  revision: string | null
 }
 
 /** What a source makes of one HTTP delivery. */

@@ -155,4 +155,19 @@ export const postgresMigrations: readonly { version: number; name: string; sql: 
       ALTER TABLE events ADD COLUMN last_duplicate_at TEXT COLLATE "C";
     `,
   },
+  {
+    version: 6,
+    name: 'runs started from workflows: source commit, origin, notes, and run tokens',
+    sql: `
+      ALTER TABLE runs ADD COLUMN source_commit TEXT;
+      ALTER TABLE runs ADD COLUMN origin TEXT;
+      ALTER TABLE runs ADD COLUMN notes TEXT NOT NULL DEFAULT '[]';
+      CREATE TABLE run_tokens (
+        hash TEXT COLLATE "C" PRIMARY KEY,
+        run_id TEXT COLLATE "C" NOT NULL REFERENCES runs(id),
+        created_at TEXT COLLATE "C" NOT NULL
+      );
+      CREATE INDEX run_tokens_by_run ON run_tokens (run_id);
+    `,
+  },
 ]

@@ -2,7 +2,18 @@ import type { Callback } from '../../shared/callback.js'
 import type { Attempt, AttemptKind } from '../model/attempt.js'
 import type { CallbackRecord } from '../model/callback.js'
 import type { EventOutcome, EventRecord } from '../model/event.js'
-import type { Decision, Phase, Run, RunState, Step, StepKind, StepState } from '../model/run.js'
+import type {
+  Decision,
+  Phase,
+  Run,
+  RunNote,
+  RunOrigin,
+  RunState,
+  SourceCommit,
+  Step,
+  StepKind,
+  StepState,
+} from '../model/run.js'
 import type { PushEvent } from '../sources/types.js'
 import type { Job, NewJob } from './store.js'
 
@@ -36,6 +47,9 @@ export interface RunRow {
   finished_at: string | null
   version: number
   attempt: number
+  source_commit: string | null
+  origin: string | null
+  notes: string | null
 }
 
 export interface StepRow {
@@ -149,6 +163,9 @@ export function toRun(row: RunRow, steps: StepRow[]): Run {
     version: row.version,
     attempt: row.attempt,
     ...stepTree(steps),
+    sourceCommit: row.source_commit ? (JSON.parse(row.source_commit) as SourceCommit) : null,
+    origin: row.origin ? (JSON.parse(row.origin) as RunOrigin) : null,
+    notes: row.notes ? (JSON.parse(row.notes) as RunNote[]) : [],
   }
 }
 
@@ -204,6 +221,9 @@ export const RUN_COLUMNS = [
   'finished_at',
   'version',
   'attempt',
+  'source_commit',
+  'origin',
+  'notes',
 ] as const
 
 export function runParams(r: Run) {
@@ -221,6 +241,9 @@ export function runParams(r: Run) {
     r.finishedAt,
     r.version,
     r.attempt,
+    r.sourceCommit === null ? null : JSON.stringify(r.sourceCommit),
+    r.origin === null ? null : JSON.stringify(r.origin),
+    JSON.stringify(r.notes),
   ]
 }
 

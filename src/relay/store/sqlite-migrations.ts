@@ -172,4 +172,19 @@ export const sqliteMigrations: readonly { version: number; name: string; sql: st
       ALTER TABLE events ADD COLUMN last_duplicate_at TEXT;
     `,
   },
+  {
+    version: 6,
+    name: 'runs started from workflows: source commit, origin, notes, and run tokens',
+    sql: `
+      ALTER TABLE runs ADD COLUMN source_commit TEXT;
+      ALTER TABLE runs ADD COLUMN origin TEXT;
+      ALTER TABLE runs ADD COLUMN notes TEXT NOT NULL DEFAULT '[]';
+      CREATE TABLE run_tokens (
+        hash TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX run_tokens_by_run ON run_tokens (run_id);
+    `,
+  },
 ]

@@ -97,6 +97,8 @@ export type RunStore = Pick<
   | 'attemptsFor'
   | 'overdueSteps'
   | 'lastSuccess'
+  | 'addRunToken'
+  | 'findRunToken'
 >
 
 /** What the API and the pages read. */
@@ -113,6 +115,7 @@ export type HistoryStore = Pick<
   | 'earlierAttempts'
   | 'countRunsByState'
   | 'outboxDepth'
+  | 'runVersions'
 >
 
 /** Write slots shared by every relay of a database (GitHub's secondary rate limit). */

@@ -336,6 +336,8 @@ const ATTEMPT_LABELS: Record<Attempt['kind'], string> = {
   webhook: 'Delivery attempt',
   'registry-callback': 'Callback attempt',
   notification: 'Notification',
+  'image-read': 'Registry read',
+  'commit-status': 'Commit status',
 }
 
 /** An attempt: its answer, and its error in the dispatcher's words, shown where it cannot be missed. */

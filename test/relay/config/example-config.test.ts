@@ -132,6 +132,7 @@ describe('the example hookchain.yml', () => {
       apiUrl: env.GITHUB_API_URL,
       auth: { kind: 'token', token: env.GITHUB_TOKEN },
       writesPerMinute: 80,
+      oidc: { issuer: 'https://token.actions.githubusercontent.com', audience: 'hookchain' },
     })
     expect(settings.sources).toEqual({
       dockerhub: { secret: env.DOCKERHUB_SECRET },

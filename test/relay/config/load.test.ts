@@ -73,10 +73,16 @@ describe('parseSettings', () => {
     expect(parse('public_url: http://localhost:8080/\n')).toEqual({
       publicUrl: 'http://localhost:8080',
       adminToken: null,
-      github: { apiUrl: 'https://api.github.com', auth: null, writesPerMinute: 80 },
+      github: {
+        apiUrl: 'https://api.github.com',
+        auth: null,
+        writesPerMinute: 80,
+        oidc: { issuer: 'https://token.actions.githubusercontent.com', audience: 'hookchain' },
+      },
       sources: {},
       sourceBlocks: {},
       registryCallbacks: { allowedHosts: [], allowHttp: false },
+      registries: [],
       chains: [],
       retentionMs: 90 * 86_400_000,
       rejectedPayloadMs: 7 * 86_400_000,
@@ -95,6 +101,8 @@ describe('parseSettings', () => {
       steps: [{ kind: 'dispatch', repository: 'acme/tests', eventType: 'image-pushed' }],
       onFailure: [],
       notify: [],
+      start: null,
+      reportToCommit: null,
     })
   })
 
@@ -568,6 +576,60 @@ describe('parseSettings rejects', () => {
       'sources.artifactory.repositories.docker-local',
       'must be what an image reference starts with',
     ],
+    [
+      'an OIDC issuer over plain http on another machine',
+      (c) => (c.github = { oidc: { issuer: 'http://token.example.com' } }),
+      'github.oidc.issuer',
+      'must be an https URL without query or fragment',
+    ],
+    [
+      'an OIDC audience with a space',
+      (c) => (c.github = { oidc: { audience: 'hook chain' } }),
+      'github.oidc.audience',
+      'must be one word, without spaces',
+    ],
+    [
+      'a registry written as a URL',
+      (c) => (c.registries = [{ host: 'https://registry.example.com' }]),
+      'registries[0].host',
+      'must be a registry host such as registry.example.com:5000',
+    ],
+    [
+      'a registry username without its password',
+      (c) => (c.registries = [{ host: 'registry.example.com', username: 'reader' }]),
+      'registries[0].password',
+      'is required with username',
+    ],
+    [
+      'a registry password without a username',
+      (c) => (c.registries = [{ host: 'registry.example.com', password: SECRET }]),
+      'registries[0].username',
+      'is required with password',
+    ],
+    [
+      'a registry listed twice',
+      (c) => (c.registries = [{ host: 'Registry.example.com' }, { host: 'registry.example.com' }]),
+      'registries[1].host',
+      "'registry.example.com' is already the host of registries[0]",
+    ],
+    [
+      'a start repository without an owner',
+      (c) => (c.chains[0].start = { repositories: ['app'] }),
+      'chains[0].start.repositories[0]',
+      'must be owner/name or a glob over them',
+    ],
+    [
+      'a start without repositories',
+      (c) => (c.chains[0].start = { repositories: [] }),
+      'chains[0].start.repositories',
+      'must list at least one repository',
+    ],
+    [
+      'a status context with an unknown placeholder',
+      (c) => (c.chains[0].report_to_commit = { context: 'ci/{repository}/{step}' }),
+      'chains[0].report_to_commit.context',
+      'has the placeholder {repository}: only {chain} and {step} are replaced',
+    ],
   ])('%s', (_name, change, path, message) => {
     expect(problemsOf(withChange(change))).toEqual([
       { path, message: expect.stringContaining(message) },
@@ -842,6 +904,10 @@ describe('every key', () => {
         apiUrl: 'https://github.example.com/api/v3',
         auth: { kind: 'app', appId: '123456', privateKey: pem, installationId: 7890123 },
         writesPerMinute: 30,
+        oidc: {
+          issuer: 'https://github.example.com/_services/token',
+          audience: 'relay.example.com',
+        },
       },
       sources: {
         dockerhub: { secret: 'dockerhub-secret-0123456789' },
@@ -861,6 +927,15 @@ describe('every key', () => {
         allowedHosts: ['registry.hub.docker.com', 'registry.example.com:5000'],
         allowHttp: true,
       },
+      registries: [
+        {
+          host: 'registry.example.com:5000',
+          username: 'reader',
+          password: 'registry-password-0123456789',
+          http: true,
+        },
+        { host: 'ghcr.io', username: null, password: null, http: false },
+      ],
       chains: [
         {
           name: 'release',
@@ -868,6 +943,8 @@ describe('every key', () => {
           stepTimeoutMs: 90 * 60_000,
           onFailure: [],
           notify: [],
+          start: { repositories: ['acme/app', 'acme/app-*'] },
+          reportToCommit: { context: 'deploy/{chain}/{step}' },
           steps: [
             { kind: 'dispatch', repository: 'acme/integration-tests', eventType: 'image-pushed' },
             {
@@ -883,6 +960,8 @@ describe('every key', () => {
           stepTimeoutMs: 30 * 60_000,
           onFailure: [],
           notify: [],
+          start: null,
+          reportToCommit: { context: 'hookchain/{chain}/{step}' },
           steps: [{ kind: 'webhook', url: 'http://10.0.0.5:8080/hook', secret: null }],
         },
       ],
@@ -897,6 +976,7 @@ describe('every key', () => {
         'github-secret-0123456789',
         'harbor-token-0123456789',
         'quay-secret-0123456789',
+        'registry-password-0123456789',
         'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
         pem,
       ],

@@ -55,6 +55,13 @@ describe('settingsWarnings', () => {
       { registryCallbacks: { allowedHosts: [], allowHttp: true } },
       'registry_callbacks.allow_http is true',
     ],
+    [
+      'a registry read over plain HTTP',
+      {
+        registries: [{ host: 'registry.lan:5000', username: null, password: null, http: true }],
+      },
+      'registries registry.lan:5000 are read over plain HTTP (http: true)',
+    ],
     ['no source', { sources: {} }, 'sources is empty: no registry can send events to this relay'],
     ['no chain', { chains: [] }, 'chains is empty: every event is recorded as unmatched'],
     [
@@ -85,6 +92,25 @@ describe('settingsWarnings', () => {
           `chains[0].match.tags: "${pattern}" matches tags of signatures, attestations and SBOMs (sha256-<digest>.sig) without naming them, so they start nothing on release; to take them, write a pattern that starts with sha256- or ends in .sig, .att or .sbom`,
       ),
     )
+  })
+
+  it('warns that commit statuses need GitHub credentials, even for a chain of webhooks', () => {
+    const chain = settings().chains[0] as Settings['chains'][number]
+    const warnings = settingsWarnings(
+      settings({
+        github: { apiUrl: 'https://api.github.com', auth: null, writesPerMinute: 80 },
+        chains: [
+          {
+            ...chain,
+            steps: [{ kind: 'webhook', url: 'https://ci.example.com/hook', secret: null }],
+            reportToCommit: { context: 'hookchain/{chain}/{step}' },
+          },
+        ],
+      }),
+    )
+    expect(warnings).toEqual([
+      'github has neither token nor app: the commit statuses of release will be refused until credentials with Commit statuses: write are configured',
+    ])
   })
 
   it('does not mind missing GitHub credentials when every step is a webhook', () => {

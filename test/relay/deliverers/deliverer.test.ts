@@ -116,6 +116,9 @@ function run(): Run {
       step(2, 'webhook', `${receiver.url}/hook`),
     ],
     onFailure: [],
+    sourceCommit: null,
+    origin: null,
+    notes: [],
   }
 }
 

@@ -9,11 +9,18 @@ import type { Chain } from '../../../src/relay/config/settings.js'
 import { createApp } from '../../../src/relay/http/app.js'
 import { PROBLEM_TYPE_NAMES } from '../../../src/relay/http/problem.js'
 import { createMetrics } from '../../../src/relay/metrics.js'
+import { WORKFLOW_SOURCE } from '../../../src/relay/model/event.js'
 import { SOURCE_NAMES } from '../../../src/relay/sources/index.js'
 import { callbackSchema, validateCallback } from '../../../src/shared/callback.js'
 import { type GitHubStandIn, startGitHubStandIn } from '../../support/github-stand-in.js'
 import { type HttpReceiver, startHttpReceiver } from '../../support/http-receiver.js'
-import { type LocalOidcIssuer, pubSubClaims, startOidcIssuer } from '../../support/oidc-issuer.js'
+import {
+  epoch,
+  githubJobClaims,
+  type LocalOidcIssuer,
+  pubSubClaims,
+  startOidcIssuer,
+} from '../../support/oidc-issuer.js'
 import { type CheckedAnswer, openApiChecker } from '../../support/openapi-check.js'
 import {
   eventually,
@@ -77,15 +84,27 @@ const gated = (url: string): Chain => ({
   ],
 })
 
+/** Started by the workflows of acme/app, with their job's OIDC token. */
+const startable: Chain = {
+  name: 'from-workflow',
+  match: { repository: 'acme/never-pushed', tags: null },
+  stepTimeoutMs: 60_000,
+  onFailure: [],
+  notify: [],
+  start: { repositories: ['acme/app'] },
+  steps: [{ kind: 'dispatch', repository: 'acme/deploy', eventType: 'deploy' }],
+}
+
 beforeAll(async () => {
   github = await startGitHubStandIn()
   receiver = await startHttpReceiver()
   issuer = await startOidcIssuer()
   const settings = testSettings(github.url, {
-    chains: [twoSteps, webhookFirst(receiver.url), gated(receiver.url)],
+    chains: [twoSteps, webhookFirst(receiver.url), gated(receiver.url), startable],
     registryCallbacks: { allowedHosts: ['127.0.0.1'], allowHttp: true },
   })
   settings.sources.gar = garSettings(issuer.url)
+  settings.github.oidc = { issuer: issuer.url, audience: 'hookchain' }
   t = await startTestRelay(settings)
 })
 afterAll(async () => {
@@ -1015,6 +1034,113 @@ describe('every answer of the relay keeps to openapi.yaml', () => {
     },
   )
 
+  it('through a workflow starting a chain, and following its run with the run token', async () => {
+    const sha = '3f1c9a7e5b2d8f4a6c0e1b3d5f7a9c2e4b6d8f0a'
+    const image = `ghcr.io/acme/app@sha256:${'9f'.repeat(32)}`
+    const job = await issuer.sign(githubJobClaims(issuer, { repository: 'acme/app', sha }))
+    const start = (chain: string, body: unknown, token = job, headers = {}) =>
+      call(
+        'POST',
+        `/api/chains/${chain}/runs`,
+        json(body, { authorization: `Bearer ${token}`, ...headers }),
+      )
+    const started = await start('from-workflow', { image, source: { repository: 'acme/app', sha } })
+    expect(started.status).toBe(201)
+    const { run: begun, run_token: runToken } = started.body as {
+      run: { id: string }
+      run_token: string
+    }
+    expect(started.headers.get('location')).toBe(`/api/runs/${begun.id}`)
+    expect(started.body).toMatchObject({
+      url: `http://relay.test/runs/${begun.id}`,
+      run: {
+        source: 'workflow',
+        source_commit: { repository: 'acme/app', sha, from: 'start-request' },
+        origin: {
+          kind: 'workflow',
+          url: `${github.url}/acme/app/actions/runs/4242/attempts/1`,
+        },
+      },
+    })
+    // The same token again (an answer lost on the way): the same run, another run token.
+    const again = await start('from-workflow', { image })
+    expect(again.status).toBe(200)
+    expect(again.body).toMatchObject({ run: { id: begun.id } })
+    expect((again.body as { run_token: string }).run_token).not.toBe(runToken)
+
+    const reader = { authorization: `Bearer ${runToken}` }
+    const read = await call('GET', `/api/runs/${begun.id}`, { headers: reader })
+    expect(read.status).toBe(200)
+    const etag = read.headers.get('etag') as string
+    const held = await call('GET', `/api/runs/${begun.id}?wait=1`, {
+      headers: { ...reader, 'if-none-match': etag },
+    })
+    // Step 1's dispatch may land first and change the run: either answer is right.
+    expect([200, 304]).toContain(held.status)
+    const badWait = await call('GET', `/api/runs/${begun.id}?wait=61`, { headers: reader })
+    expect(badWait.status).toBe(400)
+    const elsewhere = await call('GET', '/api/runs', { headers: reader })
+    expect(elsewhere.body).toMatchObject({ type: 'urn:hookchain:problem:outside-run-token' })
+    const unknown = await call('GET', `/api/runs/${begun.id}`, {
+      headers: { authorization: `Bearer hcrun_${'x'.repeat(43)}` },
+    })
+    expect(unknown.body).toMatchObject({ type: 'urn:hookchain:problem:run-token-not-accepted' })
+
+    const refused = async (answer: CheckedAnswer, status: number, type: string) => {
+      expect(answer.status, answer.text).toBe(status)
+      expect(answer.body).toMatchObject({ type: `urn:hookchain:problem:${type}` })
+    }
+    await refused(await start('release', { image }), 403, 'chain-not-startable')
+    const other = await issuer.sign(githubJobClaims(issuer, { repository: 'acme/other', sha }))
+    await refused(await start('from-workflow', { image }, other), 403, 'repository-not-allowed')
+    await refused(await start('nightly', { image }), 404, 'chain-not-found')
+    const expired = await issuer.sign(
+      githubJobClaims(issuer, { repository: 'acme/app', sha }, { exp: epoch(-120) }),
+    )
+    await refused(await start('from-workflow', { image }, expired), 401, 'token-not-accepted')
+    await refused(
+      await call('POST', '/api/chains/from-workflow/runs', json({ image })),
+      401,
+      'token-not-accepted',
+    )
+    await refused(await start('from-workflow', { image: 'ghcr.io/acme/app' }), 422, 'invalid-start')
+    await refused(await start('from-workflow', { image, extra: 1 }), 422, 'invalid-start')
+    await refused(
+      await start('from-workflow', {
+        image,
+        source: { repository: 'acme/app', sha: 'a'.repeat(40) },
+      }),
+      422,
+      'invalid-start',
+    )
+    await refused(
+      await call('POST', '/api/chains/from-workflow/runs', {
+        body: `image=${image}`,
+        headers: { authorization: `Bearer ${job}`, 'content-type': 'text/plain' },
+      }),
+      415,
+      'unsupported-media-type',
+    )
+    await refused(
+      await start('from-workflow', { image }, job, { 'sec-fetch-site': 'cross-site' }),
+      403,
+      'cross-site-request',
+    )
+    await refused(await start('from-workflow', '{"image":'), 400, 'malformed-json')
+
+    // The admin may start any chain, and says where the image comes from.
+    const byAdmin = await call(
+      'POST',
+      '/api/chains/release/runs',
+      json(
+        { image: 'docker.io/svendowideit/testhook:v9', source: { repository: 'acme/app', sha } },
+        admin,
+      ),
+    )
+    expect(byAdmin.status).toBe(201)
+    expect(byAdmin.body).toMatchObject({ run: { origin: { kind: 'admin', by: 'admin' } } })
+  })
+
   it('on every documented operation, and the app serves no route the document leaves out', () => {
     expect(checker.unexercised()).toEqual([])
     const app = createApp({
@@ -1047,10 +1173,10 @@ describe('openapi.yaml', () => {
     return value
   }
 
-  it('lists every source of the relay, and test events, and no other', () => {
+  it('lists every source of the relay, test events and workflows, and no other', () => {
     const source = (document as unknown as { components: { schemas: Record<string, unknown> } })
       .components.schemas.Source as { enum: string[] }
-    expect([...source.enum].sort()).toEqual([...SOURCE_NAMES, 'test'].sort())
+    expect([...source.enum].sort()).toEqual([...SOURCE_NAMES, 'test', WORKFLOW_SOURCE].sort())
   })
 
   it('lists every problem type the relay answers with, and no other', () => {

@@ -28,6 +28,7 @@ function handler(pacer: WritePacer, outcome: Awaited<ReturnType<Deliverer['send'
       return outcome
     },
     registry: async () => ({ kind: 'delivered', attempts: [] }),
+    commitStatus: async () => ({ kind: 'delivered', attempts: [] }),
   }
   return sendStepHandler({
     store,

@@ -64,6 +64,10 @@ const GHCR_PUSH: PushEvent = {
   // GitHub sends 0001-01-01T00:00:00Z as the version's dates.
   pushedAt: RECEIVED_AT.toISOString(),
   callbackUrl: null,
+  labels: {
+    source: 'https://github.com/Acme/app',
+    revision: '3f1c9a7e5b2d8f4a6c0e1b3d5f7a9c2e4b6d8f0a',
+  },
 }
 
 describe('github fixtures', () => {
@@ -110,7 +114,11 @@ describe('github source', () => {
       SECRETS,
     )
 
-    expect(result).toEqual({ deliveryId: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), pushes: [GHCR_PUSH], ignored: null })
+    expect(result).toEqual({
+      deliveryId: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+      pushes: [GHCR_PUSH],
+      ignored: null,
+    })
   })
 
   it('normalises the same push announced as a package event', () => {
@@ -119,7 +127,11 @@ describe('github source', () => {
       SECRETS,
     )
 
-    expect(result).toEqual({ deliveryId: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), pushes: [GHCR_PUSH], ignored: null })
+    expect(result).toEqual({
+      deliveryId: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+      pushes: [GHCR_PUSH],
+      ignored: null,
+    })
   })
 
   it('ignores the untagged platform manifests of a multi-arch push', () => {
@@ -211,6 +223,34 @@ describe('github source', () => {
     const [push] = github.normalise(delivery('registry_package', body), SECRETS).pushes
 
     expect(push?.digest).toBe(INDEX)
+  })
+
+  it.each([
+    [
+      'its OCI labels alone',
+      {
+        all_labels: {
+          'org.opencontainers.image.source': 'https://github.com/acme/tools',
+          'org.opencontainers.image.revision': 'b'.repeat(40),
+        },
+      },
+      { source: 'https://github.com/acme/tools', revision: 'b'.repeat(40) },
+    ],
+    [
+      'a source without revision',
+      { source: 'https://github.com/acme/tools' },
+      { source: 'https://github.com/acme/tools', revision: null },
+    ],
+    ['no labels', {}, undefined],
+    ['labels that are not text', { source: 7, revision: ['x'] }, undefined],
+  ])('reads where the image says it comes from: %s', (_name, labels, expected) => {
+    const body = changedVersion((version) => {
+      version.container_metadata = { tag: { name: 'v1.2.0', digest: INDEX }, labels }
+    })
+
+    const [push] = github.normalise(delivery('registry_package', body), SECRETS).pushes
+
+    expect(push?.labels).toEqual(expected)
   })
 
   // X-GitHub-Delivery is not signed: a captured delivery sent again under a new one is the same.

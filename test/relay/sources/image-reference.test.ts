@@ -5,6 +5,7 @@ import {
   checkTag,
   hostOf,
   isDigest,
+  parseImageReference,
 } from '../../../src/relay/sources/image-reference.js'
 import { payloadFormat } from '../../../src/relay/sources/payload-format.js'
 import { SourcePayloadError } from '../../../src/relay/sources/types.js'
@@ -98,5 +99,61 @@ describe('image references', () => {
     ['', ''],
   ])('finds the host of %j', (reference, host) => {
     expect(hostOf(reference)).toBe(host)
+  })
+})
+
+describe('parseImageReference', () => {
+  const digest = `sha256:${'ab'.repeat(32)}`
+  it.each([
+    [
+      'ghcr.io/acme/app:v1.2.0',
+      { registry: 'ghcr.io', repository: 'acme/app', tag: 'v1.2.0', digest: null },
+    ],
+    [
+      `ghcr.io/acme/app@${digest}`,
+      { registry: 'ghcr.io', repository: 'acme/app', tag: null, digest },
+    ],
+    [
+      `ghcr.io/acme/app:v1@${digest}`,
+      { registry: 'ghcr.io', repository: 'acme/app', tag: 'v1', digest },
+    ],
+    [
+      'acme/app:latest',
+      { registry: 'docker.io', repository: 'acme/app', tag: 'latest', digest: null },
+    ],
+    [
+      'nginx:1.27',
+      { registry: 'docker.io', repository: 'library/nginx', tag: '1.27', digest: null },
+    ],
+    [
+      'index.docker.io/nginx:1',
+      { registry: 'docker.io', repository: 'library/nginx', tag: '1', digest: null },
+    ],
+    [
+      'localhost/acme/app:v1',
+      { registry: 'localhost', repository: 'acme/app', tag: 'v1', digest: null },
+    ],
+    [
+      '127.0.0.1:5000/team/acme/app:v1',
+      { registry: '127.0.0.1:5000', repository: 'team/acme/app', tag: 'v1', digest: null },
+    ],
+    [
+      'Registry.Example.com:5000/acme/app:v1',
+      { registry: 'registry.example.com:5000', repository: 'acme/app', tag: 'v1', digest: null },
+    ],
+  ])('reads %s', (text, expected) => {
+    expect(parseImageReference(text)).toEqual(expected)
+  })
+
+  it.each([
+    ['ghcr.io/acme/app', 'names neither a tag nor a digest'],
+    ['ghcr.io/Acme/app:v1', 'which is not one'],
+    ['ghcr.io/acme/app:-v1', 'which is not a valid tag'],
+    ['ghcr.io/acme/app@sha256', 'which is not a digest'],
+    ['', 'must be 1 to 512 characters'],
+    [`ghcr.io/acme/${'a'.repeat(600)}:v1`, 'must be 1 to 512 characters'],
+  ])('refuses %s, saying why', (text, problem) => {
+    const parsed = parseImageReference(text)
+    expect('problem' in parsed && parsed.problem).toContain(problem)
   })
 })

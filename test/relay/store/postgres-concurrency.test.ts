@@ -60,6 +60,7 @@ describe('two PostgreSQL stores on one schema', () => {
       'events',
       'outbox',
       'run_attempts',
+      'run_tokens',
       'runs',
       'schema_migrations',
       'steps',

@@ -5,7 +5,8 @@ import { advance } from '../../../src/relay/runs/engine.js'
 import { takeIn } from '../../../src/relay/runs/intake.js'
 import { startRetention } from '../../../src/relay/store/retention.js'
 import type { Store } from '../../../src/relay/store/store.js'
-import { push, ref, release } from '../runs/run-fixture.js'
+import { ref, release } from '../runs/run-fixture.js'
+import { pinnedPush as push } from './delivery-fixture.js'
 import { sqliteFactory } from './store-factories.js'
 
 const DAY = 86_400_000

@@ -311,6 +311,7 @@ describe.each(storeFactories)('the $name store', (factory) => {
     for (const i of [old, recent, ignored]) await store.recordEvent(i.event, i.runs, i.jobs)
     const oldRun = old.runs[0] as Run
     await store.addToken('tok', { runId: oldRun.id, ref: ref(1), generation: 1 })
+    await store.addRunToken('run-tok', oldRun.id, t0.toISOString())
     const cutoff = new Date(t0.getTime() + 3_600_000).toISOString()
     expect(await store.prune(cutoff, cutoff, 100)).toEqual({ runs: 0, events: 1, payloads: 0 }) // the old run is still running
     const ended = advance(
@@ -324,9 +325,99 @@ describe.each(storeFactories)('the $name store', (factory) => {
     expect(await store.prune(cutoff, cutoff, 100)).toEqual({ runs: 1, events: 1, payloads: 0 })
     expect(await store.getRun(oldRun.id)).toBeNull()
     expect(await store.findToken('tok')).toBeNull()
+    expect(await store.findRunToken('run-tok')).toBeNull()
     expect(await store.getEvent(old.event.id)).toBeNull()
     expect(await store.getRun(recent.runs[0]?.id ?? '')).not.toBeNull()
     expect(await store.countRunsByState()).toEqual({ running: 1 })
+  })
+
+  it('prunes a retried run with its earlier attempts', async () => {
+    const intake = delivery('retried')
+    await store.recordEvent(intake.event, intake.runs, intake.jobs)
+    const failed = advance(
+      intake.runs[0] as Run,
+      { type: 'callback', ref: ref(1), generation: 1, callback: { state: 'failure' } },
+      t0,
+    )
+    if (!failed.ok) throw new Error(failed.message)
+    await store.saveTransition({ ...failed.run, version: 1 }, [])
+    const retried = advance({ ...failed.run, version: 1 }, { type: 'retry' }, t0)
+    if (!retried.ok) throw new Error(retried.message)
+    await store.saveTransition({ ...retried.run, version: 2 }, [], undefined, {
+      attempt: 1,
+      state: 'failure',
+      startedAt: t0.toISOString(),
+      finishedAt: t0.toISOString(),
+      steps: failed.run.steps,
+      onFailure: [],
+    })
+    const again = advance(
+      { ...retried.run, version: 2 },
+      { type: 'callback', ref: ref(1), generation: 2, callback: { state: 'failure' } },
+      t0,
+    )
+    if (!again.ok) throw new Error(again.message)
+    await store.saveTransition({ ...again.run, version: 3 }, [])
+    const cutoff = new Date(t0.getTime() + 3_600_000).toISOString()
+    expect(await store.prune(cutoff, cutoff, 100)).toMatchObject({ runs: 1 })
+    expect(await store.earlierAttempts(intake.runs[0]?.id ?? '')).toEqual([])
+  })
+
+  it('keeps run tokens by their hash, and the versions of runs for long polls', async () => {
+    const intake = delivery('tokens')
+    await store.recordEvent(intake.event, intake.runs, intake.jobs)
+    const run = intake.runs[0] as Run
+    await store.addRunToken('hash-1', run.id, t0.toISOString())
+    await store.addRunToken('hash-2', run.id, t0.toISOString())
+    expect(await store.findRunToken('hash-1')).toBe(run.id)
+    expect(await store.findRunToken('hash-2')).toBe(run.id)
+    expect(await store.findRunToken('hash-3')).toBeNull()
+    expect(await store.runVersions([run.id, '0193b0c0-0000-7000-8000-000000000000'])).toEqual([
+      { id: run.id, version: 0 },
+    ])
+    expect(await store.runVersions([])).toEqual([])
+  })
+
+  it('saves the pinned image, the source commit and the notes of a transition', async () => {
+    const unpinned = takeIn(
+      {
+        source: 'dockerhub',
+        normalised: { deliveryId: 'unpinned', pushes: [push], ignored: null },
+        contentType: null,
+        payload: '{}',
+        receivedAt: t0,
+      },
+      [{ ...release, reportToCommit: { context: 'ci/{step}' } }],
+    )
+    await store.recordEvent(unpinned.event, unpinned.runs, unpinned.jobs)
+    expect(unpinned.jobs.map((j) => j.kind)).toEqual(['prepare'])
+    const run = unpinned.runs[0] as Run
+    const digest = `sha256:${'ab'.repeat(32)}`
+    const sourceCommit = {
+      repository: 'acme/app',
+      sha: 'a'.repeat(40),
+      from: 'oci-labels' as const,
+    }
+    const prepared = advance(
+      run,
+      {
+        type: 'prepared',
+        image: { ...run.image, digest },
+        sourceCommit,
+        notes: [{ at: t0.toISOString(), text: 'read' }],
+      },
+      t0,
+    )
+    if (!prepared.ok) throw new Error(prepared.message)
+    expect(await store.saveTransition({ ...prepared.run, version: 1 }, [])).toBe(true)
+    const saved = await store.getRun(run.id)
+    expect(saved).toMatchObject({
+      version: 1,
+      image: { digest, tag: 'v1.2.0' },
+      sourceCommit,
+      notes: [{ at: t0.toISOString(), text: 'read' }],
+    })
+    expect(saved?.steps[0]?.state).toBe('dispatching')
   })
 
   it('adds runs to a stored event when it is delivered again', async () => {

@@ -452,7 +452,11 @@ describe('a retried run', () => {
       const intake = takeIn(
         {
           source: 'dockerhub',
-          normalised: { deliveryId: 'retried', pushes: [push], ignored: null },
+          normalised: {
+            deliveryId: 'retried',
+            pushes: [{ ...push, digest: DIGEST }],
+            ignored: null,
+          },
           contentType: 'application/json',
           payload: '{}',
           receivedAt: t(-10),
@@ -551,7 +555,12 @@ describe('what happened, in words', () => {
 
   it('names the usual causes when a dispatched step never reported, and links its runs', async () => {
     clock = t(-60)
-    const { runs } = await start('silent', { tag: 'v2.0.0' }, clock)
+    // Pinned, so that the first step is dispatched at once rather than after reading the registry.
+    const { runs } = await start(
+      'silent',
+      { tag: 'v2.0.0', digest: `sha256:${'5'.repeat(64)}` },
+      clock,
+    )
     const id = runs[0]?.id ?? ''
     const run = await service().findRun(id)
     await service().delivered(run, ref(1), run.steps[0] as (typeof run.steps)[0])

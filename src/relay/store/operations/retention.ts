@@ -2,7 +2,15 @@ import { inList } from '../paging.js'
 import { all, operation, run } from '../query.js'
 
 /** The tables whose rows belong to a run, deleted before the run itself. */
-const RUN_TABLES = ['attempts', 'callbacks', 'tokens', 'outbox', 'steps'] as const
+const RUN_TABLES = [
+  'attempts',
+  'callbacks',
+  'tokens',
+  'run_tokens',
+  'run_attempts',
+  'outbox',
+  'steps',
+] as const
 
 export const retentionOperations = {
   /**

@@ -123,8 +123,18 @@ export const runOperations = {
     ) {
       // Under PostgreSQL's READ COMMITTED a concurrent writer's UPDATE waits for ours, then finds the new version.
       const updated = yield* run(
-        'UPDATE runs SET state = ?, finished_at = ?, version = ?, attempt = ? WHERE id = ? AND version = ?',
-        [next.state, next.finishedAt, next.version, next.attempt, next.id, next.version - 1],
+        'UPDATE runs SET state = ?, finished_at = ?, version = ?, attempt = ?, image = ?, source_commit = ?, notes = ? WHERE id = ? AND version = ?',
+        [
+          next.state,
+          next.finishedAt,
+          next.version,
+          next.attempt,
+          JSON.stringify(next.image),
+          next.sourceCommit === null ? null : JSON.stringify(next.sourceCommit),
+          JSON.stringify(next.notes),
+          next.id,
+          next.version - 1,
+        ],
       )
       if (updated === 0) return false
       for (const { key, step } of keyedSteps(next)) {
@@ -237,6 +247,39 @@ export const runOperations = {
       [hash],
     )
     return row ? { runId: row.run_id, ref: refOf(row), generation: row.generation } : null
+  }),
+
+  /**
+   * A token that reads one run (`GET /api/runs/<id>`), kept only as its hash; it goes with the
+   * run when retention deletes it.
+   */
+  addRunToken: operation(
+    'statement',
+    function* (_dialect, hash: string, runId: string, createdAt: string) {
+      yield* run('INSERT INTO run_tokens (hash, run_id, created_at) VALUES (?, ?, ?)', [
+        hash,
+        runId,
+        createdAt,
+      ])
+    },
+  ),
+
+  /** The run a run token reads, or null. */
+  findRunToken: operation('read', function* (_dialect, hash: string) {
+    const row = yield* get<{ run_id: string }>('SELECT run_id FROM run_tokens WHERE hash = ?', [
+      hash,
+    ])
+    return row?.run_id ?? null
+  }),
+
+  /** The version of each of these runs that exists: what a long poll compares. */
+  runVersions: operation('read', function* (_dialect, ids: readonly string[]) {
+    if (ids.length === 0) return []
+    const rows = yield* all<{ id: string; version: number | string }>(
+      `SELECT id, version FROM runs WHERE ${inList('id', ids.length)}`,
+      ids,
+    )
+    return rows.map((row) => ({ id: row.id, version: Number(row.version) }))
   }),
 
   /** Steps past their deadline that have not ended. */

@@ -12,6 +12,7 @@ import { createNotifier, type Notifier } from './deliverers/notifier.js'
 import { createImageReader, type ImageReader } from './deliverers/registry-reader.js'
 import { createApp } from './http/app.js'
 import { githubWebUrl } from './http/browser-guard.js'
+import { DEFAULT_LIMITS, type IntakeLimits, limitConnections } from './http/limits.js'
 import { newId } from './ids.js'
 import { createMetrics } from './metrics.js'
 import { retryDelayMs } from './outbox/backoff.js'
@@ -47,6 +48,8 @@ export interface RelayOptions {
   outboundTimeoutMs?: number
   /** The store can no longer work (its SQLite thread stopped); the CLI then exits, for a supervisor to restart it. */
   onStoreFailure?: (error: Error) => void
+  /** What the relay takes before it knows who sends it; by default `DEFAULT_LIMITS`. */
+  limits?: Partial<IntakeLimits>
   /** Process-wide metrics (memory, event loop); off when several relays share a process, as in tests. */
   defaultMetrics?: boolean
   /**
@@ -107,13 +110,15 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const { logger } = options
   const store = await openDatabase(options.databaseUrl, options.onStoreFailure)
   const host = options.host ?? '0.0.0.0'
+  const limits = { ...DEFAULT_LIMITS, ...options.limits }
   let server: Server
   try {
-    server = await listen(options.port, host)
+    server = await listen(options.port, host, limits)
   } catch (error) {
     await store.close().catch(() => {})
     throw listenError(error, host, options.port)
   }
+  const connectionLimits = limitConnections(server, limits)
   // Nothing below awaits until the app takes the server's requests, so none arrives unanswered.
   const address = server.address() as AddressInfo
   const publicUrl = options.settings.publicUrl ?? defaultPublicUrl(address)
@@ -211,9 +216,11 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     },
   })
 
-  const app = createApp({ store, runs, settings, logger, metrics, watch })
+  const app = createApp({ store, runs, settings, logger, metrics, watch, limits })
   const connections = drainOnClose(server)
-  server.on('request', app)
+  server.on('request', connectionLimits.admitted(app))
+  // `Expect: 100-continue` is answered by the routes once they have authenticated the request.
+  server.on('checkContinue', (req, res) => server.emit('request', req, res))
   outbox.start()
   const deadlines = startDeadlineSweep(runs, { intervalMs: pollMs, logger })
   const retention = startRetention({
@@ -290,12 +297,14 @@ function withoutPassword(databaseUrl: string): string {
 }
 
 /** An HTTP server listening on `host:port`, with no request handler yet. */
-function listen(port: number, host: string): Promise<Server> {
+function listen(port: number, host: string, limits: IntakeLimits): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createServer()
+    // The read timeouts are checked this often: a slow client is cut within a second of them.
+    const server = createServer({
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+    })
+    // Longer than the idle timeout of common load balancers (60 s), so that they close first.
     server.keepAliveTimeout = 65_000
-    server.headersTimeout = 66_000
-    server.requestTimeout = 30_000
     server.on('clientError', answerMalformedRequest)
     server.once('error', reject)
     server.listen(port, host, () => {

@@ -12,9 +12,11 @@ import { apiRouter } from './api.js'
 import { apiAccess } from './api-access.js'
 import { rawBody } from './body.js'
 import { githubWebUrl, refuseCrossSite, refuseForeignHost } from './browser-guard.js'
+import { createByteBudget } from './byte-budget.js'
 import { callbacksRouter } from './callbacks.js'
 import { decisionComment, stepIndex } from './decision.js'
 import { mountHooks } from './hooks.js'
+import { DEFAULT_LIMITS, type IntakeLimits } from './limits.js'
 import { chainsProblemPage, eventProblemPage, pagesRouter, retryProblemPage } from './pages.js'
 import { databaseUnavailable, problem, problemHandler, withoutSecret } from './problem.js'
 import { startRouter } from './start.js'
@@ -28,6 +30,8 @@ export interface AppDeps {
   metrics?: Metrics
   /** Where long polls wait; by default one of this app's own. */
   watch?: RunWatch
+  /** Bounds of what is taken before authentication; by default `DEFAULT_LIMITS`. */
+  limits?: Pick<IntakeLimits, 'unauthenticatedBytes' | 'unauthenticatedBytesPerClient'>
 }
 
 /** The relay's HTTP interface, built from its collaborators so tests can serve it on port 0. */
@@ -37,7 +41,12 @@ export function createApp(deps: AppDeps): Express {
   const app = express()
   app.disable('x-powered-by')
   app.set('etag', false)
-  mountHooks(app, { runs, settings, now, metrics: deps.metrics })
+  const limits = deps.limits ?? DEFAULT_LIMITS
+  const budget = createByteBudget({
+    total: limits.unauthenticatedBytes,
+    perClient: limits.unauthenticatedBytesPerClient,
+  })
+  mountHooks(app, { runs, settings, now, metrics: deps.metrics, budget })
   app.use(callbacksRouter(runs, settings.publicUrl))
   // Every route below is for people and their tools, not for registries and steps.
   app.use(refuseForeignHost(settings.adminToken, settings.publicUrl))

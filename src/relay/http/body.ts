@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import express, { type Request } from 'express'
-import { bodyTooLarge, type Problem, problem } from './problem.js'
+import type { ByteBudget } from './byte-budget.js'
+import { BUSY_RETRY_AFTER_S, bodyTooLarge, type Problem, problem, relayBusy } from './problem.js'
 
 export const BODY_LIMIT_BYTES = 1024 * 1024
 
@@ -10,7 +11,8 @@ const parseRaw = express.raw({ type: () => true, limit: BODY_LIMIT_BYTES })
  * Keeps the exact bytes (signatures are checked on them); gzip and deflate are inflated within the
  * limit. A body over the limit is answered 413 as soon as that is known (from its Content-Length,
  * or once that many bytes came) and the connection is closed: body-parser would first read all the
- * rest of it, however much that is.
+ * rest of it, however much that is. `Expect: 100-continue` is answered only here, so a request
+ * refused before its body is needed never sends it.
  */
 export function rawBody(
   req: IncomingMessage,
@@ -21,6 +23,7 @@ export function rawBody(
     next(bodyTooLarge(BODY_LIMIT_BYTES))
     return
   }
+  if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue()
   let received = 0
   let refused = false
   const count = (chunk: Buffer) => {
@@ -35,6 +38,33 @@ export function rawBody(
     req.off('data', count)
     if (!refused) next(error)
   })
+}
+
+/**
+ * `rawBody` for a request not yet authenticated: the bytes it may bring (its Content-Length, or
+ * the limit when it has none or is compressed) are held from `budget` until it is answered, and a
+ * request that finds no room is answered 503 with `Retry-After`, its body unread.
+ */
+export function budgetedBody(budget: ByteBudget) {
+  return (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void => {
+    const length = Number(req.headers['content-length'])
+    const known = req.headers['content-length'] !== undefined && Number.isSafeInteger(length)
+    const bytes =
+      known && !req.headers['content-encoding']
+        ? Math.min(length, BODY_LIMIT_BYTES)
+        : BODY_LIMIT_BYTES
+    const client = req.socket.remoteAddress ?? ''
+    if (!budget.reserve(client, bytes)) {
+      next(
+        relayBusy(
+          `The relay is reading as many unauthenticated deliveries as it will at once; send this one again in ${BUSY_RETRY_AFTER_S} s.`,
+        ),
+      )
+      return
+    }
+    res.once('close', () => budget.release(client, bytes))
+    rawBody(req, res, next)
+  }
 }
 
 export function bodyBytes(req: Request): Buffer {

@@ -1,4 +1,4 @@
-import { Router } from 'express'
+import { type Response, Router } from 'express'
 import { formatProblems, validateCallback } from '../../shared/callback.js'
 import { stepAt } from '../model/run.js'
 import type { RunService } from '../runs/service.js'
@@ -6,6 +6,10 @@ import { bodyBytes, parseJson, rawBody, requireMediaType } from './body.js'
 import { problem } from './problem.js'
 import { createRateLimiter } from './rate-limit.js'
 import { runJson, stepJson } from './representation.js'
+
+interface CallbackLocals {
+  token: Awaited<ReturnType<RunService['tokenFor']>>
+}
 
 /** A step reports a few times (progress, then its result); more than this a minute is a flood. */
 const CALLBACKS_PER_MINUTE = 30
@@ -30,28 +34,37 @@ export function callbacksRouter(runs: RunService, publicUrl: string): Router {
       { headers: { 'Retry-After': String(wait) } },
     )
   })
-  router.post('/callbacks/:token', rawBody, async (req, res) => {
-    const token = await runs.tokenFor(req.params.token ?? '')
-    requireMediaType(req, ['application/json'])
-    const validation = validateCallback(parseJson(bodyBytes(req)))
-    if (!validation.ok) {
-      throw problem(
-        'invalid-callback',
-        `The callback does not match the schema: ${formatProblems(validation.problems)}.`,
-        {
-          extensions: {
-            errors: validation.problems.map((p) => ({ pointer: p.pointer, detail: p.message })),
+  // The token is looked up before the body is read: an unknown one costs no more than its headers.
+  router.post(
+    '/callbacks/:token',
+    async (req, res: Response<unknown, CallbackLocals>, next) => {
+      res.locals.token = await runs.tokenFor(req.params.token ?? '')
+      next()
+    },
+    rawBody,
+    async (req, res: Response<unknown, CallbackLocals>) => {
+      const { token } = res.locals
+      requireMediaType(req, ['application/json'])
+      const validation = validateCallback(parseJson(bodyBytes(req)))
+      if (!validation.ok) {
+        throw problem(
+          'invalid-callback',
+          `The callback does not match the schema: ${formatProblems(validation.problems)}.`,
+          {
+            extensions: {
+              errors: validation.problems.map((p) => ({ pointer: p.pointer, detail: p.message })),
+            },
           },
-        },
-      )
-    }
-    const run = await runs.callback(token, validation.value)
-    const step = stepAt(run, token.ref)
-    res.status(200).json({
-      run: runJson(run),
-      step: step ? stepJson(step, token.ref) : null,
-      run_url: `${publicUrl.replace(/\/+$/, '')}/runs/${run.id}`,
-    })
-  })
+        )
+      }
+      const run = await runs.callback(token, validation.value)
+      const step = stepAt(run, token.ref)
+      res.status(200).json({
+        run: runJson(run),
+        step: step ? stepJson(step, token.ref) : null,
+        run_url: `${publicUrl.replace(/\/+$/, '')}/runs/${run.id}`,
+      })
+    },
+  )
   return router
 }

@@ -1,4 +1,4 @@
-import type { Express, Request, RequestHandler } from 'express'
+import type { Express, Request, RequestHandler, Response } from 'express'
 import type { Settings } from '../config/settings.js'
 import { IdentityUnavailable } from '../identity/verification-errors.js'
 import type { Metrics } from '../metrics.js'
@@ -6,6 +6,8 @@ import type { RunService } from '../runs/service.js'
 import { singleHeader } from '../sources/headers.js'
 import { SOURCE_NAMES, SOURCES, sourceNamed } from '../sources/index.js'
 import {
+  type Authentication,
+  type AuthRequest,
   type Source,
   SourceAuthError,
   SourcePayloadError,
@@ -13,6 +15,7 @@ import {
 } from '../sources/types.js'
 import {
   bodyBytes,
+  budgetedBody,
   FORM_MEDIA_TYPE,
   jsonInForm,
   mediaType,
@@ -20,6 +23,7 @@ import {
   rawBody,
   requireMediaType,
 } from './body.js'
+import type { ByteBudget } from './byte-budget.js'
 import { Problem, problem } from './problem.js'
 
 /** The media types each source takes, listed once rather than on each delivery. */
@@ -37,7 +41,22 @@ export interface HooksDeps {
   settings: Settings
   now: () => Date
   metrics?: Metrics
+  /** Bounds the bodies read before their signature is checked. */
+  budget: ByteBudget
 }
+
+/** What the hook's headers and path proved, before its body was read. */
+interface HookLocals {
+  authentication: Authentication
+}
+
+type HookHandler = RequestHandler<
+  { source: string; secret?: string },
+  unknown,
+  unknown,
+  Request['query'],
+  HookLocals
+>
 
 /**
  * `POST /hooks/<source>[/<secret>]`: answers 202 only once the event and its runs are committed.
@@ -45,7 +64,16 @@ export interface HooksDeps {
  * relay goes through no other layer.
  */
 export function mountHooks(app: Express, deps: HooksDeps): void {
-  app.post('/hooks/:source{/:secret}', rawBody, receiveHook(deps))
+  const budgeted = budgetedBody(deps.budget)
+  app.post(
+    '/hooks/:source{/:secret}',
+    authenticateHeaders(deps),
+    (req: Request, res: Response<unknown, HookLocals>, next: (error?: unknown) => void) =>
+      res.locals.authentication === 'authenticated'
+        ? rawBody(req, res, next)
+        : budgeted(req, res, next),
+    receiveHook(deps),
+  )
   // Only where a source takes the handshake: every other hook path keeps answering OPTIONS 405.
   for (const source of SOURCES) {
     if (source.handshake === 'cloudevents-webhook') {
@@ -88,16 +116,51 @@ function answerHandshake(source: Source, settings: Settings): RequestHandler {
   }
 }
 
-function receiveHook(deps: HooksDeps): RequestHandler<{ source: string; secret?: string }> {
-  return async (req, res) => {
+/**
+ * Asks the source to authenticate the request from its headers and path alone: a request without
+ * credentials is refused before its body is read. Sources whose signature covers the body answer
+ * `body-needed`; their body is read within the budget and they are asked again.
+ */
+function authenticateHeaders(deps: HooksDeps): HookHandler {
+  return async (req, res, next) => {
     const { source, settings } = enabledSource(req.params.source ?? '', deps.settings)
-    const name = source.name
     if (req.params.secret !== undefined && !source.pathSecret) {
       throw problem(
         'not-found',
-        `The ${name} source takes its deliveries at /hooks/${name}, with no further path.`,
+        `The ${source.name} source takes its deliveries at /hooks/${source.name}, with no further path.`,
       )
     }
+    res.locals.authentication = await authenticate(deps, source, settings, {
+      headers: req.headers,
+      pathSecret: req.params.secret ?? null,
+      rawBody: null,
+    })
+    next()
+  }
+}
+
+async function authenticate(
+  deps: HooksDeps,
+  source: Source,
+  settings: unknown,
+  request: AuthRequest,
+): Promise<Authentication> {
+  try {
+    return await source.authenticate(request, settings)
+  } catch (error) {
+    if (error instanceof IdentityUnavailable) throw identityUnavailable(error, source.name)
+    if (!(error instanceof SourceAuthError)) throw error
+    deps.metrics?.events.inc({ source: source.name, outcome: 'unauthorized' })
+    throw problem('unauthorized-source', error.message, {
+      headers: { 'WWW-Authenticate': 'Bearer realm="hookchain"' },
+    })
+  }
+}
+
+function receiveHook(deps: HooksDeps): HookHandler {
+  return async (req, res) => {
+    const { source, settings } = enabledSource(req.params.source ?? '', deps.settings)
+    const name = source.name
     const receivedAt = deps.now()
     const raw = bodyBytes(req)
     const request: SourceRequest = {
@@ -107,17 +170,11 @@ function receiveHook(deps: HooksDeps): RequestHandler<{ source: string; secret?:
       pathSecret: req.params.secret ?? null,
       receivedAt,
     }
-    try {
-      if ((await source.authenticate(request, settings)) !== 'authenticated') {
-        throw new Error(`the ${name} source did not authenticate a request with its body`)
-      }
-    } catch (error) {
-      if (error instanceof IdentityUnavailable) throw identityUnavailable(error, name)
-      if (!(error instanceof SourceAuthError)) throw error
-      deps.metrics?.events.inc({ source: name, outcome: 'unauthorized' })
-      throw problem('unauthorized-source', error.message, {
-        headers: { 'WWW-Authenticate': 'Bearer realm="hookchain"' },
-      })
+    if (
+      res.locals.authentication === 'body-needed' &&
+      (await authenticate(deps, source, settings, request)) !== 'authenticated'
+    ) {
+      throw new Error(`the ${name} source did not authenticate a request with its body`)
     }
 
     let normalised: ReturnType<Source['normalise']>

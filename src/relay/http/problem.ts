@@ -52,6 +52,7 @@ const PROBLEM_TYPES = {
   internal: { status: 500, title: 'Internal error' },
   'database-unavailable': { status: 503, title: 'Database unavailable' },
   'identity-unavailable': { status: 503, title: 'Token issuer unavailable' },
+  'relay-busy': { status: 503, title: 'Relay busy' },
 } as const satisfies Record<string, { status: number; title: string }>
 
 export type ProblemType = keyof typeof PROBLEM_TYPES
@@ -127,6 +128,16 @@ export function bodyTooLarge(limit: number): Problem {
 /** The database failed; the client may try again in a few seconds. */
 export function databaseUnavailable(detail: string): Problem {
   return problem('database-unavailable', detail, { headers: { 'Retry-After': '5' } })
+}
+
+/** Seconds a sender turned away by the relay's bounds (connections, unread bodies) is asked to wait. */
+export const BUSY_RETRY_AFTER_S = 5
+
+/** The relay is at one of its bounds; the sender may try again in a moment. */
+export function relayBusy(detail: string): Problem {
+  return problem('relay-busy', detail, {
+    headers: { 'Retry-After': String(BUSY_RETRY_AFTER_S), Connection: 'close' },
+  })
 }
 
 /** Errors thrown by body-parser carry a `type`; each becomes the problem a client can fix. */
@@ -214,6 +225,8 @@ export function problemHandler(logger: Logger, metrics?: Metrics): ErrorRequestH
     const found = asProblem(error, req, logger)
     if (res.headersSent) return
     metrics?.problems.inc({ status: String(found.status), type: found.slug })
+    // Refused before its body was read (no credentials, a flood): that body is not drained.
+    if (!req.complete) res.setHeader('Connection', 'close')
     // A URI reference, as RFC 9457 wants: the secret's stand-in "…" percent-encoded.
     sendProblem(res, found, withoutSecret(req.originalUrl, '%E2%80%A6'))
   }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { Ajv, type JSONSchemaType } from 'ajv'
-import { type Request, Router } from 'express'
+import { type Request, type Response, Router } from 'express'
 import type { JWTPayload } from 'jose'
 import { DEFAULT_OIDC_AUDIENCE, DEFAULT_OIDC_ISSUER } from '../config/schema.js'
 import type { Chain, ServedSettings } from '../config/settings.js'
@@ -60,6 +60,10 @@ const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
 /** Who asks to start a chain. */
 type Caller = { kind: 'admin'; by: string } | { kind: 'workflow'; claims: WorkflowClaims }
 
+interface StartLocals {
+  caller: Caller
+}
+
 /** The claims of a GitHub Actions job token that the relay reads. */
 interface WorkflowClaims {
   repository: string
@@ -88,9 +92,14 @@ export function startRouter(deps: StartDeps): Router {
   router.post(
     '/api/chains/:name/runs',
     refuseCrossSite(settings.publicUrl, { json: true }),
+    // Who calls is known from the headers: the body of a caller without a token is not read.
+    async (req, res: Response<unknown, StartLocals>, next) => {
+      res.locals.caller = await callerOf(req, settings.adminToken, oidc)
+      next()
+    },
     rawBody,
-    async (req, res) => {
-      const caller = await callerOf(req, settings.adminToken, oidc)
+    async (req, res: Response<unknown, StartLocals>) => {
+      const { caller } = res.locals
       const name = String(req.params.name)
       const chain = settings.chains.find((c) => c.name === name)
       if (!chain) {

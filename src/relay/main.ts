@@ -137,6 +137,12 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     logger,
   })
 
+  const images =
+    options.images ??
+    createImageReader({
+      registries: settings.registries ?? [],
+      timeoutMs: options.outboundTimeoutMs,
+    })
   const runs = createRunService({
     store,
     chains: () => settings.chains,
@@ -146,6 +152,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     metrics,
     onWork: () => outbox.kick(),
     onRunChanged: (run) => watch.changed(run.id, run.version),
+    silentRegistry: (registry) => images.silent?.(registry) ?? null,
   })
   const deliverer =
     options.deliverer ??
@@ -187,12 +194,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       [PREPARE_JOB]: prepareImageHandler({
         ...common,
         runs,
-        images:
-          options.images ??
-          createImageReader({
-            registries: settings.registries ?? [],
-            timeoutMs: options.outboundTimeoutMs,
-          }),
+        images,
         chains: () => settings.chains,
         githubWebUrl: githubWebUrl(settings.github.apiUrl),
         tries: IMAGE_READ_TRIES,

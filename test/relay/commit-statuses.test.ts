@@ -1,6 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Chain, Settings } from '../../src/relay/config/settings.js'
+import { createImageReader } from '../../src/relay/deliverers/registry-reader.js'
 import type { RunJson } from '../../src/relay/http/representation.js'
 import {
   type AcceptedStatus,
@@ -323,6 +324,52 @@ describe('commit statuses and dispatches', () => {
       expect(Math.min(...gaps)).toBeGreaterThanOrEqual(80)
     } finally {
       await paced.close()
+    }
+  })
+})
+
+describe('a registry that does not answer', () => {
+  it('is read for the first run only: the next ones start at once, each with a note', async () => {
+    const gone = await startRegistryStandIn()
+    const host = gone.host
+    await gone.close()
+    const pinOnly: Chain = { ...release, reportToCommit: null }
+    const settings = testSettings(github.url, {
+      chains: [pinOnly],
+      registries: [{ host, username: null, password: null, http: true }],
+    })
+    // The relay's own reader, which remembers a registry that gave no answer.
+    const own = await startTestRelay(settings, {
+      images: createImageReader({ registries: settings.registries ?? [], timeoutMs: 2000 }),
+    })
+    try {
+      const push = async (tag: string) => {
+        const response = await own.post(`/hooks/quay/${SECRETS.quay}`, {
+          repository: 'acme/app',
+          docker_url: `${host}/acme/app`,
+          updated_tags: [tag],
+        })
+        return ((await response.json()) as { runs: string[] }).runs[0] as string
+      }
+      const first = await push('v7.0.0')
+      await eventually(() => github.dispatches.find((d) => d.clientPayload?.run_id === first))
+      const second = await push('v7.0.1')
+      await eventually(() => github.dispatches.find((d) => d.clientPayload?.run_id === second))
+      const [read, skipped] = await Promise.all(
+        [first, second].map((id) => own.api<RunJson>(`/api/runs/${id}`)),
+      )
+      expect(read?.image_reads).toHaveLength(1)
+      expect(skipped?.image_reads).toEqual([])
+      for (const ran of [read, skipped]) {
+        expect(ran?.notes[0]?.text).toMatch(/was not pinned to a digest \(.*ECONNREFUSED/)
+      }
+      // The first was noted by the outbox job that read the registry; the second as it started.
+      expect(Date.parse(String(read?.notes[0]?.at))).toBeGreaterThan(
+        Date.parse(String(read?.created_at)),
+      )
+      expect(skipped?.notes[0]?.at).toBe(skipped?.created_at)
+    } finally {
+      await own.close()
     }
   })
 })

@@ -73,6 +73,12 @@ ${branches}      - dispatch: { repository: acme/deploy, event_type: deploy }
 `
   config('fan-out-paced.yml', { writesPerMinute: FIRST_PACE, chain: fanOut })
   config('fan-out.yml', { chain: fanOut })
+  config('approval.yml', {
+    chain: `    steps:
+      - approval: { timeout: 1h }
+      - dispatch: { repository: acme/deploy, event_type: deploy }
+`,
+  })
 })
 
 afterAll(async () => {
@@ -450,4 +456,53 @@ describe("a relay killed in the middle of a parallel group's fan-out", () => {
       await stop(second)
     }
   }, 45_000)
+})
+
+describe('a relay killed between an approval and the dispatch it lets go', () => {
+  it('keeps the decision, sends the next step once more after a restart, and the run goes on', async () => {
+    const first = await start('approval.yml', 'approval.db')
+    let runId = ''
+    try {
+      const push = await sendPush(first, 'v-approval')
+      runId = push?.runs[0] as string
+      await runOnce(first, runId, (run) => run.steps[0]?.state === 'waiting')
+      expect(received(runId, 2)).toEqual([])
+      // GitHub takes the dispatch the approval lets go, and never answers it.
+      github.hang(1)
+      const approved = await fetch(`${first.url}/api/runs/${runId}/steps/1/approve`, {
+        method: 'POST',
+        headers: { ...admin, 'content-type': 'application/json' },
+        body: JSON.stringify({ comment: 'ship it' }),
+      })
+      expect(approved.status).toBe(200)
+      await eventually(() => (received(runId, 2).length > 0 ? true : undefined))
+    } finally {
+      await kill(first)
+      github.recover()
+    }
+    expect(accepted(runId, 2)).toEqual([])
+
+    const second = await start('approval.yml', 'approval.db')
+    try {
+      const [deploy] = await eventually(() => {
+        const list = accepted(runId, 2)
+        return list.length > 0 ? list : undefined
+      }, 10_000)
+      const running = await runOnce(second, runId, (run) => run.steps[1]?.state === 'running')
+      // The decision was committed with the approval, before the dispatch: it survived the kill.
+      expect(running.steps[0]).toMatchObject({
+        state: 'success',
+        decision: { approved: true, comment: 'ship it' },
+      })
+      expect((await report(second, deploy as AcceptedDispatch, { state: 'success' })).status).toBe(
+        200,
+      )
+      expect((await getRun(second, runId)).state).toBe('success')
+      // The one lost with the relay, and the one GitHub took: never more.
+      expect(received(runId, 2)).toHaveLength(2)
+      expect(accepted(runId, 2)).toHaveLength(1)
+    } finally {
+      await stop(second)
+    }
+  }, 30_000)
 })

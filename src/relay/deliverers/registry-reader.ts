@@ -34,6 +34,8 @@ export interface ImageRead {
 /** Reads images through registries' HTTP API (the OCI distribution spec). Never throws. */
 export interface ImageReader {
   read(image: Image, want: ImageReadRequest): Promise<ImageRead>
+  /** Why `registry` is not asked now (it gave no answer a moment ago), or null. */
+  silent?(registry: string): string | null
 }
 
 export interface ImageReaderOptions {
@@ -87,11 +89,16 @@ export function createImageReader(options: ImageReaderOptions): ImageReader {
   const now = options.now ?? Date.now
   /** Registries that gave no answer at all, and until when they are not asked again. */
   const silent = new Map<string, { until: number; problem: string }>()
+  const quietNow = (host: string) => {
+    const quiet = silent.get(host)
+    return quiet && quiet.until > now() ? quiet : null
+  }
   return {
+    silent: (registry) => quietNow(registry.toLowerCase())?.problem ?? null,
     async read(image, want) {
       const host = image.registry.toLowerCase()
-      const quiet = silent.get(host)
-      if (quiet && quiet.until > now()) {
+      const quiet = quietNow(host)
+      if (quiet) {
         return {
           digest: null,
           labels: null,

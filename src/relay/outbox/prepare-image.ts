@@ -3,6 +3,7 @@ import type { Chain } from '../config/settings.js'
 import type { ImageReader } from '../deliverers/registry-reader.js'
 import { countRequests, type Metrics } from '../metrics.js'
 import type { Image, RunNote, SourceCommit } from '../model/run.js'
+import { unpinnedNote } from '../runs/effects.js'
 import type { RunService } from '../runs/service.js'
 import { sourceCommitOf } from '../runs/source-commit.js'
 import type { RunStore } from '../store/store.js'
@@ -78,9 +79,7 @@ export function prepareImageHandler(deps: PrepareImageDeps): JobHandler {
       }
       if (want.digest && read.digest !== null) image = { ...image, digest: read.digest }
       else if (want.digest) {
-        note(
-          `The tag ${image.tag} was not pinned to a digest (${read.problem ?? 'the registry gave none'}): each step gets what the tag points to when it pulls it.`,
-        )
+        note(unpinnedNote(String(image.tag), read.problem ?? 'the registry gave none'))
       }
       if (want.labels && read.labels !== null) {
         const found = sourceCommitOf(read.labels, deps.githubWebUrl, 'oci-labels')

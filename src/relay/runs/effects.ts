@@ -65,15 +65,39 @@ export function needsPreparation(run: Run, chain: Chain | undefined): boolean {
   return unpinned || (Boolean(chain?.reportToCommit) && run.sourceCommit === null)
 }
 
-/** New runs with their first step begun (or their image to be read first), and their jobs. */
+/**
+ * Why a registry will not be read now (it gave no answer a moment ago), or null; the service
+ * passes what its image reader knows, so that the decision stays pure.
+ */
+export type SilentRegistry = (registry: string) => string | null
+
+/** The note of a run whose tag could not be pinned, in its history. */
+export function unpinnedNote(tag: string, problem: string): string {
+  return `The tag ${tag} was not pinned to a digest (${problem}): each step gets what the tag points to when it pulls it.`
+}
+
+/**
+ * New runs with their first step begun (or their image to be read first), and their jobs. A run
+ * that would be read only for its digest, from a registry known not to answer, starts at once
+ * with a note instead: a burst of pushes then does not queue behind a registry that is down.
+ */
 export function startRuns(
   runs: readonly Run[],
   now: Date,
   chains: readonly Chain[] = [],
+  silent: SilentRegistry = () => null,
 ): { runs: Run[]; jobs: NewJob[] } {
   const started = runs.map((run) => {
     const chain = chains.find((c) => c.name === run.chain)
-    const { run: next, effects } = startRun(run, now, { prepare: needsPreparation(run, chain) })
+    let prepare = needsPreparation(run, chain)
+    const digestOnly = !(chain?.reportToCommit && run.sourceCommit === null)
+    const why = prepare && digestOnly ? silent(run.image.registry) : null
+    let notes = run.notes
+    if (why !== null && run.image.tag !== null) {
+      prepare = false
+      notes = [...notes, { at: now.toISOString(), text: unpinnedNote(run.image.tag, why) }]
+    }
+    const { run: next, effects } = startRun({ ...run, notes }, now, { prepare })
     return {
       run: next,
       jobs: [

@@ -5,7 +5,7 @@ import type { Run } from '../model/run.js'
 import { isSignatureTag } from '../model/tag-patterns.js'
 import type { Normalised, PushEvent } from '../sources/types.js'
 import type { NewJob } from '../store/store.js'
-import { startRuns } from './effects.js'
+import { type SilentRegistry, startRuns } from './effects.js'
 import { newRuns } from './match.js'
 
 export interface Delivery {
@@ -31,11 +31,12 @@ export function takeIn(
   delivery: Delivery,
   chains: readonly Chain[],
   runsPerDelivery = Number.POSITIVE_INFINITY,
+  silent?: SilentRegistry,
 ): Intake {
   const { normalised, receivedAt } = delivery
   const eventId = newId(receivedAt.getTime())
   const matched = normalised.pushes.flatMap((push) => newRuns(eventId, push, chains, receivedAt))
-  const { runs, jobs } = startRuns(matched.slice(0, runsPerDelivery), receivedAt, chains)
+  const { runs, jobs } = startRuns(matched.slice(0, runsPerDelivery), receivedAt, chains, silent)
   const { outcome, reason } = outcomeOf(normalised, runs, matched, runsPerDelivery)
   return {
     event: {
@@ -101,10 +102,12 @@ export function takeInAgain(
   event: EventRecord,
   chains: readonly Chain[],
   now: Date,
+  silent?: SilentRegistry,
 ): { runs: Run[]; jobs: NewJob[] } {
   return startRuns(
     event.pushes.flatMap((push) => newRuns(event.id, push, chains, now)),
     now,
     chains,
+    silent,
   )
 }

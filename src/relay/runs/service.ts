@@ -28,7 +28,7 @@ import type { PushEvent } from '../sources/types.js'
 import type { RunStore, TokenRecord } from '../store/store.js'
 import { lookupHash } from './callback-tokens.js'
 import { commitStatusJobs } from './commit-status.js'
-import { jobsFor, startRuns } from './effects.js'
+import { jobsFor, type SilentRegistry, startRuns } from './effects.js'
 import { advance, type RunInput, type Transition } from './engine.js'
 import { type Delivery, takeIn, takeInAgain } from './intake.js'
 import { type RefusalReason, RunRefused } from './refusal.js'
@@ -49,6 +49,8 @@ export interface RunServiceDeps {
   onWork: () => void
   /** A new version of a run was committed (long polls wait for this). */
   onRunChanged?: (run: Run) => void
+  /** Registries known not to answer now: their new runs are not held up to read the image. */
+  silentRegistry?: SilentRegistry
 }
 
 /** A run started through the API, by a workflow with its OIDC token or by the admin. */
@@ -208,7 +210,7 @@ export function createRunService(deps: RunServiceDeps) {
   return {
     /** Stores a delivery with the runs it starts, in one commit; a repeated delivery starts nothing. */
     async ingest(delivery: Delivery): Promise<{ duplicate: boolean; event: EventRecord }> {
-      const intake = takeIn(delivery, deps.chains(), deps.runsPerDelivery)
+      const intake = takeIn(delivery, deps.chains(), deps.runsPerDelivery, deps.silentRegistry)
       const { duplicate, event } = await store.recordEvent(intake.event, intake.runs, intake.jobs)
       metrics?.events.inc({
         source: delivery.source,
@@ -299,7 +301,7 @@ export function createRunService(deps: RunServiceDeps) {
         origin: request.origin,
         notes: [],
       }
-      const started = startRuns([run], receivedAt, deps.chains())
+      const started = startRuns([run], receivedAt, deps.chains(), deps.silentRegistry)
       const event: EventRecord = {
         id: eventId,
         source: WORKFLOW_SOURCE,
@@ -385,7 +387,7 @@ export function createRunService(deps: RunServiceDeps) {
           `Event ${event.id} holds no image push (${event.reason ?? event.outcome}); there is no chain to start.`,
         )
       }
-      const { runs, jobs } = takeInAgain(event, deps.chains(), deps.now())
+      const { runs, jobs } = takeInAgain(event, deps.chains(), deps.now(), deps.silentRegistry)
       if (runs.length === 0) {
         throw new RunRefused(
           'no-chain-matches',

@@ -187,4 +187,14 @@ export const sqliteMigrations: readonly { version: number; name: string; sql: st
       CREATE INDEX run_tokens_by_run ON run_tokens (run_id);
     `,
   },
+  {
+    version: 7,
+    // on_failure's previous image looks only at runs that succeeded: a partial index is not
+    // written when a run is inserted (running), only when one ends as success.
+    name: "the last success of a chain's repository, indexed for successful runs only",
+    sql: `
+      DROP INDEX runs_by_chain_repository;
+      CREATE INDEX runs_succeeded ON runs (chain, repository, id) WHERE state = 'success';
+    `,
+  },
 ]

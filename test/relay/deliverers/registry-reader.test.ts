@@ -138,13 +138,17 @@ describe('the image reader', () => {
     const reader = createImageReader({ registries: listed(host), now: () => now })
     const want = { digest: true, labels: false }
 
+    expect(reader.silent?.(host)).toBeNull()
     const first = await reader.read(image(host, 'v1'), want)
     expect(first.problem).toMatch(/ECONNREFUSED.*\(not asked again for 60 s\)$/)
     expect(first.attempts).toHaveLength(1)
     now += 59_000
+    // What new runs are told, so that they do not wait for it.
+    expect(reader.silent?.(host.toUpperCase())).toBe(first.problem)
     const second = await reader.read(image(host, 'v1'), want)
     expect(second).toMatchObject({ problem: first.problem, attempts: [], retryable: false })
     now += 2000
+    expect(reader.silent?.(host)).toBeNull()
     expect((await reader.read(image(host, 'v1'), want)).attempts).toHaveLength(1)
   })
 

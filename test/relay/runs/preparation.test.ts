@@ -68,6 +68,31 @@ describe('a run whose image is read before its first step', () => {
     expect(prepared(cancelled.run)).toMatchObject({ ok: false, reason: 'stale' })
   })
 
+  it('starts at once, with a note, when its registry is known not to answer and only the digest was wanted', () => {
+    const asked: string[] = []
+    const silent = (registry: string) => {
+      asked.push(registry)
+      return registry === 'docker.io' ? 'connect ECONNREFUSED (not asked again for 60 s)' : null
+    }
+    const { runs, jobs } = startRuns([newRun()], t0, [release], silent)
+    expect(asked).toEqual(['docker.io'])
+    expect(jobs.map((j) => j.kind)).toEqual(['send'])
+    expect(runs[0]?.steps.map((s) => s.state)).toEqual(['dispatching', 'queued', 'queued'])
+    expect(runs[0]?.notes).toEqual([
+      {
+        at: t0.toISOString(),
+        text: 'The tag v1.2.0 was not pinned to a digest (connect ECONNREFUSED (not asked again for 60 s)): each step gets what the tag points to when it pulls it.',
+      },
+    ])
+    // A registry that answers, and a chain that also wants the commit, still wait for the read.
+    expect(startRuns([newRun()], t0, [release], () => null).jobs.map((j) => j.kind)).toEqual([
+      'prepare',
+    ])
+    expect(
+      startRuns([newRun({}, reporting)], t0, [reporting], silent).jobs.map((j) => j.kind),
+    ).toEqual(['prepare'])
+  })
+
   it('puts the prepare job, and no commit status yet, in the outbox of a new run', () => {
     const { jobs } = startRuns([newRun({}, reporting)], t0, [reporting])
     expect(jobs.map((j) => j.kind)).toEqual(['prepare'])

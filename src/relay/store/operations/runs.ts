@@ -187,8 +187,14 @@ export const runOperations = {
   lastSuccess: operation(
     'read',
     function* (_dialect, chain: string, repository: string, before: string) {
+      const rest =
+        "WHERE chain = ? AND repository = ? AND state = 'success' AND id < ? ORDER BY id DESC LIMIT 1"
       const row = yield* get<{ image: string }>(
-        "SELECT image FROM runs WHERE chain = ? AND repository = ? AND state = 'success' AND id < ? ORDER BY id DESC LIMIT 1",
+        {
+          // Without statistics SQLite would rather read back through every successful run.
+          sqlite: `SELECT image FROM runs INDEXED BY runs_succeeded ${rest}`,
+          postgres: `SELECT image FROM runs ${rest}`,
+        },
         [chain, repository, before],
       )
       return row ? (JSON.parse(row.image) as Image) : null

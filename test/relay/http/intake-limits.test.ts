@@ -52,6 +52,14 @@ function head(path: string, headers: Record<string, string | number>): string {
   return `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${lines.join('\r\n')}\r\n\r\n`
 }
 
+/** What the relay answered and closed within a second, or `still held` while it reads on. */
+function answerWithinASecond(exchange: Exchange): Promise<string> {
+  return Promise.race([
+    exchange.closed,
+    new Promise<string>((resolve) => setTimeout(() => resolve('still held'), 1000)),
+  ])
+}
+
 const statusOf = (answer: string) => Number(/^HTTP\/1\.1 (\d{3})/m.exec(answer)?.[1])
 
 function githubPush(): { body: string; headers: Record<string, string> } {
@@ -196,14 +204,7 @@ describe('bodies read before their signature is checked', () => {
 
   it('are bounded per client: a flood gets 503 with Retry-After, a registry elsewhere gets through', async () => {
     const flood = await Promise.all(Array.from({ length: 10 }, () => slowHook(MiB - 1024)))
-    const answers = await Promise.all(
-      flood.map((exchange) =>
-        Promise.race([
-          exchange.closed,
-          new Promise<string>((resolve) => setTimeout(() => resolve('still held'), 1000)),
-        ]),
-      ),
-    )
+    const answers = await Promise.all(flood.map(answerWithinASecond))
     // Two bodies of 1 MiB fill this client's 2 MiB; every other is answered at once, unread.
     expect(answers.filter((a) => a === 'still held')).toHaveLength(2)
     const refused = answers.filter((a) => a !== 'still held')
@@ -239,28 +240,14 @@ describe('bodies read before their signature is checked', () => {
   it('are bounded in total, across clients', async () => {
     const clients = ['127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6']
     const flood = await Promise.all(clients.map((address) => slowHook(2 * MiB - 4096, address)))
-    const answers = await Promise.all(
-      flood.map((exchange) =>
-        Promise.race([
-          exchange.closed,
-          new Promise<string>((resolve) => setTimeout(() => resolve('still held'), 1000)),
-        ]),
-      ),
-    )
+    const answers = await Promise.all(flood.map(answerWithinASecond))
     // Bodies over the 1 MiB limit are refused 413 by their Content-Length, before any budget.
     expect(answers.map(statusOf)).toEqual([413, 413, 413, 413])
 
     const fill = await Promise.all(
       clients.flatMap((address) => [slowHook(MiB - 1024, address), slowHook(MiB - 1024, address)]),
     )
-    const filled = await Promise.all(
-      fill.map((exchange) =>
-        Promise.race([
-          exchange.closed,
-          new Promise<string>((resolve) => setTimeout(() => resolve('still held'), 1000)),
-        ]),
-      ),
-    )
+    const filled = await Promise.all(fill.map(answerWithinASecond))
     // 6 MiB in all: six bodies are held whoever sends them, the other two wait for room.
     expect(filled.filter((a) => a === 'still held')).toHaveLength(6)
     expect(filled.filter((a) => a !== 'still held').map(statusOf)).toEqual([503, 503])

@@ -110,7 +110,8 @@ export const acr: Source<{ token: string }> = {
     const deliveryId = acrDeliveryId(event, request.rawBody)
     const ignore = (reason: string): Normalised => ({ deliveryId, pushes: [], ignored: reason })
     if (event.action !== 'push') {
-      return ignore(NOT_PUSHES[event.action] ?? `ACR ${shown(event.action)} events are not pushes`)
+      const known = Object.hasOwn(NOT_PUSHES, event.action) ? NOT_PUSHES[event.action] : undefined
+      return ignore(known ?? `ACR ${shown(event.action)} events are not pushes`)
     }
     const target = event.target ?? format.reject('/target', 'is required for a push event')
     if (!target.tag) return ignore('manifest pushed by digest without a tag')

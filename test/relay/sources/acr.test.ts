@@ -100,6 +100,9 @@ describe('acr source', () => {
     expect(acr.normalise(renamed, SETTINGS).ignored).toBe('ACR rename events are not pushes')
     const odd = pushWith((event) => (event.action = 'push now'))
     expect(acr.normalise(odd, SETTINGS).ignored).toBe('ACR "push now" events are not pushes')
+    // A name that every object inherits is an action like any other, not a reason found in a table.
+    const inherited = pushWith((event) => (event.action = 'toString'))
+    expect(acr.normalise(inherited, SETTINGS).ignored).toBe('ACR toString events are not pushes')
   })
 
   it('ignores a manifest pushed by digest, which ACR sends with an empty tag', () => {

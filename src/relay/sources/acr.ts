@@ -1,21 +1,13 @@
 import type { JSONSchemaType } from 'ajv'
+import { requireBearer } from './bearer-auth.js'
 import { bodyDeliveryId } from './delivery-id.js'
-import { bearerToken, singleHeader } from './headers.js'
 import { checkRegistry, checkRepository, checkTag } from './image-reference.js'
 import { field, isObject, optionalDigest, optionalName } from './optional-fields.js'
 import { payloadFormat } from './payload-format.js'
 import { isoTimestamp } from './push-times.js'
 import { shown } from './reason-text.js'
-import { sameSecret } from './secret-compare.js'
 import { secretSetting, stringSettings } from './settings-fields.js'
-import {
-  type Authentication,
-  type AuthRequest,
-  type Normalised,
-  type Source,
-  SourceAuthError,
-  type SourceRequest,
-} from './types.js'
+import type { Authentication, AuthRequest, Normalised, Source, SourceRequest } from './types.js'
 
 /** One ACR webhook event (no envelope); `timestamp` and `actor.name` are read leniently. */
 interface AcrEvent {
@@ -83,18 +75,12 @@ export const acr: Source<{ token: string }> = {
   contentTypes: [],
 
   authenticate(request: AuthRequest, secrets: { token: string }): Authentication {
-    const authorization = singleHeader(request.headers, 'authorization')
-    if (authorization === null) {
-      throw new SourceAuthError(
+    return requireBearer(request.headers, secrets.token, {
+      missing:
         'the request has no Authorization header (or more than one): give the ACR webhook the custom header "Authorization: Bearer <token>" with the token of sources.acr.token',
-      )
-    }
-    if (!sameSecret(bearerToken(authorization), secrets.token)) {
-      throw new SourceAuthError(
+      wrong:
         'the Authorization header is not "Bearer <token>" with the token of sources.acr.token: set the custom header of the ACR webhook to it',
-      )
-    }
-    return 'authenticated'
+    })
   },
 
   webhook: (baseUrl, { token }) => ({

@@ -1,6 +1,7 @@
+import { requireBearer } from './bearer-auth.js'
 import { BATCH_MEDIA_TYPE, type CloudEvent, readCloudEvent } from './cloudevent-message.js'
 import { HARBOR_PUSH_CLOUD_EVENT_TYPE, harborEventData, harborPushes } from './harbor.js'
-import { bearerToken, singleHeader } from './headers.js'
+import { singleHeader } from './headers.js'
 import {
   checkRegistry,
   checkRepository,
@@ -12,7 +13,6 @@ import { field, isObject, optionalDigest, optionalName } from './optional-fields
 import { payloadFormat } from './payload-format.js'
 import { isoTimestamp } from './push-times.js'
 import { shown } from './reason-text.js'
-import { sameSecret } from './secret-compare.js'
 import { secretSetting } from './settings-fields.js'
 import {
   type Authentication,
@@ -221,22 +221,17 @@ export const cloudevents: Source<CloudEventsSettings> = {
 
   authenticate(request: AuthRequest, settings: CloudEventsSettings): Authentication {
     const authorization = singleHeader(request.headers, 'authorization')
-    if (authorization === null) {
-      throw new SourceAuthError(
-        'the request has no Authorization header: send "Authorization: Bearer <token>" with the token of sources.cloudevents.token (Zot: the sink\'s credentials.token; Harbor: the Auth Header; Event Grid: a delivery attribute named Authorization)',
-      )
-    }
-    if (/^basic\s/i.test(authorization)) {
+    if (authorization !== null && /^basic\s/i.test(authorization)) {
       throw new SourceAuthError(
         'the Authorization header is Basic: send "Authorization: Bearer <token>" with the token of sources.cloudevents.token (for Zot, give the sink credentials.token rather than a username and password)',
       )
     }
-    if (!sameSecret(bearerToken(authorization), settings.token)) {
-      throw new SourceAuthError(
+    return requireBearer(request.headers, settings.token, {
+      missing:
+        'the request has no Authorization header: send "Authorization: Bearer <token>" with the token of sources.cloudevents.token (Zot: the sink\'s credentials.token; Harbor: the Auth Header; Event Grid: a delivery attribute named Authorization)',
+      wrong:
         'the Authorization header is not "Bearer <token>" with the token of sources.cloudevents.token',
-      )
-    }
-    return 'authenticated'
+    })
   },
 
   webhook: (baseUrl, { token }) => ({

@@ -1,21 +1,19 @@
 import type { JSONSchemaType } from 'ajv'
+import { requireBearer } from './bearer-auth.js'
 import { combinedDeliveryId } from './delivery-id.js'
-import { bearerToken, singleHeader } from './headers.js'
 import { checkRegistry, checkRepository, checkTag, hostOf } from './image-reference.js'
 import { field, isObject, optionalDigest, optionalName } from './optional-fields.js'
 import { payloadFormat } from './payload-format.js'
 import { isoTimestamp } from './push-times.js'
 import { shown } from './reason-text.js'
-import { sameSecret } from './secret-compare.js'
 import { secretSetting, stringSettings } from './settings-fields.js'
-import {
-  type Authentication,
-  type AuthRequest,
-  type Normalised,
-  type PushEvent,
-  type Source,
-  SourceAuthError,
-  type SourceRequest,
+import type {
+  Authentication,
+  AuthRequest,
+  Normalised,
+  PushEvent,
+  Source,
+  SourceRequest,
 } from './types.js'
 
 /** What a manifest push by tag looks like; `timestamp`, `request.host` and `actor.name` are read leniently. */
@@ -93,18 +91,12 @@ export const distribution: Source<{ token: string }> = {
   ],
 
   authenticate(request: AuthRequest, secrets: { token: string }): Authentication {
-    const authorization = singleHeader(request.headers, 'authorization')
-    if (authorization === null) {
-      throw new SourceAuthError(
+    return requireBearer(request.headers, secrets.token, {
+      missing:
         'the request has no Authorization header: configure the registry notification endpoint to send "Authorization: Bearer <token>" with the token of sources.distribution.token',
-      )
-    }
-    if (!sameSecret(bearerToken(authorization), secrets.token)) {
-      throw new SourceAuthError(
+      wrong:
         'the Authorization header is not "Bearer <token>" with the token of sources.distribution.token',
-      )
-    }
-    return 'authenticated'
+    })
   },
 
   webhook: (baseUrl, { token }) => ({

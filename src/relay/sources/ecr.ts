@@ -1,20 +1,12 @@
 import type { JSONSchemaType } from 'ajv'
-import { bearerToken, singleHeader } from './headers.js'
+import { requireBearer } from './bearer-auth.js'
 import { checkRegistry, checkRepository, checkTag } from './image-reference.js'
 import { optionalDigest } from './optional-fields.js'
 import { payloadFormat } from './payload-format.js'
 import { isoTimestamp } from './push-times.js'
 import { quoted, shown } from './reason-text.js'
-import { sameSecret } from './secret-compare.js'
 import { secretSetting, stringSettings } from './settings-fields.js'
-import {
-  type Authentication,
-  type AuthRequest,
-  type Normalised,
-  type Source,
-  SourceAuthError,
-  type SourceRequest,
-} from './types.js'
+import type { Authentication, AuthRequest, Normalised, Source, SourceRequest } from './types.js'
 
 /** The parts of an EventBridge event read here; `detail` is ECR's for `ECR Image Action`. */
 interface EventBridgeEvent {
@@ -88,18 +80,12 @@ export const ecr: Source<{ token: string }> = {
   contentTypes: [],
 
   authenticate(request: AuthRequest, secrets: { token: string }): Authentication {
-    const authorization = singleHeader(request.headers, 'authorization')
-    if (authorization === null) {
-      throw new SourceAuthError(
+    return requireBearer(request.headers, secrets.token, {
+      missing:
         'the request has no Authorization header (or more than one): give the EventBridge connection an API key named "Authorization" with the value "Bearer <token>" and the token of sources.ecr.token',
-      )
-    }
-    if (!sameSecret(bearerToken(authorization), secrets.token)) {
-      throw new SourceAuthError(
+      wrong:
         'the Authorization header is not "Bearer <token>" with the token of sources.ecr.token: set the API key value of the EventBridge connection to it',
-      )
-    }
-    return 'authenticated'
+    })
   },
 
   webhook: (baseUrl, { token }) => ({

@@ -48,6 +48,8 @@ export interface HooksDeps {
 /** What the hook's headers and path proved, before its body was read. */
 interface HookLocals {
   authentication: Authentication
+  /** The enabled source the path names, with its settings. */
+  enabled: ReturnType<typeof enabledSource>
 }
 
 type HookHandler = RequestHandler<
@@ -123,7 +125,9 @@ function answerHandshake(source: Source, settings: Settings): RequestHandler {
  */
 function authenticateHeaders(deps: HooksDeps): HookHandler {
   return async (req, res, next) => {
-    const { source, settings } = enabledSource(req.params.source ?? '', deps.settings)
+    const enabled = enabledSource(req.params.source ?? '', deps.settings)
+    const { source, settings } = enabled
+    res.locals.enabled = enabled
     if (req.params.secret !== undefined && !source.pathSecret) {
       throw problem(
         'not-found',
@@ -159,7 +163,7 @@ async function authenticate(
 
 function receiveHook(deps: HooksDeps): HookHandler {
   return async (req, res) => {
-    const { source, settings } = enabledSource(req.params.source ?? '', deps.settings)
+    const { source, settings } = res.locals.enabled
     const name = source.name
     const receivedAt = deps.now()
     const raw = bodyBytes(req)

@@ -736,9 +736,11 @@ describe('notification targets that fail', () => {
     expect(new Set(approvals.map((n) => n.id)).size).toBe(1)
     expect(new Set(successes.map((n) => n.id)).size).toBe(1)
     expect(approvals[0]?.id).not.toBe(successes[0]?.id)
+    // The receivers have answered; the relay records each answer just after, so wait for the last.
     const history = await eventually(async () => {
       const current = await run(runId)
-      return current.notifications.length >= 7 ? current : undefined
+      const answered = current.notifications.filter((n) => n.status === 200).length
+      return current.notifications.length >= 7 && answered >= 4 ? current : undefined
     })
     const outcomes = history.notifications.map((n) => n.status ?? n.error)
     expect(outcomes.filter((o) => o === 200)).toHaveLength(4)

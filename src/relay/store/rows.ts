@@ -50,6 +50,8 @@ export interface RunRow {
   source_commit: string | null
   origin: string | null
   notes: string | null
+  /** The image's reference, lower-cased (a generated column): what a search by image compares. */
+  reference_lower: string
 }
 
 export interface StepRow {

@@ -36,13 +36,13 @@ export function digestPattern(value: string): string {
   return lower.includes(':') ? `${lower}%` : `%:${lower}%`
 }
 
-/** `lower(expr) LIKE ?` for each expression, joined by OR, with the same pattern. */
+/** `expr LIKE ?` for each lower-case expression, joined by OR, with the same pattern. */
 function anyLike(expressions: readonly string[], pattern: string): Condition {
-  const sql = expressions.map((e) => `lower(${e}) LIKE ? ESCAPE '\\'`).join(' OR ')
+  const sql = expressions.map((e) => `${e} LIKE ? ESCAPE '\\'`).join(' OR ')
   return { sql: `(${sql})`, params: expressions.map(() => pattern) }
 }
 
-/** Where each part of an image is, in a run row or in one push of an event. */
+/** Each part of an image, lower-cased, in a run row or in one push of an event. */
 interface ImageColumns {
   registry: string
   repository: string
@@ -53,27 +53,32 @@ interface ImageColumns {
   reference: string
 }
 
-/** A run's image and pusher, read from its JSON columns. */
+/**
+ * A run's image and pusher, read from its JSON columns but for the reference: a column of its own,
+ * lower-cased when written, that PostgreSQL keeps statistics of to plan a search by image.
+ */
 function runColumns(dialect: Dialect): ImageColumns & { chain: string } {
   const field = (column: string, name: string) =>
     dialect === 'postgres'
-      ? `(runs.${column}::json ->> '${name}')`
-      : `json_extract(runs.${column}, '$.${name}')`
+      ? `lower(runs.${column}::json ->> '${name}')`
+      : `lower(json_extract(runs.${column}, '$.${name}'))`
   return {
     registry: field('image', 'registry'),
-    repository: 'runs.repository',
+    repository: 'lower(runs.repository)',
     tag: field('image', 'tag'),
     digest: field('image', 'digest'),
     pusher: field('push', 'pusher'),
-    reference: field('image', 'reference'),
-    chain: 'runs.chain',
+    reference: 'runs.reference_lower',
+    chain: 'lower(runs.chain)',
   }
 }
 
 /** One push of an event's `pushes`, as `p` in the EXISTS that looks through them. */
 function pushColumns(dialect: Dialect): ImageColumns {
   const field = (name: string) =>
-    dialect === 'postgres' ? `(p.value ->> '${name}')` : `json_extract(p.value, '$.${name}')`
+    dialect === 'postgres'
+      ? `lower(p.value ->> '${name}')`
+      : `lower(json_extract(p.value, '$.${name}'))`
   const registry = field('registry')
   const repository = field('repository')
   const tag = field('tag')

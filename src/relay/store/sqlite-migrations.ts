@@ -197,4 +197,13 @@ export const sqliteMigrations: readonly { version: number; name: string; sql: st
       CREATE INDEX runs_succeeded ON runs (chain, repository, id) WHERE state = 'success';
     `,
   },
+  {
+    version: 8,
+    // Computed as it is read (SQLite adds no stored generated column to a table), so a search by
+    // image costs what it did; PostgreSQL stores it. Both stores search the same column.
+    name: "each run's image reference, lower-cased, in a column of its own for searches",
+    sql: `
+      ALTER TABLE runs ADD COLUMN reference_lower TEXT GENERATED ALWAYS AS (lower(json_extract(image, '$.reference'))) VIRTUAL;
+    `,
+  },
 ]

@@ -1,4 +1,4 @@
-import type { Express, Request, RequestHandler, Response } from 'express'
+import type { Express, Request, RequestHandler } from 'express'
 import type { Settings } from '../config/settings.js'
 import { IdentityUnavailable } from '../identity/verification-errors.js'
 import type { Metrics } from '../metrics.js'
@@ -66,16 +66,7 @@ type HookHandler = RequestHandler<
  * relay goes through no other layer.
  */
 export function mountHooks(app: Express, deps: HooksDeps): void {
-  const budgeted = budgetedBody(deps.budget)
-  app.post(
-    '/hooks/:source{/:secret}',
-    authenticateHeaders(deps),
-    (req: Request, res: Response<unknown, HookLocals>, next: (error?: unknown) => void) =>
-      res.locals.authentication === 'authenticated'
-        ? rawBody(req, res, next)
-        : budgeted(req, res, next),
-    receiveHook(deps),
-  )
+  app.post('/hooks/:source{/:secret}', authenticateHeaders(deps), receiveHook(deps))
   // Only where a source takes the handshake: every other hook path keeps answering OPTIONS 405.
   for (const source of SOURCES) {
     if (source.handshake === 'cloudevents-webhook') {
@@ -119,11 +110,13 @@ function answerHandshake(source: Source, settings: Settings): RequestHandler {
 }
 
 /**
- * Asks the source to authenticate the request from its headers and path alone: a request without
- * credentials is refused before its body is read. Sources whose signature covers the body answer
- * `body-needed`; their body is read within the budget and they are asked again.
+ * Asks the source to authenticate the request from its headers and path alone, then reads the
+ * body: a request without credentials is refused before its body is read. Sources whose
+ * signature covers the body answer `body-needed`; their body is read within the budget and they
+ * are asked again.
  */
 function authenticateHeaders(deps: HooksDeps): HookHandler {
+  const budgeted = budgetedBody(deps.budget)
   return async (req, res, next) => {
     const enabled = enabledSource(req.params.source ?? '', deps.settings)
     const { source, settings } = enabled
@@ -139,7 +132,8 @@ function authenticateHeaders(deps: HooksDeps): HookHandler {
       pathSecret: req.params.secret ?? null,
       rawBody: null,
     })
-    next()
+    if (res.locals.authentication === 'authenticated') rawBody(req, res, next)
+    else budgeted(req, res, next)
   }
 }
 

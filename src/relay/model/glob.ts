@@ -36,10 +36,21 @@ export function globMatcher(
   const list = typeof patterns === 'string' ? [patterns] : patterns
   const fold = options.nocase ? (s: string) => s.toLowerCase() : (s: string) => s
   const programs = list.flatMap((pattern) => alternatives(fold(pattern)).flatMap(compile))
+  // Most patterns name one repository: those are compared as they are, not simulated.
+  const literals = new Set(programs.filter(isLiteral).map((tokens) => literalOf(tokens)))
+  const globs = programs.filter((tokens) => !isLiteral(tokens))
   return (text) => {
     const folded = fold(text)
-    return programs.some((tokens) => run(tokens, folded))
+    return literals.has(folded) || globs.some((tokens) => run(tokens, folded))
   }
+}
+
+function isLiteral(tokens: readonly Token[]): boolean {
+  return tokens.every((token) => token.kind === 'char')
+}
+
+function literalOf(tokens: readonly Token[]): string {
+  return tokens.map((token) => (token.kind === 'char' ? token.char : '')).join('')
 }
 
 /** Why a pattern cannot be used as a glob, or null when it can. */

@@ -29,6 +29,8 @@ export class SqliteWorkerStore implements Store {
   private readonly thread: Worker
   private readonly waiting = new Map<number, Waiting>()
   private lastId = 0
+  /** The calls made in this turn of the event loop, sent together at its end. */
+  private outgoing: StoreCall[] = []
   /** Why calls can no longer be answered: the store closed, or its thread died. */
   private gone: Error | null = null
 
@@ -41,12 +43,14 @@ export class SqliteWorkerStore implements Store {
     private readonly onFailure: (error: Error) => void = () => {},
   ) {
     this.thread = startThread(path)
-    this.thread.on('message', (reply: StoreReply) => {
-      const waiting = this.waiting.get(reply.id)
-      if (!waiting) return
-      this.waiting.delete(reply.id)
-      if ('error' in reply) waiting.reject(fromPlainError(reply.error))
-      else waiting.resolve(reply.value)
+    this.thread.on('message', (replies: StoreReply[]) => {
+      for (const reply of replies) {
+        const waiting = this.waiting.get(reply.id)
+        if (!waiting) continue
+        this.waiting.delete(reply.id)
+        if ('error' in reply) waiting.reject(fromPlainError(reply.error))
+        else waiting.resolve(reply.value)
+      }
     })
     this.thread.on('error', (error) => this.stop(error))
     // Every call crosses to the thread as it is, but for a new event (see sqlite-worker.ts).
@@ -80,8 +84,19 @@ export class SqliteWorkerStore implements Store {
       }
       const id = ++this.lastId
       this.waiting.set(id, { resolve, reject })
-      this.thread.postMessage({ id, method, args } satisfies StoreCall)
+      this.outgoing.push({ id, method, args })
+      if (this.outgoing.length === 1) setImmediate(() => this.send())
     }) as ReturnType<Store[M]>
+  }
+
+  /**
+   * One message for the calls of a turn: the requests that arrived together reach the thread
+   * together, so that their writes share a commit, rather than the first one committing alone.
+   */
+  private send(): void {
+    const calls = this.outgoing
+    this.outgoing = []
+    if (!this.gone) this.thread.postMessage(calls)
   }
 
   async close() {

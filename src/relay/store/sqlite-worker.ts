@@ -18,12 +18,28 @@ try {
   openError = error
 }
 
+/** The answers ready in this turn of the event loop (a group commit's), sent together. */
+let answers: StoreReply[] = []
+
 function answer(reply: StoreReply): void {
+  answers.push(reply)
+  if (answers.length === 1) setImmediate(sendAnswers)
+}
+
+function sendAnswers(): void {
+  const ready = answers
+  answers = []
   try {
-    port.postMessage(reply)
-  } catch (error) {
-    // A value that cannot cross (a bug of the store): the caller gets the error, not a hang.
-    port.postMessage({ id: reply.id, error: toPlainError(error) })
+    port.postMessage(ready)
+  } catch {
+    for (const reply of ready) {
+      try {
+        port.postMessage([reply])
+      } catch (error) {
+        // A value that cannot cross (a bug of the store): the caller gets the error, not a hang.
+        port.postMessage([{ id: reply.id, error: toPlainError(error) }])
+      }
+    }
   }
 }
 
@@ -51,4 +67,6 @@ function newEventElided(value: unknown): unknown {
   return result.duplicate ? result : { duplicate: false }
 }
 
-port.on('message', run)
+port.on('message', (calls: StoreCall[]) => {
+  for (const call of calls) run(call)
+})

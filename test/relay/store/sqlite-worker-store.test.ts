@@ -67,6 +67,37 @@ describe('the SQLite store on its thread', () => {
     }
   })
 
+  it('answers each of the calls made together (they cross as one message) with its own result', async () => {
+    const store = new SqliteWorkerStore(join(dir, 'relay.db'))
+    try {
+      await store.migrate()
+      const intakes = Array.from({ length: 20 }, (_, i) => delivery(`together-${i}`))
+      const calls = intakes.map((intake, i) =>
+        i === 7
+          ? store.addRuns('no-such-event', [], [])
+          : store.recordEvent(intake.event, intake.runs, intake.jobs),
+      )
+      const settled = await Promise.allSettled(calls)
+      settled.forEach((result, i) => {
+        if (i === 7) {
+          expect(result).toMatchObject({
+            status: 'rejected',
+            reason: { message: 'event no-such-event does not exist' },
+          })
+        } else {
+          expect(result).toEqual({
+            status: 'fulfilled',
+            value: { duplicate: false, event: intakes[i]?.event },
+          })
+        }
+      })
+      const read = await Promise.all(intakes.map((intake) => store.getEvent(intake.event.id)))
+      expect(read).toEqual(intakes.map((intake, i) => (i === 7 ? null : intake.event)))
+    } finally {
+      await store.close()
+    }
+  })
+
   it('refuses calls once closed, and closes twice without harm', async () => {
     const failures: Error[] = []
     const store = new SqliteWorkerStore(join(dir, 'relay.db'), (error) => failures.push(error))

@@ -18,10 +18,11 @@ export const pushBody = JSON.parse(
 export async function spawnServer(
   args: string[],
   env: Record<string, string> = {},
+  cwd = root,
 ): Promise<{ child: ChildProcess; url: string }> {
   const loader = args[0]?.endsWith('.ts') ? ['--import', 'tsx'] : []
   const child = spawn(process.execPath, [...loader, ...args], {
-    cwd: root,
+    cwd,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
@@ -50,21 +51,25 @@ export function startNodeOptions(): string[] {
   return words.slice(words.indexOf('node') + 1, words.indexOf('lib/relay/cli.js'))
 }
 
-/** The compiled relay, as `npm start` runs it, on a port of its own. */
-export function spawnRelay(configFile: string, database: string) {
-  return spawnServer([
-    ...startNodeOptions(),
-    'lib/relay/cli.js',
-    'serve',
-    '--host',
-    '127.0.0.1',
-    '--port',
-    '0',
-    '--config',
-    configFile,
-    '--database',
-    database,
-  ])
+/** The compiled relay, as `npm start` runs it, on a port of its own; `cwd` a checkout's. */
+export function spawnRelay(configFile: string, database: string, cwd = root) {
+  return spawnServer(
+    [
+      ...startNodeOptions(),
+      'lib/relay/cli.js',
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--config',
+      configFile,
+      '--database',
+      database,
+    ],
+    {},
+    cwd,
+  )
 }
 
 export async function stop(child: ChildProcess): Promise<void> {

@@ -59,10 +59,18 @@ function aboutOf(run: Run, event: RunEvent): NotificationAbout {
  * it off the path of the registry's webhook, whose answer it would otherwise slow down.
  */
 export function needsPreparation(run: Run, chain: Chain | undefined): boolean {
+  const { digest, commit } = preparationOf(run, chain)
+  return digest || commit
+}
+
+/** What a new run's image would be read for: its digest, its commit. */
+function preparationOf(run: Run, chain: Chain | undefined): { digest: boolean; commit: boolean } {
   // A test event's image is made up: there is nothing to read.
-  if (run.source === TEST_SOURCE) return false
-  const unpinned = run.image.tag !== null && run.image.digest === null
-  return unpinned || (Boolean(chain?.reportToCommit) && run.sourceCommit === null)
+  if (run.source === TEST_SOURCE) return { digest: false, commit: false }
+  return {
+    digest: run.image.tag !== null && run.image.digest === null,
+    commit: Boolean(chain?.reportToCommit) && run.sourceCommit === null,
+  }
 }
 
 /**
@@ -89,15 +97,16 @@ export function startRuns(
 ): { runs: Run[]; jobs: NewJob[] } {
   const started = runs.map((run) => {
     const chain = chains.find((c) => c.name === run.chain)
-    let prepare = needsPreparation(run, chain)
-    const digestOnly = !(chain?.reportToCommit && run.sourceCommit === null)
-    const why = prepare && digestOnly ? silent(run.image.registry) : null
-    let notes = run.notes
-    if (why !== null && run.image.tag !== null) {
-      prepare = false
-      notes = [...notes, { at: now.toISOString(), text: unpinnedNote(run.image.tag, why) }]
-    }
-    const { run: next, effects } = startRun({ ...run, notes }, now, { prepare })
+    const { digest, commit } = preparationOf(run, chain)
+    const tag = run.image.tag
+    const why = digest && !commit ? silent(run.image.registry) : null
+    const begun =
+      why === null || tag === null
+        ? run
+        : { ...run, notes: [...run.notes, { at: now.toISOString(), text: unpinnedNote(tag, why) }] }
+    const { run: next, effects } = startRun(begun, now, {
+      prepare: (digest || commit) && why === null,
+    })
     return {
       run: next,
       jobs: [

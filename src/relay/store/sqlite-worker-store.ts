@@ -4,6 +4,7 @@ import type { StoreOperations } from './operations/index.js'
 import type { Store } from './store.js'
 import {
   fromPlainError,
+  perTurn,
   type StoreCall,
   type StoreMethod,
   type StoreReply,
@@ -29,8 +30,13 @@ export class SqliteWorkerStore implements Store {
   private readonly thread: Worker
   private readonly waiting = new Map<number, Waiting>()
   private lastId = 0
-  /** The calls made in this turn of the event loop, sent together at its end. */
-  private outgoing: StoreCall[] = []
+  /**
+   * The calls of a turn go as one message: the requests that arrived together reach the thread
+   * together, so that their writes share a commit, rather than the first one committing alone.
+   */
+  private readonly post = perTurn<StoreCall>((calls) => {
+    if (!this.gone) this.thread.postMessage(calls)
+  })
   /** Why calls can no longer be answered: the store closed, or its thread died. */
   private gone: Error | null = null
 
@@ -84,19 +90,8 @@ export class SqliteWorkerStore implements Store {
       }
       const id = ++this.lastId
       this.waiting.set(id, { resolve, reject })
-      this.outgoing.push({ id, method, args })
-      if (this.outgoing.length === 1) setImmediate(() => this.send())
+      this.post({ id, method, args })
     }) as ReturnType<Store[M]>
-  }
-
-  /**
-   * One message for the calls of a turn: the requests that arrived together reach the thread
-   * together, so that their writes share a commit, rather than the first one committing alone.
-   */
-  private send(): void {
-    const calls = this.outgoing
-    this.outgoing = []
-    if (!this.gone) this.thread.postMessage(calls)
   }
 
   async close() {

@@ -3,7 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { SqliteStore } from './sqlite-store.js'
 import type { Store } from './store.js'
-import { type StoreCall, type StoreReply, toPlainError } from './worker-messages.js'
+import { perTurn, type StoreCall, type StoreReply, toPlainError } from './worker-messages.js'
 
 if (!parentPort) throw new Error('sqlite-worker.js runs as a worker thread of SqliteWorkerStore')
 const port = parentPort
@@ -18,17 +18,8 @@ try {
   openError = error
 }
 
-/** The answers ready in this turn of the event loop (a group commit's), sent together. */
-let answers: StoreReply[] = []
-
-function answer(reply: StoreReply): void {
-  answers.push(reply)
-  if (answers.length === 1) setImmediate(sendAnswers)
-}
-
-function sendAnswers(): void {
-  const ready = answers
-  answers = []
+/** The answers ready in a turn (a group commit's) go as one message. */
+const answer = perTurn<StoreReply>((ready) => {
   try {
     port.postMessage(ready)
   } catch {
@@ -41,7 +32,7 @@ function sendAnswers(): void {
       }
     }
   }
-}
+})
 
 async function perform(method: StoreCall['method'], args: unknown[]): Promise<unknown> {
   if (!store) {

@@ -11,6 +11,23 @@ export interface StoreCall {
 
 export type StoreReply = { id: number; value: unknown } | { id: number; error: PlainError }
 
+/**
+ * Collects what is handed over in one turn of the event loop and passes it to `send` together at
+ * the turn's end: one message across the thread boundary for a burst, not one each.
+ */
+export function perTurn<T>(send: (items: T[]) => void): (item: T) => void {
+  let items: T[] = []
+  return (item) => {
+    items.push(item)
+    if (items.length > 1) return
+    setImmediate(() => {
+      const ready = items
+      items = []
+      send(ready)
+    })
+  }
+}
+
 /** An error as plain data: a thread boundary keeps an Error's message but drops its `code`. */
 export interface PlainError {
   name: string

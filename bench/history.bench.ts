@@ -81,10 +81,11 @@ async function measure(configFile: string, database: string, ids: string[]): Pro
   }
 }
 
+/** A database of one size on one store. */
 interface Dialect {
-  name: string
   database: string
-  fill(from: number, to: number): Promise<void> | void
+  /** Fills it with the first `size` runs of the history. */
+  fill(): Promise<void> | void
   sampleIds(): Promise<string[]>
   dispose(): Promise<void>
 }
@@ -92,10 +93,9 @@ interface Dialect {
 function sqlite(dir: string, size: number): Dialect {
   const file = join(dir, `history-${size}.db`)
   return {
-    name: 'SQLite',
     database: `sqlite:${file}`,
-    fill(from, to) {
-      fillSqlite(file, from, to, LARGE)
+    fill() {
+      fillSqlite(file, 0, size, LARGE)
       // The fill writes without fsync: its gigabytes would otherwise still be on their way to the
       // disk during the measures, and every commit's fsync would wait behind them.
       execFileSync('sync')
@@ -116,38 +116,42 @@ function sqlite(dir: string, size: number): Dialect {
   }
 }
 
-function postgres(): Dialect {
+/** Runs `work` on a connection of its own to `database`. */
+async function withClient<T>(
+  database: string,
+  work: (client: pg.Client) => Promise<T>,
+): Promise<T> {
+  const client = new pg.Client(postgresConnection(database).connectionString)
+  await client.connect()
+  try {
+    return await work(client)
+  } finally {
+    await client.end()
+  }
+}
+
+function postgres(size: number): Dialect {
   const schema = newSchemaName()
   const database = schemaUrl(schema)
   return {
-    name: 'PostgreSQL',
     database,
-    async fill(from, to) {
-      await fillPostgres(database, from, to, LARGE)
+    async fill() {
+      await fillPostgres(database, 0, size, LARGE)
       // What autovacuum and the checkpointer would do after such a load, done now rather than
       // during the measures.
-      const client = new pg.Client(postgresConnection(database).connectionString)
-      await client.connect()
-      try {
+      await withClient(database, async (client) => {
         await client.query('VACUUM ANALYZE')
         // Needs a superuser (or pg_checkpoint); without, the checkpointer does it in its time.
         await client.query('CHECKPOINT').catch(() => {})
-      } finally {
-        await client.end()
-      }
+      })
     },
-    async sampleIds() {
-      const client = new pg.Client(postgresConnection(database).connectionString)
-      await client.connect()
-      try {
+    sampleIds: () =>
+      withClient(database, async (client) => {
         const { rows } = await client.query<{ id: string }>(
           `SELECT id FROM runs ORDER BY random() LIMIT ${SAMPLES}`,
         )
         return rows.map((r) => r.id)
-      } finally {
-        await client.end()
-      }
-    },
+      }),
     dispose: () => dropSchema(schema),
   }
 }
@@ -166,7 +170,7 @@ export async function run(): Promise<BenchRow[]> {
     // the newest of the next size's history, and every filtered list would read past them.
     const dialects: [string, (size: number) => Dialect][] = [
       ['SQLite', (size) => sqlite(dir, size)],
-      ['PostgreSQL', () => postgres()],
+      ['PostgreSQL', (size) => postgres(size)],
     ]
     for (const [name, make] of dialects) {
       const at: Record<number, Figures> = {}
@@ -177,7 +181,7 @@ export async function run(): Promise<BenchRow[]> {
           await store.migrate()
           await store.close()
           const started = performance.now()
-          await dialect.fill(0, size)
+          await dialect.fill()
           process.stderr.write(
             `${name}: ${size} runs (${((performance.now() - started) / 1000).toFixed(0)} s to fill)\n`,
           )
